@@ -1,0 +1,35 @@
+import { isIP } from 'node:net';
+
+/** An endpoint of a socket: what `socket.address()` and `rinfo` describe. */
+export interface Endpoint {
+  address: string;
+  port: number;
+  family: 'IPv4' | 'IPv6';
+}
+
+/**
+ * Formats an endpoint the way URLs do: `127.0.0.1:12345`, `[::1]:12345`.
+ * @example formatEndpoint({ address: '::1', port: 80 }) // '[::1]:80'
+ */
+export function formatEndpoint(endpoint: { address: string; port: number }): string {
+  return isIP(endpoint.address) === 6 ? `[${endpoint.address}]:${endpoint.port}` : `${endpoint.address}:${endpoint.port}`;
+}
+
+/** Normalises Node's `family` (a string, or a number on some versions) to `'IPv4' | 'IPv6'`. */
+export function toEndpoint(info: { address: string; port: number; family?: string | number }): Endpoint {
+  const family = info.family === 6 || info.family === 'IPv6' || isIP(info.address) === 6 ? 'IPv6' : 'IPv4';
+  return { address: info.address, port: info.port, family };
+}
+
+/** True for 127.0.0.0/8, ::1, IPv4-mapped loopback and the name `localhost`. */
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (bare === 'localhost' || bare === '::1') return true;
+  const v4 = bare.startsWith('::ffff:') ? bare.slice(7) : bare;
+  return isIP(v4) === 4 && v4.startsWith('127.');
+}
+
+/** Strips the brackets users type around IPv6 literals (`[::1]`). */
+export function unbracket(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}

@@ -1,0 +1,140 @@
+import { LineDecoder, lineEndingBytes, type LineEnding } from '../codec/lines.js';
+import { SocklabError } from '../errors.js';
+import { DEFAULTS, checkCount } from '../options.js';
+import { connectTcp, type ConnectOptions } from '../tcp/client.js';
+import type { TcpConnection } from '../tcp/connection.js';
+
+export interface MessageClientOptions extends Omit<ConnectOptions, 'framing' | 'lineEnding'> {
+  /** Sent first, as the seed's client.py sends `ack`; null sends nothing. @default 'ack' */
+  hello?: string | null;
+  /** Terminator after each message sent. `none` is what the seed's client sends. @default 'lf' */
+  lineEnding?: LineEnding;
+  /** Sending this ends the session (after its reply). @default 'quit' */
+  quitCommand?: string;
+  /** After the last message, how long to wait for a missing reply before giving up. @default 5000 */
+  replyTimeoutMs?: number;
+  /** After the last message, once every message has a reply, how long the server must stay quiet. @default 200 */
+  lingerMs?: number;
+}
+
+export type MessageClientEvent =
+  | { type: 'connected'; connection: TcpConnection }
+  | { type: 'reply'; text: string }
+  | { type: 'closed-by-server' };
+
+export interface MessageClientResult {
+  sent: number;
+  replies: number;
+  /** Why the session ended. */
+  ending: 'quit' | 'eof' | 'server-closed';
+}
+
+/**
+ * The seed's client.py, made robust: sends `hello`, then each input line, and reports every reply as it
+ * arrives. Replies are read the way both kinds of server write them: a reply ends at LF, and bytes that end a
+ * read with no LF are a reply too (the seed's servers send replies with no newline, one per `send`).
+ *
+ * When input ends (EOF or `quit`), it waits until it has as many replies as messages sent and the server has
+ * been quiet for `lingerMs` (the server may also greet, so one reply more is normal), or until the server
+ * closes. A reply still missing after `replyTimeoutMs` fails with SL_ERR_REPLY_TIMEOUT.
+ *
+ * @example
+ * await runMessageClient({ port: 12345 }, ['hello', 'quit'], (e) => e.type === 'reply' && console.log(e.text));
+ */
+export async function runMessageClient(
+  options: MessageClientOptions,
+  input: AsyncIterable<string> | Iterable<string>,
+  onEvent: (event: MessageClientEvent) => void = () => {},
+): Promise<MessageClientResult> {
+  const hello = options.hello === undefined ? 'ack' : options.hello;
+  const quitCommand = options.quitCommand ?? 'quit';
+  const terminator = lineEndingBytes(options.lineEnding ?? 'lf');
+  const replyTimeoutMs = checkCount('replyTimeoutMs', options.replyTimeoutMs ?? 5000, 0, true);
+  const lingerMs = checkCount('lingerMs', options.lingerMs ?? 200, 0, true);
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULTS.maxMessageBytes;
+
+  const conn = await connectTcp({ ...options, framing: 'raw', lineEnding: 'none' });
+  onEvent({ type: 'connected', connection: conn });
+  const decoder = new LineDecoder({ maxLineBytes: maxMessageBytes });
+  let replies = 0;
+  let sent = 0;
+  let lastDataAt = performance.now();
+  let wake: (() => void) | undefined;
+  const poke = (): void => {
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
+  };
+  const deliver = (text: Buffer): void => {
+    replies++;
+    onEvent({ type: 'reply', text: text.toString('utf8') });
+  };
+  conn.on('message', (chunk) => {
+    lastDataAt = performance.now();
+    try {
+      for (const line of decoder.push(chunk)) deliver(line);
+      const tail = decoder.flush();
+      if (tail !== undefined) deliver(tail);
+    } catch (err) {
+      conn.destroy(err as SocklabError);
+    }
+    poke();
+  });
+  conn.on('end', poke);
+  conn.on('close', poke);
+
+  const send = async (text: string): Promise<void> => {
+    if (conn.state !== 'open' || conn.peerEnded) return;
+    sent++;
+    if (!conn.send(text + terminator)) await conn.drained();
+  };
+
+  let ending: MessageClientResult['ending'] = 'eof';
+  try {
+    if (hello !== null) await send(hello);
+    // Race each input line against the server going away, so an idle interactive client notices at once.
+    const lines = Symbol.asyncIterator in input ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
+    const serverGone = new Promise<null>((resolve) => {
+      conn.once('end', () => resolve(null));
+      conn.once('close', () => resolve(null));
+    });
+    for (;;) {
+      const next = await Promise.race([lines.next(), serverGone]);
+      if (next === null || next.done || conn.state !== 'open' || conn.peerEnded) {
+        if (!next?.done) await lines.return?.();
+        break;
+      }
+      await send(next.value);
+      if (next.value === quitCommand) {
+        ending = 'quit';
+        await lines.return?.();
+        break;
+      }
+    }
+    // Input is over: collect the replies still on their way.
+    for (;;) {
+      if (conn.state !== 'open' || conn.peerEnded) break;
+      const now = performance.now();
+      const quietMs = now - lastDataAt;
+      if (replies >= sent && quietMs >= lingerMs) break;
+      if (replies < sent && quietMs >= replyTimeoutMs) {
+        throw new SocklabError(
+          'SL_ERR_REPLY_TIMEOUT',
+          `${sent - replies} of ${sent} replies missing from ${conn.peer}: nothing received for ${replyTimeoutMs} ms (replyTimeoutMs)`,
+        );
+      }
+      const waitMs = replies >= sent ? lingerMs - quietMs : replyTimeoutMs - quietMs;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(poke, Math.max(1, waitMs)).unref();
+      });
+    }
+  } finally {
+    const serverClosed = conn.peerEnded || conn.state !== 'open';
+    const error = await conn.close();
+    if (serverClosed && ending !== 'quit') ending = 'server-closed';
+    if (error) throw error;
+  }
+  if (ending === 'server-closed') onEvent({ type: 'closed-by-server' });
+  return { sent, replies, ending };
+}

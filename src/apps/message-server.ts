@@ -1,0 +1,185 @@
+import { formatEndpoint, type Endpoint } from '../address.js';
+import { SocklabError } from '../errors.js';
+import type { TcpConnection } from '../tcp/connection.js';
+import { listenTcp, type ListenOptions, type ServerStats, type TcpServer } from '../tcp/server.js';
+
+/**
+ * - `greet`: the seed's server2.py. Greet the client, close, (by default) stop.
+ * - `sequential`: the seed's server3.py. One client at a time; the next waits, accepted but unread, until the
+ *   current one quits.
+ * - `concurrent`: the seed's async_server.py. Every client at once.
+ */
+export type ServeMode = 'greet' | 'sequential' | 'concurrent';
+
+export const SERVE_MODES: readonly ServeMode[] = ['concurrent', 'sequential', 'greet'];
+
+/** The seed's texts, per mode: server2.py/server3.py thank the client, async_server.py says "connected". */
+export const SEED_TEXTS: Readonly<Record<ServeMode, { greeting: string; reply: string }>> = Object.freeze({
+  greet: { greeting: 'Thank you for connecting', reply: 'got your message' },
+  sequential: { greeting: 'Thank you for connecting', reply: 'got your message' },
+  concurrent: { greeting: 'connected to server', reply: 'got message' },
+});
+
+/** What a message server reports, for logs and tests. */
+export type ServerEvent =
+  | { type: 'connected'; peer: Endpoint }
+  | { type: 'waiting'; peer: Endpoint; ahead: number }
+  | { type: 'message'; peer: Endpoint; text: string }
+  | { type: 'closed'; peer: Endpoint; reason: string; error?: SocklabError }
+  | { type: 'rejected'; peer: Endpoint };
+
+export interface MessageServerOptions extends ListenOptions {
+  /** @default 'concurrent' */
+  mode?: ServeMode;
+  /** Sent on connect; null sends none. @default the seed's text for the mode */
+  greeting?: string | null;
+  /** Sent for every message; `{message}` is replaced by the message. @default the seed's text for the mode */
+  reply?: string;
+  /** A message equal to this (after its line ending is removed) ends the session. @default 'quit' */
+  quitCommand?: string;
+  /** Stop after the first client's session. @default true in greet mode, false otherwise */
+  once?: boolean;
+  /** Receives every event; `message` events only when `logMessages`. */
+  onEvent?: (event: ServerEvent) => void;
+  /** @default true */
+  logMessages?: boolean;
+}
+
+/** Counters of a message server. */
+export interface MessageServerStats extends ServerStats {
+  messages: number;
+}
+
+/** A running message server. */
+export interface MessageServer {
+  readonly tcp: TcpServer;
+  readonly mode: ServeMode;
+  readonly stats: MessageServerStats;
+  address(): Endpoint;
+  /** Resolves when the server has stopped (after `close()`, or by itself in `once` mode). */
+  readonly done: Promise<void>;
+  /** Graceful stop: no new clients; each connected client is told and closed after its pending replies. */
+  close(): Promise<void>;
+}
+
+/** A peer-facing line for a connection we close on purpose. */
+export function farewellLine(reason: SocklabError): string {
+  return `error ${reason.code}: ${reason.message}`;
+}
+
+/**
+ * Starts the seed's message protocol: greeting on connect, a reply to every message, `quit` (exactly) ends the
+ * session after its reply. Lines the client pipelines after `quit` are discarded. A client that half-closes
+ * (EOF) is treated like `quit`: its pending replies are flushed, then the connection is closed.
+ *
+ * @example
+ * const server = await startMessageServer({ port: 0, mode: 'concurrent', onEvent: console.log });
+ * console.log(server.address().port);
+ */
+export async function startMessageServer(options: MessageServerOptions = {}): Promise<MessageServer> {
+  const mode = options.mode ?? 'concurrent';
+  const greeting = options.greeting === undefined ? SEED_TEXTS[mode].greeting : options.greeting;
+  const replyTemplate = options.reply ?? SEED_TEXTS[mode].reply;
+  const quitCommand = options.quitCommand ?? 'quit';
+  const once = options.once ?? mode === 'greet';
+  const logMessages = options.logMessages ?? true;
+  const emit = options.onEvent ?? (() => {});
+  const templated = replyTemplate.includes('{message}');
+  const replyFor = (text: string): string => (templated ? replyTemplate.replaceAll('{message}', text) : replyTemplate);
+
+  const tcp = await listenTcp({ framing: 'auto', farewell: farewellLine, ...options });
+  const stats = Object.assign(tcp.stats, { messages: 0 });
+  const done = new Promise<void>((resolve) => tcp.once('close', resolve));
+  const waiting: TcpConnection[] = [];
+  let current: TcpConnection | undefined;
+  let served = 0;
+
+  const sessionEnded = (): void => {
+    served++;
+    if (once && served === 1) {
+      void tcp.close();
+      return;
+    }
+    if (mode === 'concurrent') return;
+    current = undefined;
+    const next = waiting.shift();
+    if (next) start(next);
+  };
+
+  const start = (conn: TcpConnection): void => {
+    current = conn;
+    let ending: string | undefined;
+    emit({ type: 'connected', peer: conn.remote });
+    void conn.closed.then((error) => {
+      emit({ type: 'closed', peer: conn.remote, reason: error?.code ?? ending ?? 'closed', ...(error ? { error } : {}) });
+      sessionEnded();
+    });
+    if (conn.state !== 'open') return;
+    if (greeting !== null) conn.send(greeting);
+    if (mode === 'greet') {
+      ending = 'greeted';
+      void conn.close();
+      return;
+    }
+    conn.on('message', (message) => {
+      const text = message.toString('utf8');
+      stats.messages++;
+      if (logMessages) emit({ type: 'message', peer: conn.remote, text });
+      if (conn.state !== 'open') return;
+      conn.send(replyFor(text));
+      if (text === quitCommand) {
+        ending = 'quit';
+        void conn.close();
+      }
+    });
+    conn.on('end', () => {
+      ending ??= 'client closed';
+      void conn.close();
+    });
+  };
+
+  tcp.on('connection', (conn) => {
+    if (mode === 'concurrent' || current === undefined) {
+      start(conn);
+      return;
+    }
+    // Accepted by the kernel and by us, but not read: the client waits, as it would on server3.py's backlog.
+    waiting.push(conn);
+    emit({ type: 'waiting', peer: conn.remote, ahead: waiting.length });
+    void conn.closed.then(() => {
+      const index = waiting.indexOf(conn);
+      if (index !== -1) waiting.splice(index, 1);
+    });
+  });
+  tcp.on('rejected', (conn) => emit({ type: 'rejected', peer: conn.remote }));
+
+  const close = async (): Promise<void> => {
+    const shutdown = new SocklabError('SL_ERR_SHUTDOWN', 'Server is shutting down');
+    for (const conn of tcp.connections) void conn.closeWithReason(shutdown);
+    await tcp.close();
+  };
+  options.signal?.addEventListener('abort', () => void close(), { once: true });
+
+  return { tcp, mode, stats, address: () => tcp.address(), done, close };
+}
+
+/**
+ * One log line per event, the way the seed's servers print them (message text JSON-quoted, so control bytes
+ * from a peer cannot mess up the terminal).
+ * @example formatServerEvent({ type: 'message', peer, text: 'hi' }) // '127.0.0.1:40000 got "hi"'
+ */
+export function formatServerEvent(event: ServerEvent): string {
+  const peer = formatEndpoint(event.peer);
+  switch (event.type) {
+    case 'connected':
+      return `${peer} connected`;
+    case 'waiting':
+      return `${peer} waiting (${event.ahead} in queue)`;
+    case 'message':
+      return `${peer} got ${JSON.stringify(event.text)}`;
+    case 'closed':
+      return `${peer} closed (${event.reason})`;
+    case 'rejected':
+      return `${peer} rejected (server full)`;
+  }
+}

@@ -1,0 +1,77 @@
+import { createInterface } from 'node:readline';
+import { formatEndpoint } from '../../address.js';
+import { runMessageClient } from '../../apps/message-client.js';
+import type { LineEnding } from '../../codec/lines.js';
+import { DEFAULTS } from '../../options.js';
+import { defineCommand, println, targetFrom } from '../command.js';
+
+export default defineCommand({
+  name: 'client',
+  summary: 'Interactive TCP client',
+  description: [
+    "The seed's client.py: connects, sends \"ack\", then sends each line you type (or pipe in) and prints each",
+    'reply as it arrives. Sending "quit" ends the session. When input ends (Ctrl-D or end of a pipe) it waits for',
+    'the replies still owed, then closes. Works with socklab serve, the seed\'s servers, ncat -l and the like.',
+    '',
+    'Replies are shown one per line: a reply ends at a newline, or at the end of what one read brought (the',
+    "seed's servers send replies without newlines). Against async_server.py, which only ends a session on",
+    '"quit" with no newline, use --eol none.',
+    '',
+    'Exit code: 0 after a clean end, 1 when the connection failed, was lost, or replies were missing.',
+  ].join('\n'),
+  positionals: [
+    { name: 'host', description: 'Server host (default: localhost)' },
+    { name: 'port', description: 'Server port, instead of --port' },
+  ],
+  options: {
+    port: { type: 'number', short: 'p', default: 12345, max: 65_535, description: 'Server port' },
+    hello: { type: 'string', default: 'ack', description: 'First message sent, as the seed does' },
+    'no-hello': { type: 'boolean', description: 'Send no first message' },
+    eol: { type: 'string', default: 'lf', choices: ['lf', 'crlf', 'none'], description: 'Line ending after each message sent' },
+    quit: { type: 'string', default: 'quit', description: 'The message that ends the session' },
+    'connect-timeout-ms': { type: 'number', default: DEFAULTS.connectTimeoutMs, min: 1, description: 'Give up connecting after this long' },
+    'reply-timeout-ms': { type: 'number', default: 5000, min: 0, allowInfinity: true, description: 'After input ends, how long to wait for a missing reply' },
+    'linger-ms': { type: 'number', default: 200, min: 0, description: 'After input ends and replies are in, how long the server must be quiet' },
+    verbose: { type: 'boolean', short: 'v', description: 'Report connect and close on stderr' },
+  },
+  examples: [
+    'socklab client                            # localhost:12345',
+    'socklab client localhost 12345',
+    "printf 'hello\\nquit\\n' | socklab client   # scripted session",
+    'socklab client --eol none                 # the seed\'s wire format (no newlines)',
+  ],
+  async run({ values, positionals }, io) {
+    const { host, port } = targetFrom(positionals, values.port, 'localhost');
+    const interactive = io.stdin.isTTY === true;
+    const lines = createInterface({ input: io.stdin, crlfDelay: Infinity, terminal: false });
+    // Create the iterator now: readline emits lines that arrive before it exists to nobody, and piped
+    // stdin is read while we are still connecting.
+    const input = lines[Symbol.asyncIterator]();
+    try {
+      const result = await runMessageClient(
+        {
+          host,
+          port,
+          hello: values['no-hello'] ? null : values.hello,
+          lineEnding: values.eol as LineEnding,
+          quitCommand: values.quit,
+          connectTimeoutMs: values['connect-timeout-ms'],
+          replyTimeoutMs: values['reply-timeout-ms'],
+          lingerMs: values['linger-ms'],
+          signal: io.signal,
+        },
+        { [Symbol.asyncIterator]: () => input },
+        (event) => {
+          if (event.type === 'reply') println(io.stdout, event.text);
+          else if (event.type === 'connected' && (values.verbose || interactive)) {
+            println(io.stderr, `connected to ${formatEndpoint(event.connection.remote)}${interactive ? `; type messages, "${values.quit}" to end` : ''}`);
+          } else if (event.type === 'closed-by-server') println(io.stderr, 'connection closed by the server');
+        },
+      );
+      if (values.verbose) println(io.stderr, `closed: ${result.sent} messages sent, ${result.replies} replies`);
+      return 0;
+    } finally {
+      lines.close();
+    }
+  },
+});

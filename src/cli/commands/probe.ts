@@ -1,0 +1,38 @@
+import { formatEndpoint } from '../../address.js';
+import { resolveHost } from '../../dns.js';
+import { DEFAULTS } from '../../options.js';
+import { connectTcp } from '../../tcp/client.js';
+import { defineCommand, println, targetFrom } from '../command.js';
+
+export default defineCommand({
+  name: 'probe',
+  summary: 'Resolve a host name and try a TCP connect',
+  description: [
+    "The seed's server.py: look the name up (as gethostbyname does), print the address, connect, report success.",
+    'Each failure has its own message and code: a name that does not resolve (SL_ERR_RESOLVE), nothing',
+    'listening (SL_ERR_CONNECT_REFUSED), no answer at all (SL_ERR_CONNECT_TIMEOUT). Exit code 0 on success, 1 otherwise.',
+  ].join('\n'),
+  positionals: [
+    { name: 'host', description: 'Host name or IP address (default: localhost)' },
+    { name: 'port', description: 'Port, instead of --port' },
+  ],
+  options: {
+    port: { type: 'number', short: 'p', default: 80, max: 65_535, description: 'TCP port to connect to' },
+    'timeout-ms': { type: 'number', default: DEFAULTS.connectTimeoutMs, min: 1, description: 'Give up on a connect with no answer after this long' },
+    ipv4: { type: 'boolean', short: '4', description: 'Use IPv4 addresses only' },
+    ipv6: { type: 'boolean', short: '6', description: 'Use IPv6 addresses only' },
+  },
+  examples: ['socklab probe www.example.com', 'socklab probe localhost 12345', 'socklab probe ::1 --port 22 --timeout-ms 2000'],
+  async run({ values, positionals }, io) {
+    const { host, port } = targetFrom(positionals, values.port, 'localhost');
+    const family = values.ipv4 ? 4 : values.ipv6 ? 6 : undefined;
+    const resolved = await resolveHost(host, family === undefined ? {} : { family });
+    println(io.stdout, `resolved ${host} to ${resolved.address} (${resolved.family})`);
+    const started = performance.now();
+    const conn = await connectTcp({ host: resolved.address, port, connectTimeoutMs: values['timeout-ms'], signal: io.signal });
+    const elapsedMs = performance.now() - started;
+    println(io.stdout, `connected to ${host} at ${formatEndpoint({ address: resolved.address, port })} in ${elapsedMs.toFixed(1)} ms`);
+    conn.destroy();
+    return 0;
+  },
+});

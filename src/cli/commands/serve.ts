@@ -1,0 +1,84 @@
+import { formatEndpoint, isLoopback } from '../../address.js';
+import { formatServerEvent, SERVE_MODES, startMessageServer, type ServeMode } from '../../apps/message-server.js';
+import { FRAMINGS, type Framing } from '../../codec/framing.js';
+import type { LineEnding } from '../../codec/lines.js';
+import { DEFAULTS } from '../../options.js';
+import { defineCommand, println, untilAborted, usageError } from '../command.js';
+
+export default defineCommand({
+  name: 'serve',
+  summary: 'TCP message server',
+  description: [
+    'Serves the seed\'s message protocol: a greeting on connect, a reply to every message, and "quit" (exactly,',
+    "after its line ending is removed) ends the client's session after its reply. A client that closes its",
+    'sending side (EOF) is treated like quit.',
+    '',
+    'Modes:',
+    "  concurrent  every client at once (the seed's async_server.py)",
+    "  sequential  one client at a time; the others wait until it quits (server3.py; add --once to exit after it)",
+    "  greet       send the greeting, close, exit (server2.py)",
+    '',
+    'Framing (TCP has no message boundaries, so this is a choice):',
+    '  auto    each read is a message until the client sends a newline, then lines. Serves the seed\'s client.py',
+    '          (no newlines) and ncat/telnet/socklab clients (LF or CRLF) alike.',
+    '  line    messages end at LF (CRLF accepted)',
+    '  raw     each read is a message, exactly as the seed\'s recv(1500)',
+    '  length  4-byte big-endian length, then the message',
+    '',
+    'Each line of output is an event: connected, got "<message>", closed (<reason>). Listens on loopback unless',
+    '--host says otherwise. Ctrl-C or SIGTERM stops it gracefully and prints totals.',
+  ].join('\n'),
+  positionals: [],
+  options: {
+    host: { type: 'string', default: '127.0.0.1', placeholder: 'addr', description: 'Address to listen on; 0.0.0.0 or :: serves the network' },
+    port: { type: 'number', short: 'p', default: 12345, max: 65_535, description: 'Port; 0 picks a free one (printed)' },
+    mode: { type: 'string', short: 'm', default: 'concurrent', choices: SERVE_MODES, description: 'How clients are served' },
+    greeting: { type: 'string', description: "Greeting sent on connect (default: the seed's text for the mode)" },
+    'no-greeting': { type: 'boolean', description: 'Send no greeting (like async_server.py, whose greeting never goes out)' },
+    reply: { type: 'string', description: 'Reply to each message; {message} is replaced by the message (default: the seed\'s text)' },
+    quit: { type: 'string', default: 'quit', description: 'The message that ends a session' },
+    once: { type: 'boolean', negatable: true, description: 'Exit after the first client (default in greet mode)' },
+    framing: { type: 'string', default: 'auto', choices: FRAMINGS, description: 'How incoming bytes become messages' },
+    eol: { type: 'string', default: 'lf', choices: ['lf', 'crlf', 'none'], description: 'Line ending after each line sent' },
+    quiet: { type: 'boolean', short: 'q', description: 'Do not log messages (connects and closes are still logged)' },
+    'max-connections': { type: 'number', default: DEFAULTS.maxConnections, min: 1, allowInfinity: true, description: 'Clients at once; more are told "server full"' },
+    'max-message-bytes': { type: 'number', default: DEFAULTS.maxMessageBytes, min: 1, description: 'Longest message; a longer one closes the connection with an error line' },
+    'idle-timeout-ms': { type: 'number', default: Infinity, min: 1, allowInfinity: true, description: 'Close clients silent for this long' },
+  },
+  examples: [
+    'socklab serve                          # concurrent, 127.0.0.1:12345',
+    'socklab serve --mode sequential --once # like server3.py',
+    'socklab serve --mode greet             # like server2.py',
+    'socklab serve --port 0 --quiet         # a free port, no message log',
+    "socklab serve --reply 'echo: {message}'",
+  ],
+  async run({ values }, io) {
+    if (values.greeting !== undefined && values['no-greeting']) {
+      throw usageError("Options '--greeting' and '--no-greeting' conflict");
+    }
+    const mode = values.mode as ServeMode;
+    const server = await startMessageServer({
+      host: values.host,
+      port: values.port,
+      mode,
+      ...(values['no-greeting'] ? { greeting: null } : values.greeting !== undefined ? { greeting: values.greeting } : {}),
+      ...(values.reply !== undefined ? { reply: values.reply } : {}),
+      quitCommand: values.quit,
+      ...(values.once !== undefined ? { once: values.once } : {}),
+      framing: values.framing as Framing,
+      lineEnding: values.eol as LineEnding,
+      logMessages: !values.quiet,
+      maxConnections: values['max-connections'],
+      maxMessageBytes: values['max-message-bytes'],
+      idleTimeoutMs: values['idle-timeout-ms'],
+      onEvent: (event) => println(io.stdout, formatServerEvent(event)),
+    });
+    println(io.stdout, `listening on ${formatEndpoint(server.address())} (${mode} mode)`);
+    if (!isLoopback(values.host)) println(io.stderr, `note: listening on ${values.host}, so other machines can connect`);
+    await Promise.race([server.done, untilAborted(io.signal)]);
+    await server.close();
+    const { accepted, rejected, messages } = server.stats;
+    println(io.stdout, `stopped: ${accepted} clients served, ${messages} messages, ${rejected} rejected`);
+    return 0;
+  },
+});

@@ -1,0 +1,71 @@
+import { LengthPrefixDecoder, encodeLengthPrefixed } from './length-prefix.js';
+import { LineDecoder, encodeLine, type LineEnding } from './lines.js';
+
+/**
+ * How a TCP byte stream is cut into messages. TCP keeps no message boundaries, so this is a choice:
+ * - `line`: a message ends at LF (CRLF accepted). What ncat, telnet and socklab's client send.
+ * - `raw`: each read is one message, as the seed's `recv(1500)` assumes. Only safe when the peer waits for a
+ *   reply between messages; two quick sends can arrive as one read, and one send can arrive as two.
+ * - `auto`: `raw` until the peer sends its first LF, `line` from then on. It serves the seed's client.py
+ *   (no newlines, one message per reply) and line-based peers alike, and is `socklab serve`'s default.
+ * - `length`: each message is preceded by its length as 4 bytes, big-endian.
+ */
+export type Framing = 'line' | 'raw' | 'auto' | 'length';
+
+export const FRAMINGS: readonly Framing[] = ['line', 'raw', 'auto', 'length'];
+
+/** Turns bytes into messages. `end()` is called once at end of stream for whatever is left. */
+export interface MessageDecoder {
+  push(chunk: Uint8Array): Buffer[];
+  end(): Buffer[];
+}
+
+/**
+ * Creates the decoder for a framing.
+ * @example createDecoder('auto', 65536).push(Buffer.from('ack')) // [<Buffer 'ack'>]
+ */
+export function createDecoder(framing: Framing, maxMessageBytes: number): MessageDecoder {
+  switch (framing) {
+    case 'raw':
+      return { push: (chunk) => [Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)], end: () => [] };
+    case 'length': {
+      const decoder = new LengthPrefixDecoder({ maxPayloadBytes: maxMessageBytes });
+      return { push: (chunk) => decoder.push(chunk), end: () => [] };
+    }
+    case 'line':
+    case 'auto': {
+      const decoder = new LineDecoder({ maxLineBytes: maxMessageBytes });
+      const flushTail = framing === 'auto';
+      return {
+        push(chunk) {
+          const lines = decoder.push(chunk);
+          if (flushTail && !decoder.sawNewline) {
+            const tail = decoder.flush();
+            if (tail !== undefined) lines.push(tail);
+          }
+          return lines;
+        },
+        end() {
+          const tail = decoder.flush();
+          return tail === undefined ? [] : [tail];
+        },
+      };
+    }
+  }
+}
+
+/**
+ * Encodes one outgoing message for a framing. Lines get `lineEnding` appended; raw messages are sent as they are.
+ * @example encodeMessage('line', 'hi', 'crlf') // <Buffer 68 69 0d 0a>
+ */
+export function encodeMessage(framing: Framing, message: string | Uint8Array, lineEnding: LineEnding): Buffer {
+  switch (framing) {
+    case 'length':
+      return encodeLengthPrefixed(message);
+    case 'raw':
+      return typeof message === 'string' ? Buffer.from(message) : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+    case 'line':
+    case 'auto':
+      return encodeLine(message, lineEnding);
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Every error socklab raises is a {@link SocklabError} with a stable `code`.
+ * Match on `code`, never on the message: messages may be reworded, codes will not.
+ *
+ * | code | raised when |
+ * | --- | --- |
+ * | `SL_ERR_RESOLVE` | a host name does not resolve (the DNS error is the `cause`) |
+ * | `SL_ERR_CONNECT_REFUSED` | nothing listens on the address (ECONNREFUSED) |
+ * | `SL_ERR_CONNECT_TIMEOUT` | no answer to the connect within `connectTimeoutMs` |
+ * | `SL_ERR_CONNECT` | any other connect failure (unreachable network, …) |
+ * | `SL_ERR_BIND` | a server or UDP endpoint cannot bind (EADDRINUSE, EACCES, …) |
+ * | `SL_ERR_CONNECTION_RESET` | the peer reset the connection (ECONNRESET, EPIPE) |
+ * | `SL_ERR_CONNECTION_CLOSED` | a send on a connection or endpoint that is closed |
+ * | `SL_ERR_FRAME_TOO_LARGE` | an incoming message exceeds `maxMessageBytes` |
+ * | `SL_ERR_DATAGRAM_TOO_LARGE` | an outgoing datagram exceeds the UDP limit |
+ * | `SL_ERR_OUTPUT_OVERFLOW` | a peer does not read and its output passed `maxBufferedBytes` |
+ * | `SL_ERR_IDLE_TIMEOUT` | a connection was silent for `idleTimeoutMs` |
+ * | `SL_ERR_REPLY_TIMEOUT` | an expected reply did not come within its timeout |
+ * | `SL_ERR_SERVER_FULL` | a server at `maxConnections` turned a client away |
+ * | `SL_ERR_SHUTDOWN` | the server is shutting down (told to clients it closes) |
+ * | `SL_ERR_ABORTED` | the operation's `AbortSignal` fired |
+ * | `SL_ERR_USAGE` | a CLI flag or argument is wrong (exit code 2) |
+ */
+export type SocklabCode =
+  | 'SL_ERR_RESOLVE'
+  | 'SL_ERR_CONNECT_REFUSED'
+  | 'SL_ERR_CONNECT_TIMEOUT'
+  | 'SL_ERR_CONNECT'
+  | 'SL_ERR_BIND'
+  | 'SL_ERR_CONNECTION_RESET'
+  | 'SL_ERR_CONNECTION_CLOSED'
+  | 'SL_ERR_FRAME_TOO_LARGE'
+  | 'SL_ERR_DATAGRAM_TOO_LARGE'
+  | 'SL_ERR_OUTPUT_OVERFLOW'
+  | 'SL_ERR_IDLE_TIMEOUT'
+  | 'SL_ERR_REPLY_TIMEOUT'
+  | 'SL_ERR_SERVER_FULL'
+  | 'SL_ERR_SHUTDOWN'
+  | 'SL_ERR_ABORTED'
+  | 'SL_ERR_USAGE';
+
+/**
+ * Base class of every socklab error.
+ *
+ * @example
+ * try { await connectTcp({ port: 1 }); }
+ * catch (err) { if (err instanceof SocklabError && err.code === 'SL_ERR_CONNECT_REFUSED') … }
+ */
+export class SocklabError extends Error {
+  constructor(
+    readonly code: SocklabCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The system error code (`ECONNREFUSED`, `ENOTFOUND`, …) of an error, if it has one. */
+export function systemCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err) {
+    const code = (err as { code: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}
+
+/** A message that exceeded `maxMessageBytes` before its end was seen. */
+export class FrameTooLargeError extends SocklabError {
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super('SL_ERR_FRAME_TOO_LARGE', `Cannot decode message of ${bytes} bytes or more: maxMessageBytes is ${limit}`);
+  }
+}
+
+/** A host name that did not resolve; `cause` is the DNS error. */
+export class ResolveError extends SocklabError {
+  constructor(
+    readonly host: string,
+    cause: unknown,
+  ) {
+    const why = systemCode(cause) === 'ENOTFOUND' ? 'no such host' : `DNS lookup failed (${systemCode(cause) ?? String(cause)})`;
+    super('SL_ERR_RESOLVE', `Cannot resolve host "${host}": ${why}`, { cause });
+  }
+}
+
+/** Wraps a failed connect, keeping the OS error as `cause`. */
+export function connectError(target: string, cause: unknown): SocklabError {
+  const code = systemCode(cause);
+  if (code === 'ECONNREFUSED') {
+    return new SocklabError('SL_ERR_CONNECT_REFUSED', `Cannot connect to ${target}: connection refused (is a server listening?)`, {
+      cause,
+    });
+  }
+  return new SocklabError('SL_ERR_CONNECT', `Cannot connect to ${target}: ${code ?? String(cause)}`, { cause });
+}
+
+/** Wraps an error that ended an established connection. */
+export function connectionError(peer: string, cause: unknown): SocklabError {
+  if (cause instanceof SocklabError) return cause;
+  const code = systemCode(cause);
+  if (code === 'ECONNRESET' || code === 'EPIPE') {
+    return new SocklabError('SL_ERR_CONNECTION_RESET', `Connection to ${peer} was reset by the peer`, { cause });
+  }
+  return new SocklabError('SL_ERR_CONNECTION_CLOSED', `Connection to ${peer} failed: ${code ?? String(cause)}`, { cause });
+}
+
+/** Wraps a failed `listen`/`bind`. */
+export function bindError(target: string, cause: unknown): SocklabError {
+  const code = systemCode(cause);
+  const why =
+    code === 'EADDRINUSE'
+      ? 'address already in use (is another server running? try --port 0)'
+      : code === 'EACCES'
+        ? 'permission denied (ports below 1024 need privileges)'
+        : code === 'EADDRNOTAVAIL'
+          ? 'address not available on this machine'
+          : (code ?? String(cause));
+  return new SocklabError('SL_ERR_BIND', `Cannot listen on ${target}: ${why}`, { cause });
+}
+
+/** The error an aborted operation rejects with. */
+export function abortedError(what: string, signal: AbortSignal): SocklabError {
+  return new SocklabError('SL_ERR_ABORTED', `${what} was aborted`, { cause: signal.reason });
+}

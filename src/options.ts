@@ -1,0 +1,75 @@
+/**
+ * Defaults for every limit and timeout. Anything a peer can make grow has a finite default here;
+ * unlimited must be asked for with `Infinity`, never implied by 0.
+ */
+export const DEFAULTS = Object.freeze({
+  /**
+   * Largest incoming message (a line without its terminator, a length-prefixed payload, or one read).
+   * @default 65536
+   */
+  maxMessageBytes: 64 * 1024,
+  /**
+   * Largest amount of output queued for one peer that is not reading; past it the peer is cut off.
+   * @default 1048576
+   */
+  maxBufferedBytes: 1024 * 1024,
+  /**
+   * Messages held for a slow `for await` consumer before the socket is paused (TCP) or datagrams are dropped (UDP).
+   * @default 1024
+   */
+  maxQueuedMessages: 1024,
+  /**
+   * Simultaneous clients a server serves; further clients are told "server full" and closed.
+   * @default 1024
+   */
+  maxConnections: 1024,
+  /**
+   * Kernel accept queue length. The seed used 5 and 8, which drops connects under any burst.
+   * @default 511
+   */
+  backlog: 511,
+  /**
+   * How long a connect may take before it fails with SL_ERR_CONNECT_TIMEOUT.
+   * @default 10000
+   */
+  connectTimeoutMs: 10_000,
+  /**
+   * How long a graceful close waits for the peer to finish before the socket is destroyed.
+   * @default 2000
+   */
+  closeTimeoutMs: 2_000,
+  /**
+   * Silence after which a server connection is closed. Infinity keeps idle clients forever.
+   * @default Infinity
+   */
+  idleTimeoutMs: Infinity,
+  /**
+   * Delay before the UDP counter server answers a `get` (the seed's 0.5 s).
+   * @default 500
+   */
+  replyDelayMs: 500,
+  /**
+   * Delayed UDP replies held at once; further `get`s are dropped and counted.
+   * @default 65536
+   */
+  maxPendingReplies: 65_536,
+});
+
+export type Defaults = typeof DEFAULTS;
+
+/** Checks that `value` is a whole number in range, or Infinity when `allowInfinity`. Throws RangeError naming the option. */
+export function checkCount(name: string, value: number, min: number, allowInfinity = false): number {
+  if (allowInfinity && value === Infinity) return value;
+  if (!Number.isInteger(value) || value < min) {
+    throw new RangeError(`${name} must be a whole number >= ${min}${allowInfinity ? ' or Infinity' : ''}, got ${value}`);
+  }
+  return value;
+}
+
+/** Checks a port number (0 asks the OS for a free one). */
+export function checkPort(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > 65_535) {
+    throw new RangeError(`${name} must be a port number from 0 to 65535, got ${value}`);
+  }
+  return value;
+}

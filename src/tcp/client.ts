@@ -1,0 +1,72 @@
+import { connect as netConnect, type Socket } from 'node:net';
+import { formatEndpoint } from '../address.js';
+import { resolveHost } from '../dns.js';
+import { SocklabError, abortedError, connectError } from '../errors.js';
+import { DEFAULTS, checkCount, checkPort } from '../options.js';
+import { TcpConnection, resolveConnectionOptions, type ConnectionOptions } from './connection.js';
+
+export interface ConnectOptions extends ConnectionOptions {
+  /** Host name or IP literal. @default 'localhost' */
+  host?: string;
+  port: number;
+  /** Only IPv4 (4) or IPv6 (6) addresses. @default either */
+  family?: 4 | 6;
+  /** Fails with SL_ERR_CONNECT_TIMEOUT after this long. @default DEFAULTS.connectTimeoutMs */
+  connectTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Resolves `host`, then opens a TCP connection to it. Each way this can fail has its own code:
+ * SL_ERR_RESOLVE, SL_ERR_CONNECT_REFUSED, SL_ERR_CONNECT_TIMEOUT, SL_ERR_CONNECT, SL_ERR_ABORTED.
+ *
+ * @example
+ * await using conn = await connectTcp({ host: 'localhost', port: 12345 });
+ * conn.send('ack');
+ */
+export async function connectTcp(options: ConnectOptions): Promise<TcpConnection> {
+  const port = checkPort('port', options.port);
+  const timeoutMs = checkCount('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs, 1, true);
+  resolveConnectionOptions(options);
+  const host = options.host ?? 'localhost';
+  options.signal?.throwIfAborted();
+  const resolved = await resolveHost(host, options.family === undefined ? {} : { family: options.family });
+  const target = formatEndpoint({ address: resolved.address, port });
+  const socket = await openSocket(resolved.address, port, target, timeoutMs, options.signal);
+  return new TcpConnection(socket, options);
+}
+
+function openSocket(address: string, port: number, target: string, timeoutMs: number, signal?: AbortSignal): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    // allowHalfOpen: after the server's FIN we may still owe it data (and the reverse).
+    const socket = netConnect({ host: address, port, allowHalfOpen: true });
+    const timer =
+      timeoutMs === Infinity
+        ? undefined
+        : setTimeout(
+            () =>
+              fail(
+                new SocklabError('SL_ERR_CONNECT_TIMEOUT', `Cannot connect to ${target}: no answer within ${timeoutMs} ms (connectTimeoutMs)`),
+              ),
+            timeoutMs,
+          );
+    const onAbort = (): void => fail(abortedError(`Connect to ${target}`, signal!));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const settle = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.off('error', onError);
+    };
+    const fail = (error: SocklabError): void => {
+      settle();
+      socket.destroy();
+      reject(error);
+    };
+    const onError = (err: Error): void => fail(connectError(target, err));
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      settle();
+      resolve(socket);
+    });
+  });
+}

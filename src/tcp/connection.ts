@@ -1,0 +1,333 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { debuglog } from 'node:util';
+import { formatEndpoint, toEndpoint, type Endpoint } from '../address.js';
+import { createDecoder, encodeMessage, type Framing, type MessageDecoder } from '../codec/framing.js';
+import type { LineEnding } from '../codec/lines.js';
+import { SocklabError, connectionError } from '../errors.js';
+import { DEFAULTS, checkCount } from '../options.js';
+
+const debug = debuglog('socklab');
+
+/** Options shared by client and server connections. Every limit has a finite default in {@link DEFAULTS}. */
+export interface ConnectionOptions {
+  /** How the byte stream is cut into messages. @default 'line' */
+  framing?: Framing;
+  /** Terminator `send()` appends to line messages. @default 'lf' */
+  lineEnding?: LineEnding;
+  /** Largest incoming message. @default DEFAULTS.maxMessageBytes */
+  maxMessageBytes?: number;
+  /** Output queued for a peer that does not read before it is cut off. @default DEFAULTS.maxBufferedBytes */
+  maxBufferedBytes?: number;
+  /** Messages held for a slow `messages()` consumer before reading pauses. @default DEFAULTS.maxQueuedMessages */
+  maxQueuedMessages?: number;
+  /** Silence (no bytes in) after which the connection is closed with SL_ERR_IDLE_TIMEOUT. @default Infinity */
+  idleTimeoutMs?: number;
+  /** How long `close()` waits for the peer to finish before destroying. @default DEFAULTS.closeTimeoutMs */
+  closeTimeoutMs?: number;
+  /** A last line told to the peer when the connection is closed for a protocol error (too long, idle). */
+  farewell?: (reason: SocklabError) => string | undefined;
+}
+
+type ResolvedConnectionOptions = Readonly<Required<Omit<ConnectionOptions, 'farewell'>>> & Pick<ConnectionOptions, 'farewell'>;
+
+/** Validates connection options once, before any socket exists. */
+export function resolveConnectionOptions(options: ConnectionOptions = {}): ResolvedConnectionOptions {
+  return Object.freeze({
+    framing: options.framing ?? 'line',
+    lineEnding: options.lineEnding ?? 'lf',
+    maxMessageBytes: checkCount('maxMessageBytes', options.maxMessageBytes ?? DEFAULTS.maxMessageBytes, 1, true),
+    maxBufferedBytes: checkCount('maxBufferedBytes', options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes, 1, true),
+    maxQueuedMessages: checkCount('maxQueuedMessages', options.maxQueuedMessages ?? DEFAULTS.maxQueuedMessages, 1, true),
+    idleTimeoutMs: checkCount('idleTimeoutMs', options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs, 1, true),
+    closeTimeoutMs: checkCount('closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs, 0, true),
+    farewell: options.farewell,
+  });
+}
+
+/** `open` → `closing` (we or the peer started to close) → `closed`. */
+export type ConnectionState = 'open' | 'closing' | 'closed';
+
+interface ConnectionEvents {
+  message: [message: Buffer];
+  /** The peer finished sending (FIN). Replies can still be sent until `close()`. */
+  end: [];
+  state: [state: ConnectionState];
+  close: [error: SocklabError | undefined];
+  newListener: [event: string | symbol, listener: unknown];
+}
+
+/**
+ * One TCP connection that speaks in messages. Reading starts when the first `'message'` listener is added
+ * or `messages()` is called, so no message is lost between accept and the handler.
+ *
+ * @example
+ * const conn = await connectTcp({ port });
+ * conn.send('hello');
+ * for await (const reply of conn.messages()) console.log(reply.toString());
+ * const err = await conn.closed; // undefined, or why it ended
+ */
+export class TcpConnection extends EventEmitter<ConnectionEvents> {
+  readonly socket: Socket;
+  readonly options: ResolvedConnectionOptions;
+  /** The peer's endpoint, kept after close. */
+  readonly remote: Endpoint;
+  /** Our endpoint. */
+  readonly local: Endpoint;
+  /** Resolves once the socket is fully closed: with undefined, or the error that ended the connection. */
+  readonly closed: Promise<SocklabError | undefined>;
+  readonly stats = { messagesIn: 0, messagesOut: 0, bytesDiscarded: 0 };
+
+  #state: ConnectionState = 'open';
+  #decoder: MessageDecoder;
+  #reading = false;
+  #peerEnded = false;
+  #error: SocklabError | undefined;
+  #closeTimer: NodeJS.Timeout | undefined;
+  #resolveClosed!: (error: SocklabError | undefined) => void;
+
+  constructor(socket: Socket, options: ConnectionOptions = {}) {
+    super();
+    this.socket = socket;
+    this.options = resolveConnectionOptions(options);
+    this.remote = toEndpoint({ address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0, family: socket.remoteFamily });
+    this.local = toEndpoint({ address: socket.localAddress ?? '?', port: socket.localPort ?? 0, family: socket.localFamily });
+    this.#decoder = createDecoder(this.options.framing, this.options.maxMessageBytes);
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    // Request/response traffic: Nagle plus the peer's delayed ACK would hold each small reply ~40 ms.
+    socket.setNoDelay(true);
+    // Without an 'error' listener a peer's RST would crash the whole process.
+    socket.on('error', (err) => this.#fail(connectionError(this.peer, err)));
+    socket.on('close', () => this.#onClose());
+    if (this.options.idleTimeoutMs !== Infinity) {
+      socket.setTimeout(this.options.idleTimeoutMs, () =>
+        this.closeWithReason(new SocklabError('SL_ERR_IDLE_TIMEOUT', `Connection idle for ${this.options.idleTimeoutMs} ms: idleTimeoutMs is ${this.options.idleTimeoutMs}`)),
+      );
+    }
+    this.on('newListener', (event) => {
+      if (event === 'message') this.#startReading();
+    });
+    if (socket.destroyed) queueMicrotask(() => this.#onClose());
+  }
+
+  /** The peer as `address:port`, for logs. */
+  get peer(): string {
+    return formatEndpoint(this.remote);
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** True once the peer has half-closed (sent FIN). */
+  get peerEnded(): boolean {
+    return this.#peerEnded;
+  }
+
+  /**
+   * Sends one message, framed (a line gets its line ending). Returns false when the kernel buffer is full:
+   * `await conn.drained()` before sending more. Sends after `close()` began throw SL_ERR_CONNECTION_CLOSED.
+   */
+  send(message: string | Uint8Array): boolean {
+    if (this.#state !== 'open') {
+      throw new SocklabError('SL_ERR_CONNECTION_CLOSED', `Cannot send to ${this.peer}: the connection is ${this.#state}`);
+    }
+    return this.#write(encodeMessage(this.options.framing, message, this.options.lineEnding));
+  }
+
+  /** Resolves when queued output has been handed to the kernel (at once if nothing waits). */
+  drained(): Promise<void> {
+    if (!this.socket.writableNeedDrain || this.#state === 'closed') return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.on('close', done);
+    });
+  }
+
+  /**
+   * Incoming messages, in order. Ends when the peer half-closes or the connection closes; `await closed`
+   * tells why. At most `maxQueuedMessages` are held: past that, reading pauses (TCP flow control then slows
+   * the peer). Leaving the loop early (`break`) closes the connection, as it does for a Node stream.
+   */
+  messages(): AsyncIterableIterator<Buffer> {
+    const queue: Buffer[] = [];
+    const limit = this.options.maxQueuedMessages;
+    let finished = false;
+    let wake: (() => void) | undefined;
+    const notify = (): void => {
+      const resolve = wake;
+      wake = undefined;
+      resolve?.();
+    };
+    const onMessage = (message: Buffer): void => {
+      queue.push(message);
+      if (queue.length >= limit) this.socket.pause();
+      notify();
+    };
+    const onFinish = (): void => {
+      finished = true;
+      notify();
+    };
+    const detach = (): void => {
+      this.off('message', onMessage);
+      this.off('end', onFinish);
+      this.off('close', onFinish);
+    };
+    this.on('end', onFinish);
+    this.on('close', onFinish);
+    this.on('message', onMessage);
+    if (this.#peerEnded || this.#state === 'closed') finished = true;
+    const iterator: AsyncIterableIterator<Buffer> = {
+      next: async () => {
+        for (;;) {
+          const message = queue.shift();
+          if (message !== undefined) {
+            if (this.socket.isPaused() && queue.length <= limit / 2 && this.#state === 'open') this.socket.resume();
+            return { value: message, done: false };
+          }
+          if (finished) {
+            detach();
+            return { value: undefined, done: true };
+          }
+          await new Promise<void>((resolve) => (wake = resolve));
+        }
+      },
+      return: async () => {
+        detach();
+        if (!finished) void this.close();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /**
+   * Graceful close: stops delivering messages, flushes queued output, sends FIN, and waits (up to
+   * `closeTimeoutMs`) for the peer to finish, discarding what it still sends. Reading until the peer's FIN
+   * matters: closing with unread input makes the kernel send RST, which can destroy our last reply in
+   * flight. Safe to call any number of times.
+   */
+  close(): Promise<SocklabError | undefined> {
+    if (this.#state === 'open') {
+      this.#setState('closing');
+      this.socket.end();
+      this.#startReading();
+      if (this.socket.isPaused()) this.socket.resume();
+      if (this.options.closeTimeoutMs !== Infinity) {
+        this.#closeTimer = setTimeout(() => this.socket.destroy(), this.options.closeTimeoutMs);
+        this.#closeTimer.unref();
+      }
+    }
+    return this.closed;
+  }
+
+  /** Tells the peer why (through `farewell`), then closes gracefully; `closed` resolves with `reason`. */
+  closeWithReason(reason: SocklabError): Promise<SocklabError | undefined> {
+    if (this.#state !== 'open') return this.closed;
+    this.#error ??= reason;
+    debug('closing %s: %s', this.peer, reason.code);
+    const last = this.options.farewell?.(reason);
+    if (last !== undefined && !this.socket.destroyed) this.#write(encodeMessage(this.options.framing, last, this.options.lineEnding), false);
+    return this.close();
+  }
+
+  /** Immediate close: drops queued output; the peer sees RST if it still had data in flight. Idempotent. */
+  destroy(error?: SocklabError): void {
+    if (error) this.#error ??= error;
+    if (this.#state === 'open') this.#setState('closing');
+    this.socket.destroy();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #write(bytes: Buffer, enforceCap = true): boolean {
+    this.stats.messagesOut++;
+    const flushed = this.socket.write(bytes);
+    if (enforceCap && this.socket.writableLength > this.options.maxBufferedBytes) {
+      this.destroy(
+        new SocklabError(
+          'SL_ERR_OUTPUT_OVERFLOW',
+          `Peer ${this.peer} is not reading: ${this.socket.writableLength} bytes queued, maxBufferedBytes is ${this.options.maxBufferedBytes}`,
+        ),
+      );
+      return false;
+    }
+    return flushed;
+  }
+
+  #startReading(): void {
+    if (this.#reading) return;
+    this.#reading = true;
+    this.socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    this.socket.on('end', () => this.#onEnd());
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#state !== 'open') {
+      this.stats.bytesDiscarded += chunk.length;
+      return;
+    }
+    let messages: Buffer[];
+    try {
+      messages = this.#decoder.push(chunk);
+    } catch (err) {
+      this.closeWithReason(err as SocklabError);
+      return;
+    }
+    // Replies written while handling one read leave in one writev instead of one syscall each.
+    this.socket.cork();
+    for (const message of messages) {
+      if (this.#state !== 'open') {
+        this.stats.bytesDiscarded += message.length;
+        continue;
+      }
+      this.stats.messagesIn++;
+      this.emit('message', message);
+    }
+    this.socket.uncork();
+  }
+
+  #onEnd(): void {
+    this.#peerEnded = true;
+    if (this.#state === 'open') {
+      let tail: Buffer[] = [];
+      try {
+        tail = this.#decoder.end();
+      } catch (err) {
+        this.closeWithReason(err as SocklabError);
+      }
+      for (const message of tail) {
+        this.stats.messagesIn++;
+        this.emit('message', message);
+      }
+    }
+    this.emit('end');
+  }
+
+  #fail(error: SocklabError): void {
+    this.#error ??= error;
+    debug('error on %s: %s', this.peer, error.message);
+  }
+
+  #setState(state: ConnectionState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.emit('state', state);
+  }
+
+  #onClose(): void {
+    if (this.#state === 'closed') return;
+    clearTimeout(this.#closeTimer);
+    this.#setState('closed');
+    this.#resolveClosed(this.#error);
+    this.emit('close', this.#error);
+  }
+}

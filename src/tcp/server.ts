@@ -1,0 +1,206 @@
+import { EventEmitter } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import { debuglog } from 'node:util';
+import { formatEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
+import { SocklabError, bindError } from '../errors.js';
+import { DEFAULTS, checkCount, checkPort } from '../options.js';
+import { TcpConnection, resolveConnectionOptions, type ConnectionOptions } from './connection.js';
+
+const debug = debuglog('socklab');
+
+export interface ListenOptions extends ConnectionOptions {
+  /** Address to bind. Loopback by default: serving the network must be asked for ('0.0.0.0' or '::'). @default '127.0.0.1' */
+  host?: string;
+  /** 0 lets the OS choose a free port; read it back from `address()`. @default 0 */
+  port?: number;
+  /** Kernel accept queue length. @default DEFAULTS.backlog */
+  backlog?: number;
+  /** Clients served at once; more are sent `farewell(SL_ERR_SERVER_FULL)` and closed. @default DEFAULTS.maxConnections */
+  maxConnections?: number;
+  /** Aborting closes the server gracefully. */
+  signal?: AbortSignal;
+}
+
+interface ServerEvents {
+  connection: [connection: TcpConnection];
+  /** A client turned away because the server was full. */
+  rejected: [connection: TcpConnection];
+  /** The listener failed to accept (EMFILE: out of file descriptors); the server keeps running. */
+  acceptError: [error: Error];
+  close: [];
+}
+
+/** Counters a server keeps; read them any time, e.g. on shutdown. */
+export interface ServerStats {
+  accepted: number;
+  rejected: number;
+  active: number;
+  peakActive: number;
+  acceptErrors: number;
+}
+
+/**
+ * A listening TCP server whose connections arrive as an async iterator or as `'connection'` events.
+ *
+ * @example
+ * await using server = await listenTcp({ port: 0 });
+ * console.log(server.address().port);
+ * for await (const conn of server) conn.send('hello');
+ */
+export class TcpServer extends EventEmitter<ServerEvents> {
+  readonly server: Server;
+  readonly connections = new Set<TcpConnection>();
+  readonly stats: ServerStats = { accepted: 0, rejected: 0, active: 0, peakActive: 0, acceptErrors: 0 };
+  readonly maxConnections: number;
+  #options: ListenOptions;
+  #closing: Promise<void> | undefined;
+  #endpoint: Endpoint;
+
+  /** Use {@link listenTcp}: it validates options and waits until the server listens. */
+  constructor(server: Server, options: ListenOptions, maxConnections: number) {
+    super();
+    this.server = server;
+    this.#options = options;
+    this.maxConnections = maxConnections;
+    this.#endpoint = toEndpoint(server.address() as { address: string; port: number; family: string });
+    server.on('connection', (socket) => this.#accept(socket));
+    server.on('error', (err) => {
+      // After listen() succeeded, errors come from accept(2): EMFILE/ENFILE when fds run out. Node keeps the
+      // listener open and retries on the next connection; we count and report instead of crashing.
+      this.stats.acceptErrors++;
+      debug('accept error: %s', err.message);
+      this.emit('acceptError', err);
+    });
+  }
+
+  /** The bound endpoint (the real port when listening on port 0). */
+  address(): Endpoint {
+    return this.#endpoint;
+  }
+
+  /** True once `close()` was called. */
+  get closing(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /**
+   * Connections as they are accepted. Leaving the loop does not close the server; `close()` ends the loop.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<TcpConnection> {
+    const queue: TcpConnection[] = [];
+    let finished = this.closing;
+    let wake: (() => void) | undefined;
+    const onConnection = (conn: TcpConnection): void => {
+      queue.push(conn);
+      wake?.();
+    };
+    const onClose = (): void => {
+      finished = true;
+      wake?.();
+    };
+    this.on('connection', onConnection);
+    this.once('close', onClose);
+    const detach = (): void => {
+      this.off('connection', onConnection);
+      this.off('close', onClose);
+    };
+    const iterator: AsyncIterableIterator<TcpConnection> = {
+      next: async () => {
+        for (;;) {
+          const conn = queue.shift();
+          if (conn) return { value: conn, done: false };
+          if (finished) {
+            detach();
+            return { value: undefined, done: true };
+          }
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+        }
+      },
+      return: async () => {
+        detach();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /**
+   * Graceful shutdown: stops accepting, then closes every connection gracefully (each waits up to
+   * `closeTimeoutMs` for its peer). Safe to call any number of times.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const listenerClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      await Promise.all([...this.connections].map((conn) => conn.close()));
+      await listenerClosed;
+      this.emit('close');
+    })();
+    return this.#closing;
+  }
+
+  /** Immediate shutdown: destroys every connection. */
+  destroy(): void {
+    for (const conn of this.connections) conn.destroy();
+    void this.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #accept(socket: Socket): void {
+    const conn = new TcpConnection(socket, this.#options);
+    if (this.closing) {
+      conn.destroy();
+      return;
+    }
+    // Node's own server.maxConnections closes extra sockets without a word; we tell the client why first.
+    if (this.stats.active >= this.maxConnections) {
+      this.stats.rejected++;
+      this.emit('rejected', conn);
+      void conn.closeWithReason(
+        new SocklabError('SL_ERR_SERVER_FULL', `Server full: ${this.stats.active} clients connected, maxConnections is ${this.maxConnections}`),
+      );
+      return;
+    }
+    this.stats.accepted++;
+    this.stats.active++;
+    this.stats.peakActive = Math.max(this.stats.peakActive, this.stats.active);
+    this.connections.add(conn);
+    conn.once('close', () => {
+      this.stats.active--;
+      this.connections.delete(conn);
+    });
+    this.emit('connection', conn);
+  }
+}
+
+/**
+ * Binds and listens; resolves once the server accepts connections.
+ *
+ * @throws {SocklabError} SL_ERR_BIND when the address is taken or not ours; RangeError for bad options.
+ * @example
+ * const server = await listenTcp({ port: 0, framing: 'auto' });
+ * server.on('connection', (conn) => conn.on('message', (m) => conn.send(m)));
+ */
+export async function listenTcp(options: ListenOptions = {}): Promise<TcpServer> {
+  resolveConnectionOptions(options);
+  const host = unbracket(options.host ?? '127.0.0.1');
+  const port = checkPort('port', options.port ?? 0);
+  const backlog = checkCount('backlog', options.backlog ?? DEFAULTS.backlog, 0);
+  const maxConnections = checkCount('maxConnections', options.maxConnections ?? DEFAULTS.maxConnections, 1, true);
+  options.signal?.throwIfAborted();
+  const netServer = createServer({ allowHalfOpen: true, pauseOnConnect: false });
+  await new Promise<void>((resolve, reject) => {
+    netServer.once('error', (err) => reject(bindError(formatEndpoint({ address: host, port }), err)));
+    netServer.listen({ host, port, backlog }, () => {
+      netServer.removeAllListeners('error');
+      resolve();
+    });
+  });
+  const server = new TcpServer(netServer, { ...options }, maxConnections);
+  options.signal?.addEventListener('abort', () => void server.close(), { once: true });
+  return server;
+}
