@@ -50,7 +50,10 @@ export type ConnectionState = 'open' | 'closing' | 'closed';
 
 interface ConnectionEvents {
   message: [message: Buffer];
-  /** The peer finished sending (FIN). Replies can still be sent until `close()`. */
+  /**
+   * The peer finished sending (FIN). If anyone listens for this, replies can still be sent until they call
+   * `close()`; with no listener, the connection closes itself after the peer's FIN.
+   */
   end: [];
   state: [state: ConnectionState];
   close: [error: SocklabError | undefined];
@@ -309,7 +312,11 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
         this.emit('message', message);
       }
     }
+    // Whoever listens for 'end' (messages() does) owns the half-open connection and closes it when done
+    // replying; with nobody listening, nobody would, so close now.
+    const owned = this.listenerCount('end') > 0;
     this.emit('end');
+    if (!owned) void this.close();
   }
 
   #fail(error: SocklabError): void {

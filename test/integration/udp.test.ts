@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { describe, it, type TestContext } from 'node:test';
+import { bindUdp, connectUdp, parseGet, runCounterClient, startCounterServer, type CounterServer } from '../../src/index.js';
+
+async function counterServer(t: TestContext, delayMs: number, extra: Parameters<typeof startCounterServer>[0] = {}): Promise<CounterServer> {
+  const server = await startCounterServer({ port: 0, delayMs, logMessages: false, ...extra });
+  t.after(() => server.close());
+  return server;
+}
+
+describe('UDP endpoint', () => {
+  it('sends and receives datagrams with the sender address, bound and connected', async (t) => {
+    const server = await bindUdp({ port: 0 });
+    t.after(() => server.close());
+    server.on('message', ({ data, from }) => void server.send(`echo ${data.toString()}`, from));
+    await using client = await connectUdp({ host: '127.0.0.1', port: server.address().port });
+    await client.send('ping');
+    const { value } = await client.messages().next();
+    assert.equal(value?.data.toString(), 'echo ping');
+    assert.equal(value?.from.port, server.address().port);
+    assert.equal(client.stats.sent, 1);
+  });
+
+  it('holds datagrams that arrive before a consumer, and drops and counts beyond maxQueuedMessages', async (t) => {
+    const server = await bindUdp({ port: 0, maxQueuedMessages: 5 });
+    t.after(() => server.close());
+    await using client = await connectUdp({ host: '127.0.0.1', port: server.address().port });
+    for (let i = 0; i < 8; i++) await client.send(`d${i}`);
+    while (server.stats.received < 8) await new Promise((resolve) => setTimeout(resolve, 5));
+    const got: string[] = [];
+    for await (const { data } of server.messages()) {
+      got.push(data.toString());
+      if (got.length === 5) break;
+    }
+    assert.deepEqual(got, ['d0', 'd1', 'd2', 'd3', 'd4']);
+    assert.equal(server.stats.dropped, 3);
+  });
+
+  it('refuses a datagram over the UDP payload limit with SL_ERR_DATAGRAM_TOO_LARGE', async (t) => {
+    const server = await bindUdp({ port: 0 });
+    t.after(() => server.close());
+    await assert.rejects(server.send(Buffer.alloc(70_000), server.address()), { code: 'SL_ERR_DATAGRAM_TOO_LARGE' });
+  });
+
+  it('binds ::1', async (t) => {
+    const server = await bindUdp({ host: '::1', port: 0 });
+    t.after(() => server.close());
+    assert.equal(server.address().family, 'IPv6');
+  });
+});
+
+describe('counter server (library)', () => {
+  it('recognises get with no, LF or CRLF ending and nothing else', () => {
+    assert.equal(parseGet(Buffer.from('get')), '');
+    assert.equal(parseGet(Buffer.from('get\n')), '\n');
+    assert.equal(parseGet(Buffer.from('get\r\n')), '\r\n');
+    for (const other of ['', 'GET', 'get ', 'gets', 'get\n\n', 'ge', '\0get']) assert.equal(parseGet(Buffer.from(other)), undefined, other);
+  });
+
+  it('answers get with the next value after the delay and echoes its line ending', async (t) => {
+    const server = await counterServer(t, 100);
+    const socket = createSocket('udp4');
+    t.after(() => socket.close());
+    const replies: string[] = [];
+    socket.on('message', (data) => replies.push(data.toString()));
+    const started = performance.now();
+    socket.send('get', server.address().port, '127.0.0.1');
+    await once(socket, 'message');
+    const elapsed = performance.now() - started;
+    socket.send('get\n', server.address().port, '127.0.0.1');
+    socket.send('nonsense', server.address().port, '127.0.0.1');
+    await once(socket, 'message');
+    assert.deepEqual(replies, ['1', '2\n']);
+    assert.ok(elapsed >= 95, `first reply after ${elapsed} ms`);
+    assert.equal(server.stats.ignored, 1);
+  });
+
+  it('gives 5 clients x 20 gets distinct values, each about the delay after its request', async (t) => {
+    const delayMs = 50;
+    const server = await counterServer(t, delayMs);
+    const runs = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        (async () => {
+          const rtts: number[] = [];
+          const result = await runCounterClient({
+            host: '127.0.0.1',
+            port: server.address().port,
+            count: 20,
+            intervalMs: 0,
+            timeoutMs: 2000,
+            onEvent: (event) => event.type === 'reply' && rtts.push(event.rttMs),
+          });
+          return { ...result, rtts };
+        })(),
+      ),
+    );
+    const values = runs.flatMap((run) => run.replies.map(Number));
+    assert.equal(values.length, 100);
+    assert.equal(new Set(values).size, 100, 'every value handed out once');
+    assert.deepEqual([...values].sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i + 1));
+    assert.equal(runs.reduce((lost, run) => lost + run.lost, 0), 0);
+    const rtts = runs.flatMap((run) => run.rtts);
+    assert.ok(Math.min(...rtts) >= delayMs - 2, `fastest reply ${Math.min(...rtts)} ms`);
+    // Generous upper bound: a check for "about the delay", not a benchmark.
+    assert.ok(Math.max(...rtts) < delayMs + 500, `slowest reply ${Math.max(...rtts)} ms`);
+  });
+
+  it('drops and counts gets beyond maxPendingReplies', async (t) => {
+    const server = await counterServer(t, 200, { maxPendingReplies: 3 });
+    const socket = createSocket('udp4');
+    t.after(() => socket.close());
+    for (let i = 0; i < 5; i++) socket.send('get', server.address().port, '127.0.0.1');
+    while (server.stats.received < 5) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(server.stats.gets, 3);
+    assert.equal(server.stats.overloaded, 2);
+  });
+
+  it('reports a reply lost when the server is gone instead of hanging', async (t) => {
+    const server = await counterServer(t, 0);
+    const port = server.address().port;
+    await server.close();
+    const lostEvents: number[] = [];
+    const result = await runCounterClient({
+      host: '127.0.0.1',
+      port,
+      count: 2,
+      intervalMs: 0,
+      timeoutMs: 100,
+      onEvent: (event) => event.type === 'lost' && lostEvents.push(event.index),
+    });
+    assert.equal(result.lost, 2);
+    assert.deepEqual(lostEvents, [1, 2]);
+  });
+});
