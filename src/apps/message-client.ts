@@ -13,8 +13,20 @@ export interface MessageClientOptions extends Omit<ConnectOptions, 'framing' | '
   quitCommand?: string;
   /** After the last message, how long to wait for a missing reply before giving up. @default 5000 */
   replyTimeoutMs?: number;
-  /** After the last message, once every message has a reply, how long the server must stay quiet. @default 200 */
+  /** After the last message, once every message has a reply, how long the server must stay quiet. @default 100 */
   lingerMs?: number;
+  /**
+   * Send a message only once every earlier one has had a reply, as the seed's client does. Servers that treat
+   * each read as one message (the seed's) need this: pipelined lines would reach them merged into one read.
+   * Set false to send without waiting (line-framed servers, or servers that do not reply). @default true
+   */
+  lockstep?: boolean;
+  /**
+   * Before sending anything, wait this long for the server's greeting. What arrives meanwhile is the greeting
+   * and not a reply, which keeps `lockstep` exact; a server that does not greet just costs this wait once. 0
+   * sends at once (the greeting then looks like the first reply). @default 200
+   */
+  greetingWaitMs?: number;
 }
 
 export type MessageClientEvent =
@@ -50,8 +62,10 @@ export async function runMessageClient(
   const quitCommand = options.quitCommand ?? 'quit';
   const terminator = lineEndingBytes(options.lineEnding ?? 'lf');
   const replyTimeoutMs = checkCount('replyTimeoutMs', options.replyTimeoutMs ?? 5000, 0, true);
-  const lingerMs = checkCount('lingerMs', options.lingerMs ?? 200, 0, true);
+  const lingerMs = checkCount('lingerMs', options.lingerMs ?? 100, 0, true);
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULTS.maxMessageBytes;
+  const lockstep = options.lockstep ?? true;
+  const greetingWaitMs = checkCount('greetingWaitMs', options.greetingWaitMs ?? 200, 0);
 
   const conn = await connectTcp({ ...options, framing: 'raw', lineEnding: 'none' });
   onEvent({ type: 'connected', connection: conn });
@@ -83,14 +97,44 @@ export async function runMessageClient(
   conn.on('end', poke);
   conn.on('close', poke);
 
+  const open = (): boolean => conn.state === 'open' && !conn.peerEnded;
+  const missingReplies = (): SocklabError =>
+    new SocklabError(
+      'SL_ERR_REPLY_TIMEOUT',
+      `${sent - replies} of ${sent} replies missing from ${conn.peer}: nothing received for ${replyTimeoutMs} ms (replyTimeoutMs)`,
+    );
+  /** Waits until every message sent has a reply; with `linger`, also until the server has been quiet that long. */
+  const awaitReplies = async (linger: number): Promise<void> => {
+    for (;;) {
+      if (!open()) return;
+      const quietMs = performance.now() - lastDataAt;
+      if (replies >= sent && quietMs >= linger) return;
+      if (replies < sent && quietMs >= replyTimeoutMs) throw missingReplies();
+      const waitMs = replies >= sent ? linger - quietMs : replyTimeoutMs - quietMs;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(poke, Math.max(1, waitMs)).unref();
+      });
+    }
+  };
   const send = async (text: string): Promise<void> => {
-    if (conn.state !== 'open' || conn.peerEnded) return;
+    if (!open()) return;
+    if (lockstep) await awaitReplies(0);
+    if (!open()) return;
     sent++;
+    lastDataAt = performance.now();
     if (!conn.send(text + terminator)) await conn.drained();
   };
 
   let ending: MessageClientResult['ending'] = 'eof';
   try {
+    if (greetingWaitMs > 0) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(poke, greetingWaitMs).unref();
+      });
+      replies = 0;
+    }
     if (hello !== null) await send(hello);
     // Race each input line against the server going away, so an idle interactive client notices at once.
     const lines = Symbol.asyncIterator in input ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
@@ -112,23 +156,7 @@ export async function runMessageClient(
       }
     }
     // Input is over: collect the replies still on their way.
-    for (;;) {
-      if (conn.state !== 'open' || conn.peerEnded) break;
-      const now = performance.now();
-      const quietMs = now - lastDataAt;
-      if (replies >= sent && quietMs >= lingerMs) break;
-      if (replies < sent && quietMs >= replyTimeoutMs) {
-        throw new SocklabError(
-          'SL_ERR_REPLY_TIMEOUT',
-          `${sent - replies} of ${sent} replies missing from ${conn.peer}: nothing received for ${replyTimeoutMs} ms (replyTimeoutMs)`,
-        );
-      }
-      const waitMs = replies >= sent ? lingerMs - quietMs : replyTimeoutMs - quietMs;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(poke, Math.max(1, waitMs)).unref();
-      });
-    }
+    await awaitReplies(lingerMs);
   } finally {
     const serverClosed = conn.peerEnded || conn.state !== 'open';
     const error = await conn.close();

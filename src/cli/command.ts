@@ -82,22 +82,20 @@ function parseCommandArgs(spec: CommandSpec<Record<string, OptionSpec>>, argv: s
   const config: NonNullable<ParseArgsConfig['options']> = {};
   for (const [name, option] of Object.entries(spec.options)) {
     config[name] = { type: option.type === 'boolean' ? 'boolean' : 'string', ...(option.short ? { short: option.short } : {}) };
+    if (option.negatable) config[`no-${name}`] = { type: 'boolean' };
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: config, allowPositionals: true, allowNegative: true, strict: true });
+    parsed = parseArgs({ args: argv, options: config, allowPositionals: true, strict: true });
   } catch (err) {
     throw usageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }
   const values: Record<string, unknown> = {};
   for (const [name, option] of Object.entries(spec.options)) {
-    const raw = parsed.values[name];
+    const raw = option.negatable && parsed.values[`no-${name}`] === true ? false : parsed.values[name];
     if (raw === undefined) {
       values[name] = option.default;
       continue;
-    }
-    if (typeof raw === 'boolean' && option.type === 'boolean' && raw === false && !option.negatable) {
-      throw usageError(`Unknown option '--no-${name}'`);
     }
     if (typeof raw === 'boolean' && option.type !== 'boolean') throw usageError(`Option '--${name}' takes a value`);
     values[name] = option.type === 'number' ? toNumber(name, String(raw), option) : raw;

@@ -100,7 +100,13 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
     // Request/response traffic: Nagle plus the peer's delayed ACK would hold each small reply ~40 ms.
     socket.setNoDelay(true);
     // Without an 'error' listener a peer's RST would crash the whole process.
-    socket.on('error', (err) => this.#fail(connectionError(this.peer, err)));
+    socket.on('error', (err) => {
+      // Once we are closing, a reset only means the peer left without reading the rest (the seed's client
+      // closes right after sending "quit"): that is its choice, not a failure of this connection.
+      const error = connectionError(this.peer, err);
+      if (this.#state === 'closing' && error.code === 'SL_ERR_CONNECTION_RESET') return;
+      this.#fail(error);
+    });
     socket.on('close', () => this.#onClose());
     if (this.options.idleTimeoutMs !== Infinity) {
       socket.setTimeout(this.options.idleTimeoutMs, () =>
