@@ -156,6 +156,12 @@ export function println(stream: Writable, line: string): void {
   stream.write(line + '\n');
 }
 
+/** The `[host] [port]` positionals of the client commands, netcat style. */
+export const HOST_AND_PORT: readonly PositionalSpec[] = [
+  { name: 'host', description: 'Host name or IP address (default: localhost)' },
+  { name: 'port', description: 'Port, instead of --port' },
+];
+
 /** Host and port from `[host] [port]` positionals and `--port`; a port given both ways must agree. */
 export function targetFrom(positionals: string[], portFlag: number, defaultHost: string): { host: string; port: number } {
   const [host = defaultHost, portText] = positionals;

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { debuglog } from 'node:util';
+import { AsyncQueue } from '../_async-queue.js';
 import { formatEndpoint, toEndpoint, type Endpoint } from '../address.js';
 import { createDecoder, encodeMessage, type Framing, type MessageDecoder } from '../codec/framing.js';
 import type { LineEnding } from '../codec/lines.js';
@@ -164,56 +165,28 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
    * the peer). Leaving the loop early (`break`) closes the connection, as it does for a Node stream.
    */
   messages(): AsyncIterableIterator<Buffer> {
-    const queue: Buffer[] = [];
     const limit = this.options.maxQueuedMessages;
-    let finished = false;
-    let wake: (() => void) | undefined;
-    const notify = (): void => {
-      const resolve = wake;
-      wake = undefined;
-      resolve?.();
-    };
     const onMessage = (message: Buffer): void => {
       queue.push(message);
-      if (queue.length >= limit) this.socket.pause();
-      notify();
+      if (queue.size >= limit) this.socket.pause();
     };
-    const onFinish = (): void => {
-      finished = true;
-      notify();
-    };
-    const detach = (): void => {
-      this.off('message', onMessage);
-      this.off('end', onFinish);
-      this.off('close', onFinish);
-    };
+    const onFinish = (): void => queue.end();
+    const queue = new AsyncQueue<Buffer>({
+      onTake: (remaining) => {
+        if (remaining <= limit / 2 && this.socket.isPaused() && this.#state === 'open') this.socket.resume();
+      },
+      onDone: (early) => {
+        this.off('message', onMessage);
+        this.off('end', onFinish);
+        this.off('close', onFinish);
+        if (early) void this.close();
+      },
+    });
     this.on('end', onFinish);
     this.on('close', onFinish);
     this.on('message', onMessage);
-    if (this.#peerEnded || this.#state === 'closed') finished = true;
-    const iterator: AsyncIterableIterator<Buffer> = {
-      next: async () => {
-        for (;;) {
-          const message = queue.shift();
-          if (message !== undefined) {
-            if (this.socket.isPaused() && queue.length <= limit / 2 && this.#state === 'open') this.socket.resume();
-            return { value: message, done: false };
-          }
-          if (finished) {
-            detach();
-            return { value: undefined, done: true };
-          }
-          await new Promise<void>((resolve) => (wake = resolve));
-        }
-      },
-      return: async () => {
-        detach();
-        if (!finished) void this.close();
-        return { value: undefined, done: true };
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    if (this.#peerEnded || this.#state === 'closed') queue.end();
+    return queue;
   }
 
   /**

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { debuglog } from 'node:util';
+import { AsyncQueue } from '../_async-queue.js';
 import { formatEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
 import { SocklabError, bindError } from '../errors.js';
 import { DEFAULTS, checkCount, checkPort } from '../options.js';
@@ -87,43 +88,18 @@ export class TcpServer extends EventEmitter<ServerEvents> {
    * Connections as they are accepted. Leaving the loop does not close the server; `close()` ends the loop.
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<TcpConnection> {
-    const queue: TcpConnection[] = [];
-    let finished = this.closing;
-    let wake: (() => void) | undefined;
-    const onConnection = (conn: TcpConnection): void => {
-      queue.push(conn);
-      wake?.();
-    };
-    const onClose = (): void => {
-      finished = true;
-      wake?.();
-    };
+    const onConnection = (conn: TcpConnection): void => queue.push(conn);
+    const onClose = (): void => queue.end();
+    const queue = new AsyncQueue<TcpConnection>({
+      onDone: () => {
+        this.off('connection', onConnection);
+        this.off('close', onClose);
+      },
+    });
     this.on('connection', onConnection);
     this.once('close', onClose);
-    const detach = (): void => {
-      this.off('connection', onConnection);
-      this.off('close', onClose);
-    };
-    const iterator: AsyncIterableIterator<TcpConnection> = {
-      next: async () => {
-        for (;;) {
-          const conn = queue.shift();
-          if (conn) return { value: conn, done: false };
-          if (finished) {
-            detach();
-            return { value: undefined, done: true };
-          }
-          await new Promise<void>((resolve) => (wake = resolve));
-          wake = undefined;
-        }
-      },
-      return: async () => {
-        detach();
-        return { value: undefined, done: true };
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    if (this.closing) queue.end();
+    return queue;
   }
 
   /**

@@ -1,6 +1,7 @@
 import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
+import { AsyncQueue } from '../_async-queue.js';
 import { formatEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
 import { resolveHost } from '../dns.js';
 import { SocklabError, bindError, connectError, systemCode } from '../errors.js';
@@ -129,43 +130,21 @@ export class UdpEndpoint extends EventEmitter<EndpointEvents> {
    * and counted in `stats.dropped`. Ends when the endpoint closes; `break` leaves the endpoint open.
    */
   messages(): AsyncIterableIterator<Datagram> {
-    const queue: Datagram[] = [];
-    let wake: (() => void) | undefined;
     const onMessage = (datagram: Datagram): void => {
-      if (queue.length >= this.maxQueuedMessages) {
-        this.stats.dropped++;
-        return;
-      }
-      queue.push(datagram);
-      wake?.();
+      if (queue.size >= this.maxQueuedMessages) this.stats.dropped++;
+      else queue.push(datagram);
     };
-    const onClose = (): void => wake?.();
+    const onClose = (): void => queue.end();
+    const queue = new AsyncQueue<Datagram>({
+      onDone: () => {
+        this.off('message', onMessage);
+        this.off('close', onClose);
+      },
+    });
     this.on('message', onMessage);
     this.on('close', onClose);
-    const detach = (): void => {
-      this.off('message', onMessage);
-      this.off('close', onClose);
-    };
-    const iterator: AsyncIterableIterator<Datagram> = {
-      next: async () => {
-        for (;;) {
-          const datagram = queue.shift();
-          if (datagram) return { value: datagram, done: false };
-          if (this.#closed) {
-            detach();
-            return { value: undefined, done: true };
-          }
-          await new Promise<void>((resolve) => (wake = resolve));
-          wake = undefined;
-        }
-      },
-      return: async () => {
-        detach();
-        return { value: undefined, done: true };
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    if (this.#closed) queue.end();
+    return queue;
   }
 
   /** Closes the socket; safe to call any number of times. */

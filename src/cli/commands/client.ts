@@ -3,7 +3,7 @@ import { formatEndpoint } from '../../address.js';
 import { runMessageClient } from '../../apps/message-client.js';
 import type { LineEnding } from '../../codec/lines.js';
 import { DEFAULTS } from '../../options.js';
-import { defineCommand, println, targetFrom } from '../command.js';
+import { defineCommand, HOST_AND_PORT, println, targetFrom } from '../command.js';
 
 export default defineCommand({
   name: 'client',
@@ -20,10 +20,7 @@ export default defineCommand({
     '',
     'Exit code: 0 after a clean end, 1 when the connection failed, was lost, or replies were missing.',
   ].join('\n'),
-  positionals: [
-    { name: 'host', description: 'Server host (default: localhost)' },
-    { name: 'port', description: 'Server port, instead of --port' },
-  ],
+  positionals: HOST_AND_PORT,
   options: {
     port: { type: 'number', short: 'p', default: 12345, max: 65_535, description: 'Server port' },
     hello: { type: 'string', default: 'ack', description: 'First message sent, as the seed does' },

@@ -2,7 +2,7 @@ import { formatEndpoint } from '../../address.js';
 import { resolveHost } from '../../dns.js';
 import { DEFAULTS } from '../../options.js';
 import { connectTcp } from '../../tcp/client.js';
-import { defineCommand, println, targetFrom } from '../command.js';
+import { defineCommand, HOST_AND_PORT, println, targetFrom } from '../command.js';
 
 export default defineCommand({
   name: 'probe',
@@ -12,10 +12,7 @@ export default defineCommand({
     'Each failure has its own message and code: a name that does not resolve (SL_ERR_RESOLVE), nothing',
     'listening (SL_ERR_CONNECT_REFUSED), no answer at all (SL_ERR_CONNECT_TIMEOUT). Exit code 0 on success, 1 otherwise.',
   ].join('\n'),
-  positionals: [
-    { name: 'host', description: 'Host name or IP address (default: localhost)' },
-    { name: 'port', description: 'Port, instead of --port' },
-  ],
+  positionals: HOST_AND_PORT,
   options: {
     port: { type: 'number', short: 'p', default: 80, max: 65_535, description: 'TCP port to connect to' },
     'timeout-ms': { type: 'number', default: DEFAULTS.connectTimeoutMs, min: 1, description: 'Give up on a connect with no answer after this long' },

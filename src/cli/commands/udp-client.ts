@@ -1,6 +1,6 @@
 import { formatEndpoint } from '../../address.js';
 import { runCounterClient } from '../../apps/counter-client.js';
-import { defineCommand, println, targetFrom } from '../command.js';
+import { defineCommand, HOST_AND_PORT, println, targetFrom } from '../command.js';
 
 export default defineCommand({
   name: 'udp-client',
@@ -10,10 +10,7 @@ export default defineCommand({
     'a datagram either way; where the seed would wait forever, this reports the reply lost after --timeout-ms and',
     'goes on. Exit code 1 if any reply was lost.',
   ].join('\n'),
-  positionals: [
-    { name: 'host', description: 'Server host (default: localhost)' },
-    { name: 'port', description: 'Server port, instead of --port' },
-  ],
+  positionals: HOST_AND_PORT,
   options: {
     port: { type: 'number', short: 'p', default: 12345, max: 65_535, description: 'Server port' },
     count: { type: 'number', short: 'n', default: 10, description: 'How many gets to send' },
