@@ -1,0 +1,44 @@
+// Step 5: one client at a time. The seed's server3.py blocks in recv() on its one client, so a second client
+// waits in the kernel's listen queue. Node never blocks, so here waiting is explicit: a queue.
+// Run: node dist/workshop/steps/05-sequential-server.js [port]
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+
+const port = Number(process.argv[2] ?? 12345);
+const waiting: Socket[] = [];
+let current: Socket | undefined;
+
+function serve(socket: Socket): void {
+  current = socket;
+  console.log(`serving ${socket.remotePort}`);
+  socket.write('Thank you for connecting\n');
+  let pending = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    pending += chunk;
+    for (let newline = pending.indexOf('\n'); newline !== -1; newline = pending.indexOf('\n')) {
+      const message = pending.slice(0, newline).trim();
+      pending = pending.slice(newline + 1);
+      console.log(`${socket.remotePort} says: ${message}`);
+      socket.write('got your message\n');
+      if (message === 'quit') socket.end();
+    }
+  });
+  socket.on('end', () => socket.end());
+  socket.on('close', () => {
+    console.log(`${socket.remotePort} left`);
+    const next = waiting.shift();
+    current = undefined;
+    if (next) serve(next);
+  });
+}
+
+const server = createServer((socket) => {
+  if (current) {
+    // Accepted, but not read and not greeted: from the client's side, the server is simply silent.
+    console.log(`${socket.remotePort} waits (${waiting.length + 1} in line)`);
+    waiting.push(socket);
+  } else {
+    serve(socket);
+  }
+});
+server.listen(port, '127.0.0.1', () => console.log(`listening on 127.0.0.1:${(server.address() as AddressInfo).port}`));
