@@ -32,3 +32,20 @@ export async function resolveHost(host: string, options: ResolveOptions = {}): P
     throw new ResolveError(host, err);
   }
 }
+
+/**
+ * Every address a host name resolves to, in the order the OS prefers (IP literals: just themselves).
+ * @throws {ResolveError} code `SL_ERR_RESOLVE`
+ * @example await resolveHostAll('localhost') // [{ address: '::1', family: 'IPv6' }, { address: '127.0.0.1', family: 'IPv4' }]
+ */
+export async function resolveHostAll(host: string, options: ResolveOptions = {}): Promise<ResolvedAddress[]> {
+  const name = unbracket(host);
+  const literal = isIP(name);
+  if (literal !== 0) return [{ address: name, family: literal === 6 ? 'IPv6' : 'IPv4' }];
+  try {
+    const answers = await lookup(name, { family: options.family ?? 0, all: true });
+    return answers.map((answer) => ({ address: answer.address, family: answer.family === 6 ? 'IPv6' : 'IPv4' }));
+  } catch (err) {
+    throw new ResolveError(host, err);
+  }
+}

@@ -9,7 +9,7 @@
  * conn.send('hi');
  */
 export { formatEndpoint, isLoopback, type Endpoint } from './address.js';
-export { resolveHost, type ResolvedAddress, type ResolveOptions } from './dns.js';
+export { resolveHost, resolveHostAll, type ResolvedAddress, type ResolveOptions } from './dns.js';
 export { SocklabError, FrameTooLargeError, ResolveError, type SocklabCode } from './errors.js';
 export { DEFAULTS } from './options.js';
 export { LineDecoder, encodeLine, type LineEnding, type LineDecoderOptions } from './codec/lines.js';

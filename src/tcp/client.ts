@@ -1,6 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { formatEndpoint } from '../address.js';
-import { resolveHost } from '../dns.js';
+import { resolveHostAll } from '../dns.js';
 import { SocklabError, abortedError, connectError } from '../errors.js';
 import { DEFAULTS, checkCount, checkPort } from '../options.js';
 import { TcpConnection, resolveConnectionOptions, type ConnectionOptions } from './connection.js';
@@ -17,7 +17,7 @@ export interface ConnectOptions extends ConnectionOptions {
 }
 
 /**
- * Resolves `host`, then opens a TCP connection to it. Each way this can fail has its own code:
+ * Resolves `host`, then opens a TCP connection to the first of its addresses that accepts. Each way this can fail has its own code:
  * SL_ERR_RESOLVE, SL_ERR_CONNECT_REFUSED, SL_ERR_CONNECT_TIMEOUT, SL_ERR_CONNECT, SL_ERR_ABORTED.
  *
  * @example
@@ -30,10 +30,20 @@ export async function connectTcp(options: ConnectOptions): Promise<TcpConnection
   resolveConnectionOptions(options);
   const host = options.host ?? 'localhost';
   options.signal?.throwIfAborted();
-  const resolved = await resolveHost(host, options.family === undefined ? {} : { family: options.family });
-  const target = formatEndpoint({ address: resolved.address, port });
-  const socket = await openSocket(resolved.address, port, target, timeoutMs, options.signal);
-  return new TcpConnection(socket, options);
+  const addresses = await resolveHostAll(host, options.family === undefined ? {} : { family: options.family });
+  // Try each address in the OS's order: `localhost` is often ::1 first while a server listens on 127.0.0.1 only.
+  let lastError: unknown;
+  for (const { address } of addresses) {
+    try {
+      const socket = await openSocket(address, port, formatEndpoint({ address, port }), timeoutMs, options.signal);
+      return new TcpConnection(socket, options);
+    } catch (err) {
+      lastError = err;
+      const code = (err as SocklabError).code;
+      if (code !== 'SL_ERR_CONNECT_REFUSED' && code !== 'SL_ERR_CONNECT') throw err;
+    }
+  }
+  throw lastError;
 }
 
 function openSocket(address: string, port: number, target: string, timeoutMs: number, signal?: AbortSignal): Promise<Socket> {

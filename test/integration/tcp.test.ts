@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
-import { connectTcp, listenTcp, SocklabError, startMessageServer, type TcpConnection, type TcpServer } from '../../src/index.js';
+import { connectTcp, listenTcp, resolveHostAll, SocklabError, startMessageServer, type TcpConnection, type TcpServer } from '../../src/index.js';
 import { startPeer } from '../helpers/processes.js';
 
 async function server(t: TestContext, options: Parameters<typeof listenTcp>[0] = {}): Promise<TcpServer> {
@@ -197,6 +197,16 @@ describe('connect errors', () => {
       assert.equal((err.cause as { code: string }).code, 'ECONNREFUSED');
       return true;
     });
+  });
+
+  it('reaches a server listening only on the last address a name resolves to', async (t) => {
+    // Where localhost is both ::1 and 127.0.0.1 this needs the fallback; where it is one address, a plain connect.
+    const addresses = await resolveHostAll('localhost');
+    const last = addresses[addresses.length - 1]!.address;
+    const s = await server(t, { host: last });
+    s.on('connection', (conn) => conn.send(`served on ${last}`));
+    const c = await client(t, s.address().port, { host: 'localhost' });
+    assert.equal((await c.messages().next()).value?.toString(), `served on ${last}`);
   });
 
   it('fails with SL_ERR_RESOLVE for a name that does not resolve', async () => {

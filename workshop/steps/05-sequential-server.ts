@@ -5,11 +5,14 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 
 const port = Number(process.argv[2] ?? 12345);
 const waiting: Socket[] = [];
+const peers = new WeakMap<Socket, string>();
+// Remember the address at accept: once a socket is closed, remoteAddress is gone.
+const peer = (socket: Socket): string => peers.get(socket) ?? '?';
 let current: Socket | undefined;
 
 function serve(socket: Socket): void {
   current = socket;
-  console.log(`serving ${socket.remotePort}`);
+  console.log(`serving ${peer(socket)}`);
   socket.write('Thank you for connecting\n');
   let pending = '';
   socket.setEncoding('utf8');
@@ -18,14 +21,14 @@ function serve(socket: Socket): void {
     for (let newline = pending.indexOf('\n'); newline !== -1; newline = pending.indexOf('\n')) {
       const message = pending.slice(0, newline).trim();
       pending = pending.slice(newline + 1);
-      console.log(`${socket.remotePort} says: ${message}`);
+      console.log(`${peer(socket)} says: ${message}`);
       socket.write('got your message\n');
       if (message === 'quit') socket.end();
     }
   });
   socket.on('end', () => socket.end());
   socket.on('close', () => {
-    console.log(`${socket.remotePort} left`);
+    console.log(`${peer(socket)} left`);
     const next = waiting.shift();
     current = undefined;
     if (next) serve(next);
@@ -33,9 +36,10 @@ function serve(socket: Socket): void {
 }
 
 const server = createServer((socket) => {
+  peers.set(socket, `${socket.remoteAddress}:${socket.remotePort}`);
   if (current) {
     // Accepted, but not read and not greeted: from the client's side, the server is simply silent.
-    console.log(`${socket.remotePort} waits (${waiting.length + 1} in line)`);
+    console.log(`${peer(socket)} waits (${waiting.length + 1} in line)`);
     waiting.push(socket);
   } else {
     serve(socket);

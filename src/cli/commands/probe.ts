@@ -26,10 +26,11 @@ export default defineCommand({
     const resolved = await resolveHost(host, family === undefined ? {} : { family });
     println(io.stdout, `resolved ${host} to ${resolved.address} (${resolved.family})`);
     const started = performance.now();
-    const conn = await connectTcp({ host: resolved.address, port, connectTimeoutMs: values['timeout-ms'], signal: io.signal });
+    // A short close timeout: the probe only says goodbye (FIN, not RST) and does not wait long for the reply.
+    const conn = await connectTcp({ host: resolved.address, port, connectTimeoutMs: values['timeout-ms'], closeTimeoutMs: 1000, signal: io.signal });
     const elapsedMs = performance.now() - started;
     println(io.stdout, `connected to ${host} at ${formatEndpoint({ address: resolved.address, port })} in ${elapsedMs.toFixed(1)} ms`);
-    conn.destroy();
+    await conn.close();
     return 0;
   },
 });

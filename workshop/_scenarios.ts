@@ -1,0 +1,185 @@
+/**
+ * The "Run it" sessions of the guide. Each scenario drives one or more terminals step by step, waiting for
+ * output before typing, so the recording comes out the same on every run (up to ports and timings).
+ */
+import type { Session } from './_transcripts.js';
+
+export interface Scenario {
+  id: string;
+  run(session: Session): Promise<void>;
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    id: 'probe',
+    async run(s) {
+      const server = s.terminal('server').socklab(['serve', '--port', '0', '--quiet'], ['serve']);
+      const port = String(await s.server(server));
+      const probe = s.terminal('probe').step('01-probe', ['localhost', port]);
+      await probe.exited();
+      await probe.step('01-probe', ['127.0.0.1', '1']).exited();
+      await probe.step('01-probe', ['no-such-host.invalid']).exited();
+      await probe.socklab(['probe', '127.0.0.1', port]).exited();
+      await server.waitFor(/closed/);
+      await server.interrupt();
+    },
+  },
+  {
+    id: 'greeting-server',
+    async run(s) {
+      const server = s.terminal('server').step('02-greeting-server');
+      const port = String(await s.server(server));
+      const client = s.terminal('client').start('ncat 127.0.0.1 12345', 'ncat', ['127.0.0.1', port]);
+      await client.waitFor(/connecting\n/);
+      await client.eof().exited();
+      await server.exited();
+    },
+  },
+  {
+    id: 'message-server',
+    async run(s) {
+      const server = s.terminal('server').step('03-message-server');
+      const port = String(await s.server(server));
+      const client = s.terminal('client').start('ncat 127.0.0.1 12345', 'ncat', ['127.0.0.1', port]);
+      await client.waitFor(/connecting\n/);
+      client.type('hello world');
+      await client.waitFor(/got your message\n/);
+      client.type('quit');
+      await client.waitFor(/(got your message\n){2}/);
+      await client.eof().exited();
+      await server.exited();
+    },
+  },
+  {
+    id: 'client',
+    async run(s) {
+      const server = s.terminal('server').step('03-message-server');
+      const port = String(await s.server(server));
+      const client = s.terminal('client').step('04-client', [port], []);
+      await client.waitFor(/connecting\ngot your message\n/);
+      client.type('hello world');
+      await client.waitFor(/(got your message\n){2}/);
+      client.type('quit');
+      await client.exited();
+      await server.exited();
+    },
+  },
+  {
+    id: 'sequential-server',
+    async run(s) {
+      const server = s.terminal('server').step('05-sequential-server');
+      const port = String(await s.server(server));
+      const first = s.terminal('first client').step('04-client', [port], []);
+      await first.waitFor(/got your message\n/);
+      const second = s.terminal('second client').step('04-client', [port], []);
+      await server.waitFor(/waits \(1 in line\)/);
+      second.type('hello? anyone?');
+      first.type('hello world');
+      await first.waitFor(/(got your message\n){2}/);
+      first.type('quit');
+      await first.exited();
+      await second.waitFor(/(got your message\n){2}/);
+      second.type('quit');
+      await second.exited();
+      await server.waitFor(/(left\n[^]*){2}/);
+      await server.interrupt();
+    },
+  },
+  {
+    id: 'concurrent-server',
+    async run(s) {
+      const server = s.terminal('server').step('06-concurrent-server');
+      const port = String(await s.server(server));
+      const first = s.terminal('first client').step('04-client', [port], []);
+      await first.waitFor(/got message\n/);
+      const second = s.terminal('second client').socklab(['client', '127.0.0.1', port, '--greeting-wait-ms', '100'], ['client', '127.0.0.1', '12345']);
+      await second.waitFor(/got message\n/);
+      first.type('hello world');
+      await first.waitFor(/(got message\n){2}/);
+      second.type('how are you');
+      await second.waitFor(/(got message\n){2}/);
+      first.type('quit');
+      await first.exited();
+      second.type('quit');
+      await second.exited();
+      await server.waitFor(/(closed: [^]*){2}/);
+      await server.interrupt();
+    },
+  },
+  {
+    id: 'byte-stream',
+    async run(s) {
+      await s.terminal('terminal').step('07-byte-stream').exited();
+    },
+  },
+  {
+    id: 'half-close',
+    async run(s) {
+      await s.terminal('terminal').step('08-half-close').exited();
+    },
+  },
+  {
+    id: 'errors',
+    async run(s) {
+      await s.terminal('terminal').step('09-errors').exited();
+    },
+  },
+  {
+    id: 'udp',
+    async run(s) {
+      const server = s.terminal('server').step('10-udp-counter-server');
+      const port = String(await s.server(server));
+      await s.terminal('client').step('11-udp-client', [port, '3'], ['12345', '3']).exited();
+      await server.interrupt();
+    },
+  },
+  {
+    id: 'udp-cli',
+    async run(s) {
+      const server = s.terminal('server').socklab(['udp-serve', '--port', '0'], ['udp-serve']);
+      const port = String(await s.server(server));
+      const client = s.terminal('client');
+      await client.socklab(['udp-client', '127.0.0.1', port, '--count', '2', '--interval-ms', '0'], ['udp-client', '--count', '2', '--interval-ms', '0']).exited();
+      await server.waitFor(/sending 2/);
+      await server.interrupt();
+    },
+  },
+  {
+    id: 'udp-realities',
+    async run(s) {
+      await s.terminal('terminal').step('12-udp-realities').exited();
+    },
+  },
+  {
+    id: 'ipv6',
+    async run(s) {
+      await s.terminal('terminal').step('13-ipv6').exited();
+    },
+  },
+  {
+    id: 'chat',
+    async run(s) {
+      const server = s.terminal('server').step('14-chat-server');
+      const port = String(await s.server(server));
+      const alice = s.terminal('alice').start('ncat 127.0.0.1 12345', 'ncat', ['127.0.0.1', port]);
+      await alice.waitFor(/your name\?\n/);
+      alice.type('alice');
+      await alice.waitFor(/0 other\(s\) here\n/);
+      const bob = s.terminal('bob').start('ncat 127.0.0.1 12345', 'ncat', ['127.0.0.1', port]);
+      await bob.waitFor(/your name\?\n/);
+      bob.type('bob');
+      await alice.waitFor(/\* bob joined\n/);
+      alice.type('hi bob');
+      await bob.waitFor(/\[alice\] hi bob\n/);
+      bob.type('hi alice, bye');
+      await alice.waitFor(/\[bob\] hi alice, bye\n/);
+      bob.type('quit');
+      await bob.eof().exited();
+      await alice.waitFor(/\* bob left\n/);
+      alice.type('quit');
+      await alice.eof().exited();
+      await server.waitFor(/alice left\n/);
+      await server.interrupt();
+    },
+  },
+];
