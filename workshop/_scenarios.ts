@@ -9,6 +9,11 @@ export interface Scenario {
   run(session: Session): Promise<void>;
 }
 
+/** A step that runs on its own in one terminal (it plays both ends itself). */
+function singleProgram(id: string, step: string): Scenario {
+  return { id, run: async (s) => s.terminal('terminal').step(step).exited() };
+}
+
 export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'probe',
@@ -106,24 +111,9 @@ export const SCENARIOS: readonly Scenario[] = [
       await server.interrupt();
     },
   },
-  {
-    id: 'byte-stream',
-    async run(s) {
-      await s.terminal('terminal').step('07-byte-stream').exited();
-    },
-  },
-  {
-    id: 'half-close',
-    async run(s) {
-      await s.terminal('terminal').step('08-half-close').exited();
-    },
-  },
-  {
-    id: 'errors',
-    async run(s) {
-      await s.terminal('terminal').step('09-errors').exited();
-    },
-  },
+  singleProgram('byte-stream', '07-byte-stream'),
+  singleProgram('half-close', '08-half-close'),
+  singleProgram('errors', '09-errors'),
   {
     id: 'udp',
     async run(s) {
@@ -144,18 +134,8 @@ export const SCENARIOS: readonly Scenario[] = [
       await server.interrupt();
     },
   },
-  {
-    id: 'udp-realities',
-    async run(s) {
-      await s.terminal('terminal').step('12-udp-realities').exited();
-    },
-  },
-  {
-    id: 'ipv6',
-    async run(s) {
-      await s.terminal('terminal').step('13-ipv6').exited();
-    },
-  },
+  singleProgram('udp-realities', '12-udp-realities'),
+  singleProgram('ipv6', '13-ipv6'),
   {
     id: 'chat',
     async run(s) {
