@@ -49,6 +49,13 @@ export const DEFAULTS = Object.freeze({
    */
   replyDelayMs: 500,
   /**
+   * SO_RCVBUF a UDP server asks for. Requests arrive faster than an event loop drains them in bursts (GC, a batch
+   * of replies going out); the kernel silently drops what does not fit (RcvbufErrors in /proc/net/snmp). The
+   * kernel caps it at net.core.rmem_max.
+   * @default 4194304
+   */
+  udpReceiveBufferBytes: 4 * 1024 * 1024,
+  /**
    * Delayed UDP replies held at once; further `get`s are dropped and counted.
    * @default 65536
    */

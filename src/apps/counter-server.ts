@@ -40,11 +40,77 @@ export interface CounterServer {
   close(): Promise<void>;
 }
 
-interface PendingReply {
-  dueAt: number;
-  to: Endpoint;
-  payload: Buffer;
+/**
+ * Replies waiting for their delay, in arrival order (so in due order, the delay being constant), kept in typed
+ * arrays used as a ring. At 20,000 gets/s and a 500 ms delay, 10,000 replies wait at once: as objects they would
+ * survive into every young-generation GC and be copied each time (measured: 7-16 ms pauses, p99 540 ms); as
+ * numbers in typed arrays there is nothing for the GC to copy. Sender addresses are interned, so each distinct
+ * address string is kept once.
+ */
+class ReplyRing {
+  #capacity = 1024;
+  #head = 0;
+  #size = 0;
+  #dueAt = new Float64Array(this.#capacity);
+  #value = new Float64Array(this.#capacity);
+  #port = new Uint16Array(this.#capacity);
+  #endpoint = new Uint32Array(this.#capacity);
+  #ending = new Uint8Array(this.#capacity);
+  readonly #endpointIds = new Map<string, number>();
+  readonly #endpoints: Endpoint[] = [];
+
+  get size(): number {
+    return this.#size;
+  }
+
+  push(dueAt: number, value: number, to: Endpoint, ending: 0 | 1 | 2): void {
+    if (this.#size === this.#capacity) this.#grow();
+    const at = (this.#head + this.#size) % this.#capacity;
+    let id = this.#endpointIds.get(to.address);
+    if (id === undefined) {
+      id = this.#endpoints.length;
+      this.#endpointIds.set(to.address, id);
+      this.#endpoints.push({ address: to.address, port: 0, family: to.family });
+    }
+    this.#dueAt[at] = dueAt;
+    this.#value[at] = value;
+    this.#port[at] = to.port;
+    this.#endpoint[at] = id;
+    this.#ending[at] = ending;
+    this.#size++;
+  }
+
+  /** When the oldest reply is due, or undefined when none waits. */
+  nextDueAt(): number | undefined {
+    return this.#size === 0 ? undefined : this.#dueAt[this.#head];
+  }
+
+  /** Removes the oldest reply and hands it to `send`. */
+  shift(send: (value: number, to: Endpoint, ending: 0 | 1 | 2) => void): void {
+    const at = this.#head;
+    const endpoint = this.#endpoints[this.#endpoint[at]!]!;
+    this.#head = (this.#head + 1) % this.#capacity;
+    this.#size--;
+    send(this.#value[at]!, { address: endpoint.address, port: this.#port[at]!, family: endpoint.family }, this.#ending[at] as 0 | 1 | 2);
+  }
+
+  #grow(): void {
+    const capacity = this.#capacity * 2;
+    const reorder = <T extends { [index: number]: number }>(from: T, to: T): T => {
+      for (let i = 0; i < this.#size; i++) to[i] = from[(this.#head + i) % this.#capacity]!;
+      return to;
+    };
+    this.#dueAt = reorder(this.#dueAt, new Float64Array(capacity));
+    this.#value = reorder(this.#value, new Float64Array(capacity));
+    this.#port = reorder(this.#port, new Uint16Array(capacity));
+    this.#endpoint = reorder(this.#endpoint, new Uint32Array(capacity));
+    this.#ending = reorder(this.#ending, new Uint8Array(capacity));
+    this.#capacity = capacity;
+    this.#head = 0;
+  }
 }
+
+const ENDINGS = ['', '\n', '\r\n'] as const;
 
 /**
  * Recognises `get`, tolerating one trailing LF or CRLF (ncat -u and socat send the newline typed).
@@ -72,34 +138,26 @@ export async function startCounterServer(options: CounterServerOptions = {}): Pr
   const maxPending = checkCount('maxPendingReplies', options.maxPendingReplies ?? DEFAULTS.maxPendingReplies, 1, true);
   const emit = options.onEvent ?? (() => {});
   const logMessages = options.logMessages ?? true;
-  const endpoint = await bindUdp(options);
+  const endpoint = await bindUdp({ receiveBufferBytes: DEFAULTS.udpReceiveBufferBytes, ...options });
   const stats: CounterStats = Object.assign(endpoint.stats, { gets: 0, ignored: 0, overloaded: 0, replied: 0 });
   let counter = 0;
-  let pending: PendingReply[] = [];
-  let head = 0;
+  const pending = new ReplyRing();
   let timer: NodeJS.Timeout | undefined;
+
+  const sendReply = (value: number, to: Endpoint, ending: 0 | 1 | 2): void => {
+    endpoint.send(`${value}${ENDINGS[ending]}`, to).then(
+      () => stats.replied++,
+      () => {}, // counted in stats.sendErrors by the endpoint
+    );
+    if (logMessages) emit({ type: 'reply', to, value });
+  };
 
   const sendDue = (): void => {
     timer = undefined;
     const now = performance.now();
-    while (head < pending.length && pending[head]!.dueAt <= now) {
-      const reply = pending[head++]!;
-      endpoint.send(reply.payload, reply.to).then(
-        () => stats.replied++,
-        () => {}, // counted in stats.sendErrors by the endpoint
-      );
-      if (logMessages) emit({ type: 'reply', to: reply.to, value: Number(reply.payload.toString('latin1').trim()) });
-    }
-    if (head === pending.length) {
-      pending = [];
-      head = 0;
-    } else {
-      if (head > 4096) {
-        pending = pending.slice(head);
-        head = 0;
-      }
-      timer = setTimeout(sendDue, Math.max(0, pending[head]!.dueAt - now));
-    }
+    for (let due = pending.nextDueAt(); due !== undefined && due <= now; due = pending.nextDueAt()) pending.shift(sendReply);
+    const next = pending.nextDueAt();
+    if (next !== undefined) timer = setTimeout(sendDue, Math.max(0, next - now));
   };
 
   endpoint.on('message', ({ data, from }) => {
@@ -109,14 +167,14 @@ export async function startCounterServer(options: CounterServerOptions = {}): Pr
       stats.ignored++;
       return;
     }
-    if (pending.length - head >= maxPending) {
+    if (pending.size >= maxPending) {
       stats.overloaded++;
       emit({ type: 'overloaded', from });
       return;
     }
     stats.gets++;
     counter++;
-    pending.push({ dueAt: performance.now() + delayMs, to: from, payload: Buffer.from(`${counter}${ending}`) });
+    pending.push(performance.now() + delayMs, counter, from, ending === '' ? 0 : ending === '\n' ? 1 : 2);
     timer ??= setTimeout(sendDue, delayMs);
   });
 

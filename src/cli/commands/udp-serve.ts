@@ -28,6 +28,7 @@ export default defineCommand({
     port: { type: 'number', short: 'p', default: 12345, max: 65_535, description: 'Port; 0 picks a free one (printed)' },
     'delay-ms': { type: 'number', default: DEFAULTS.replyDelayMs, description: 'Wait before each reply' },
     'max-pending': { type: 'number', default: DEFAULTS.maxPendingReplies, min: 1, description: 'Replies waiting at once; more gets are dropped' },
+    'receive-buffer-bytes': { type: 'number', default: DEFAULTS.udpReceiveBufferBytes, min: 1, description: 'SO_RCVBUF to ask for (capped by net.core.rmem_max)' },
     quiet: { type: 'boolean', short: 'q', description: 'Do not log each datagram' },
   },
   examples: ['socklab udp-serve', 'socklab udp-serve --port 0 --delay-ms 0', 'echo get | ncat -u localhost 12345'],
@@ -37,6 +38,7 @@ export default defineCommand({
       port: values.port,
       delayMs: values['delay-ms'],
       maxPendingReplies: values['max-pending'],
+      receiveBufferBytes: values['receive-buffer-bytes'],
       logMessages: !values.quiet,
       onEvent: (event) => println(io.stdout, formatCounterEvent(event)),
     });

@@ -1,0 +1,80 @@
+import * as hdr from 'hdr-histogram-js';
+
+/** Latency percentiles in microseconds. */
+export interface LatencySummary {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+  count: number;
+}
+
+/** What every bench mode reports. Counts are over the measured period only (after warm-up). */
+export interface BenchResult {
+  mode: 'tcp' | 'hold' | 'connect' | 'udp';
+  target: string;
+  /** Connections (tcp, hold), parallel loops (connect) or sockets (udp). */
+  concurrency: number;
+  measuredMs: number;
+  /** Completed request/response pairs (tcp, udp) or connect cycles (connect). */
+  completed: number;
+  perSec: number;
+  latencyUs: LatencySummary;
+  errors: number;
+  resets: number;
+  /** udp: replies that did not come within the timeout; hold: connections not answered at the end. */
+  lost: number;
+  /** The load generator's own CPU use over the whole run, in % of one core. */
+  cpuPercent: number;
+  /** Mode-specific extras (hold: opened, answered, …). */
+  extra: Record<string, number>;
+}
+
+/** An HDR histogram of microseconds, 1 µs to 60 s at 3 significant digits (0.1% error). */
+export function createLatencyHistogram(): hdr.Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+}
+
+export function summarise(histogram: hdr.Histogram): LatencySummary {
+  return {
+    p50: histogram.getValueAtPercentile(50),
+    p90: histogram.getValueAtPercentile(90),
+    p99: histogram.getValueAtPercentile(99),
+    max: histogram.maxValue,
+    mean: Math.round(histogram.mean),
+    count: histogram.totalCount,
+  };
+}
+
+/** Measures this process's CPU between `start()` and `stop()`, as % of one core. */
+export function cpuMeter(): { stop: () => number } {
+  const startedAt = performance.now();
+  const start = process.cpuUsage();
+  return {
+    stop: () => {
+      const used = process.cpuUsage(start);
+      const wallUs = (performance.now() - startedAt) * 1000;
+      return wallUs > 0 ? Math.round(((used.user + used.system) / wallUs) * 1000) / 10 : 0;
+    },
+  };
+}
+
+function ms(us: number): string {
+  return us >= 10_000 ? `${(us / 1000).toFixed(0)} ms` : `${(us / 1000).toFixed(2)} ms`;
+}
+
+/** A short human summary table. */
+export function formatResult(result: BenchResult): string {
+  const rows: [string, string][] = [
+    ['target', `${result.target} (${result.mode}, ${result.concurrency} ${result.mode === 'udp' ? 'socket(s)' : 'connections'})`],
+    ['measured', `${(result.measuredMs / 1000).toFixed(1)} s`],
+    [result.mode === 'connect' ? 'cycles' : result.mode === 'hold' ? 'answered' : 'requests', `${result.completed} (${Math.round(result.perSec)}/s)`],
+    ['latency p50 / p90 / p99 / max', `${ms(result.latencyUs.p50)} / ${ms(result.latencyUs.p90)} / ${ms(result.latencyUs.p99)} / ${ms(result.latencyUs.max)}`],
+    ['errors / resets / lost', `${result.errors} / ${result.resets} / ${result.lost}`],
+    ['bench CPU', `${result.cpuPercent}% of one core`],
+    ...Object.entries(result.extra).map(([key, value]): [string, string] => [key, String(value)]),
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length)) + 2;
+  return rows.map(([label, value]) => `${label.padEnd(width)}${value}`).join('\n') + '\n';
+}

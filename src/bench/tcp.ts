@@ -1,0 +1,301 @@
+import { connect, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { formatEndpoint } from '../address.js';
+import { systemCode } from '../errors.js';
+import { cpuMeter, createLatencyHistogram, summarise, type BenchResult } from './report.js';
+
+/** How the bench recognises a reply: a line (ends at LF), or whatever one read brings (the seed's servers). */
+export type ReplyFraming = 'line' | 'read';
+
+export interface TcpBenchOptions {
+  host: string;
+  port: number;
+  /** Connections (tcp, hold) or parallel connect loops (connect). */
+  connections: number;
+  /** Measured period. */
+  durationMs: number;
+  /** Run before measuring, to let both sides warm up (JIT, buffers). */
+  warmupMs: number;
+  /** Request sent; a newline is appended. */
+  payload: string;
+  /** The server greets on connect: wait for it before the first request. */
+  greeting: boolean;
+  replyFraming: ReplyFraming;
+  /** Per connect and per awaited reply in hold mode. */
+  timeoutMs: number;
+  /** Connects in flight at once while opening; bursts past the server's backlog would only measure SYN drops. */
+  openConcurrency?: number;
+  onProgress?: (fraction: number, completed: number) => void;
+  signal?: AbortSignal;
+}
+
+const LF = 0x0a;
+
+function countLines(chunk: Buffer): number {
+  let count = 0;
+  for (let at = chunk.indexOf(LF); at !== -1; at = chunk.indexOf(LF, at + 1)) count++;
+  return count;
+}
+
+interface Counters {
+  errors: number;
+  resets: number;
+}
+
+function noteError(counters: Counters, err: unknown): void {
+  const code = systemCode(err);
+  if (code === 'ECONNRESET' || code === 'EPIPE') counters.resets++;
+  else counters.errors++;
+}
+
+/** Opens one connection and, if asked, waits for the greeting. Resolves with the socket and leftover replies. */
+function open(options: TcpBenchOptions): Promise<{ socket: Socket; extraReplies: number }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: options.host, port: options.port, noDelay: true });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
+    }, options.timeoutMs);
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    };
+    socket.once('error', fail);
+    socket.once('connect', () => {
+      if (!options.greeting) {
+        clearTimeout(timer);
+        socket.off('error', fail);
+        resolve({ socket, extraReplies: 0 });
+        return;
+      }
+      socket.once('data', (chunk: Buffer) => {
+        clearTimeout(timer);
+        socket.off('error', fail);
+        const extra = options.replyFraming === 'line' ? Math.max(0, countLines(chunk) - 1) : 0;
+        resolve({ socket, extraReplies: extra });
+      });
+    });
+  });
+}
+
+/** Opens `count` connections, at most `openConcurrency` connects at a time. */
+async function openMany(options: TcpBenchOptions, count: number, counters: Counters): Promise<Socket[]> {
+  const sockets: Socket[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count && !options.signal?.aborted) {
+      next++;
+      try {
+        sockets.push((await open(options)).socket);
+      } catch (err) {
+        noteError(counters, err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(count, options.openConcurrency ?? 256) }, worker));
+  return sockets;
+}
+
+/** Waits warm-up + duration (or until aborted), reporting progress; calls `onMeasure` when measuring starts. */
+async function runClock(options: TcpBenchOptions, onMeasure: () => void, completed: () => number): Promise<number> {
+  const total = options.warmupMs + options.durationMs;
+  const startedAt = performance.now();
+  let measureFrom = Infinity;
+  for (;;) {
+    const elapsed = performance.now() - startedAt;
+    if (elapsed >= options.warmupMs && measureFrom === Infinity) {
+      measureFrom = performance.now();
+      onMeasure();
+    }
+    if (elapsed >= total || options.signal?.aborted) break;
+    options.onProgress?.(Math.min(1, elapsed / total), completed());
+    await sleep(Math.min(100, total - elapsed));
+  }
+  options.onProgress?.(1, completed());
+  return measureFrom === Infinity ? 0 : performance.now() - measureFrom;
+}
+
+/**
+ * Closed-loop request/response: each connection sends a request, waits for its reply, sends the next.
+ * @example const result = await runTcpBench({ host: '127.0.0.1', port, connections: 100, durationMs: 5000, … });
+ */
+export async function runTcpBench(options: TcpBenchOptions): Promise<BenchResult> {
+  const cpu = cpuMeter();
+  const counters: Counters = { errors: 0, resets: 0 };
+  const histogram = createLatencyHistogram();
+  const request = Buffer.from(`${options.payload}\n`);
+  let measuring = false;
+  let stopping = false;
+  let completed = 0;
+  const sockets = await openMany(options, options.connections, counters);
+  const loops = sockets.map(
+    (socket) =>
+      new Promise<void>((resolve) => {
+        let sentAt = 0;
+        const send = (): void => {
+          if (stopping) {
+            resolve();
+            return;
+          }
+          sentAt = performance.now();
+          socket.write(request);
+        };
+        socket.on('data', (chunk: Buffer) => {
+          if (options.replyFraming === 'line' && countLines(chunk) === 0) return;
+          if (measuring) {
+            histogram.recordValue(Math.max(1, Math.round((performance.now() - sentAt) * 1000)));
+            completed++;
+          }
+          send();
+        });
+        socket.on('error', (err) => {
+          if (!stopping) noteError(counters, err);
+          resolve();
+        });
+        socket.on('close', () => resolve());
+        send();
+      }),
+  );
+  const measuredMs = await runClock(options, () => (measuring = true), () => completed);
+  measuring = false;
+  stopping = true;
+  await Promise.race([Promise.all(loops), sleep(2000)]);
+  for (const socket of sockets) socket.destroy();
+  return {
+    mode: 'tcp',
+    target: formatEndpoint({ address: options.host, port: options.port }),
+    concurrency: sockets.length,
+    measuredMs,
+    completed,
+    perSec: measuredMs > 0 ? (completed * 1000) / measuredMs : 0,
+    latencyUs: summarise(histogram),
+    ...counters,
+    lost: 0,
+    cpuPercent: cpu.stop(),
+    extra: { failedToOpen: options.connections - sockets.length },
+  };
+}
+
+/**
+ * Opens N connections, holds them idle for the duration, then checks that every one is still served: each sends
+ * one request and must get its reply within `timeoutMs`.
+ */
+export async function runHoldBench(options: TcpBenchOptions): Promise<BenchResult> {
+  const cpu = cpuMeter();
+  const counters: Counters = { errors: 0, resets: 0 };
+  const histogram = createLatencyHistogram();
+  const sockets = await openMany(options, options.connections, counters);
+  let closedDuringHold = 0;
+  for (const socket of sockets) {
+    socket.on('error', (err) => noteError(counters, err));
+    socket.once('close', () => closedDuringHold++);
+  }
+  await runClock({ ...options, warmupMs: 0 }, () => {}, () => 0);
+  const closedBeforeCheck = closedDuringHold;
+  const request = Buffer.from(`${options.payload}\n`);
+  const answered = await Promise.all(
+    sockets.map(
+      (socket) =>
+        new Promise<boolean>((resolve) => {
+          if (socket.destroyed) return resolve(false);
+          const sentAt = performance.now();
+          const timer = setTimeout(() => resolve(false), options.timeoutMs);
+          socket.on('data', () => {
+            clearTimeout(timer);
+            histogram.recordValue(Math.max(1, Math.round((performance.now() - sentAt) * 1000)));
+            resolve(true);
+          });
+          socket.once('close', () => {
+            clearTimeout(timer);
+            resolve(false);
+          });
+          socket.write(request);
+        }),
+    ),
+  );
+  for (const socket of sockets) socket.destroy();
+  const ok = answered.filter(Boolean).length;
+  return {
+    mode: 'hold',
+    target: formatEndpoint({ address: options.host, port: options.port }),
+    concurrency: options.connections,
+    measuredMs: options.durationMs,
+    completed: ok,
+    perSec: 0,
+    latencyUs: summarise(histogram),
+    ...counters,
+    lost: options.connections - ok,
+    cpuPercent: cpu.stop(),
+    extra: { opened: sockets.length, closedDuringHold: closedBeforeCheck, answered: ok },
+  };
+}
+
+/** Connection rate: each loop connects, (reads the greeting), sends one request, reads the reply, closes. */
+export async function runConnectBench(options: TcpBenchOptions): Promise<BenchResult> {
+  const cpu = cpuMeter();
+  const counters: Counters = { errors: 0, resets: 0 };
+  const histogram = createLatencyHistogram();
+  const request = Buffer.from(`${options.payload}\n`);
+  let measuring = false;
+  let stopping = false;
+  let completed = 0;
+  const cycle = (): Promise<void> =>
+    new Promise((resolve) => {
+      const startedAt = performance.now();
+      const socket = connect({ host: options.host, port: options.port, noDelay: true });
+      let greeted = !options.greeting;
+      const timer = setTimeout(() => socket.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), options.timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      socket.on('connect', () => {
+        if (greeted) socket.write(request);
+      });
+      socket.on('data', (chunk: Buffer) => {
+        let replies = options.replyFraming === 'line' ? countLines(chunk) : 1;
+        if (!greeted && replies > 0) {
+          greeted = true;
+          replies--;
+          if (replies === 0) {
+            socket.write(request);
+            return;
+          }
+        }
+        if (replies > 0) {
+          if (measuring) {
+            histogram.recordValue(Math.max(1, Math.round((performance.now() - startedAt) * 1000)));
+            completed++;
+          }
+          socket.end(); // FIN; the socket finishes closing in the background while the next cycle starts
+          done();
+        }
+      });
+      socket.on('error', (err) => {
+        if (!stopping) noteError(counters, err);
+        done();
+      });
+      socket.on('close', done);
+    });
+  const loops = Array.from({ length: options.connections }, async () => {
+    while (!stopping) await cycle();
+  });
+  const measuredMs = await runClock(options, () => (measuring = true), () => completed);
+  measuring = false;
+  stopping = true;
+  await Promise.race([Promise.all(loops), sleep(options.timeoutMs + 1000)]);
+  return {
+    mode: 'connect',
+    target: formatEndpoint({ address: options.host, port: options.port }),
+    concurrency: options.connections,
+    measuredMs,
+    completed,
+    perSec: measuredMs > 0 ? (completed * 1000) / measuredMs : 0,
+    latencyUs: summarise(histogram),
+    ...counters,
+    lost: 0,
+    cpuPercent: cpu.stop(),
+    extra: {},
+  };
+}

@@ -1,0 +1,135 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { once } from 'node:events';
+import { isIP } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { formatEndpoint } from '../address.js';
+import { cpuMeter, createLatencyHistogram, summarise, type BenchResult } from './report.js';
+
+export interface UdpBenchOptions {
+  host: string;
+  port: number;
+  /** Sockets sending at once (each its own source port). */
+  sockets: number;
+  /** Requests per second over all sockets. */
+  ratePerSec: number;
+  /** Requests awaiting a reply at most, over all sockets; sending waits below it. */
+  maxOutstanding: number;
+  /** A reply later than this counts as lost. */
+  timeoutMs: number;
+  durationMs: number;
+  warmupMs: number;
+  payload: string;
+  /** SO_RCVBUF asked for (the kernel caps it at net.core.rmem_max). */
+  receiveBufferBytes?: number;
+  onProgress?: (fraction: number, completed: number) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Open-loop UDP request/response at a fixed rate, the counter server's load. A server answers in arrival order
+ * (its delay is constant), so the k-th reply on a socket belongs to its k-th request still waiting: that is how
+ * latency is measured without ids in the protocol. Requests unanswered after `timeoutMs` count as lost.
+ */
+export async function runUdpBench(options: UdpBenchOptions): Promise<BenchResult> {
+  const cpu = cpuMeter();
+  const histogram = createLatencyHistogram();
+  const request = Buffer.from(options.payload);
+  const type = isIP(options.host) === 6 ? 'udp6' : 'udp4';
+  let measuring = false;
+  let completed = 0;
+  let lost = 0;
+  let errors = 0;
+  let outstanding = 0;
+  let sent = 0;
+  let scheduled = 0; // rate slots used up, sent or skipped
+
+  const sockets: { socket: Socket; waiting: number[]; head: number }[] = [];
+  for (let i = 0; i < options.sockets; i++) {
+    const socket = createSocket({ type, recvBufferSize: options.receiveBufferBytes ?? 4 * 1024 * 1024 });
+    socket.connect(options.port, options.host);
+    await once(socket, 'connect');
+    const state = { socket, waiting: [] as number[], head: 0 };
+    socket.on('message', () => {
+      if (state.head >= state.waiting.length) return; // a reply to a request already counted lost
+      const sentAt = state.waiting[state.head++]!;
+      outstanding--;
+      if (measuring) {
+        histogram.recordValue(Math.max(1, Math.round((performance.now() - sentAt) * 1000)));
+        completed++;
+      }
+    });
+    // ICMP port unreachable and the like arrive as errors on a connected UDP socket.
+    socket.on('error', () => errors++);
+    sockets.push(state);
+  }
+
+  const expire = (now: number): void => {
+    for (const state of sockets) {
+      while (state.head < state.waiting.length && now - state.waiting[state.head]! > options.timeoutMs) {
+        state.head++;
+        outstanding--;
+        if (measuring) lost++;
+      }
+      if (state.head > 65_536) {
+        state.waiting = state.waiting.slice(state.head);
+        state.head = 0;
+      }
+    }
+  };
+
+  const total = options.warmupMs + options.durationMs;
+  const startedAt = performance.now();
+  let measureFrom = Infinity;
+  let lastProgress = 0;
+  let turn = 0;
+  while (!options.signal?.aborted) {
+    const now = performance.now();
+    const elapsed = now - startedAt;
+    if (elapsed >= total) break;
+    if (elapsed >= options.warmupMs && measureFrom === Infinity) {
+      measureFrom = now;
+      measuring = true;
+    }
+    expire(now);
+    const due = Math.floor((options.ratePerSec * elapsed) / 1000) - scheduled;
+    const allowed = Math.min(due, options.maxOutstanding - outstanding);
+    for (let i = 0; i < allowed; i++) {
+      const state = sockets[turn++ % sockets.length]!;
+      state.waiting.push(performance.now());
+      state.socket.send(request);
+      outstanding++;
+      sent++;
+    }
+    // Slots skipped because maxOutstanding was reached are not made up later (that would be a burst).
+    if (due > 0) scheduled += due;
+    if (now - lastProgress > 100) {
+      options.onProgress?.(Math.min(1, elapsed / total), completed);
+      lastProgress = now;
+    }
+    await sleep(1);
+  }
+  const measuredMs = measureFrom === Infinity ? 0 : performance.now() - measureFrom;
+  // Replies to the last requests are still owed: wait for them (or their timeout), then count.
+  const drainUntil = performance.now() + options.timeoutMs + 50;
+  while (outstanding > 0 && performance.now() < drainUntil) {
+    await sleep(10);
+    expire(performance.now());
+  }
+  measuring = false;
+  options.onProgress?.(1, completed);
+  for (const { socket } of sockets) socket.close();
+  return {
+    mode: 'udp',
+    target: formatEndpoint({ address: options.host, port: options.port }),
+    concurrency: options.sockets,
+    measuredMs,
+    completed,
+    perSec: measuredMs > 0 ? (completed * 1000) / measuredMs : 0,
+    latencyUs: summarise(histogram),
+    errors,
+    resets: 0,
+    lost,
+    cpuPercent: cpu.stop(),
+    extra: { sent, outstandingAtEnd: outstanding },
+  };
+}
