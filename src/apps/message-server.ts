@@ -1,4 +1,5 @@
 import { formatEndpoint, type Endpoint } from '../address.js';
+import { encodeMessage } from '../codec/framing.js';
 import { SocklabError } from '../errors.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import { listenTcp, type ListenOptions, type ServerStats, type TcpServer } from '../tcp/server.js';
@@ -43,6 +44,13 @@ export interface MessageServerOptions extends ListenOptions {
   onEvent?: (event: ServerEvent) => void;
   /** @default true */
   logMessages?: boolean;
+  /**
+   * Send the greeting at accept instead of one event-loop turn later. Faster to greet (about 20% more
+   * connections per second in the benchmark), but a client that sends at once and then answers the greeting,
+   * like the seed's client.py, can then have its first two messages merged into one read (measured: 9-11 of 30
+   * sessions). @default false
+   */
+  greetAtAccept?: boolean;
 }
 
 /** Counters of a message server. */
@@ -86,6 +94,11 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
   const emit = options.onEvent ?? (() => {});
   const templated = replyTemplate.includes('{message}');
   const replyFor = (text: string): string => (templated ? replyTemplate.replaceAll('{message}', text) : replyTemplate);
+  const framing = options.framing ?? 'auto';
+  // The hot path: a fixed reply is encoded once, and `quit` is compared as bytes, so a message that is neither
+  // logged nor templated is never decoded to a string.
+  const fixedReply = templated ? undefined : encodeMessage(framing, replyTemplate, options.lineEnding ?? 'lf');
+  const quitBytes = Buffer.from(quitCommand);
 
   const tcp = await listenTcp({ framing: 'auto', farewell: farewellLine, ...options });
   const stats = Object.assign(tcp.stats, { messages: 0 });
@@ -106,46 +119,56 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
     if (next) start(next);
   };
 
+  // One small Session per client and listeners shared by all (EventEmitter calls them with `this` = the
+  // connection): a server holding 10,000 idle clients pays for state, not for a set of closures each.
+  const sessions = new WeakMap<TcpConnection, Session>();
+  function onMessage(this: TcpConnection, message: Buffer): void {
+    stats.messages++;
+    if (logMessages) emit({ type: 'message', peer: this.remote, text: message.toString('utf8') });
+    if (this.state !== 'open') return;
+    const session = sessions.get(this)!;
+    session.greet();
+    if (fixedReply) this.sendEncoded(fixedReply);
+    else this.send(replyFor(message.toString('utf8')));
+    if (message.equals(quitBytes)) {
+      session.ending = 'quit';
+      void this.close();
+    }
+  }
+  function onEnd(this: TcpConnection): void {
+    const session = sessions.get(this)!;
+    session.ending ??= 'client closed';
+    void this.close();
+  }
+  function onClose(this: TcpConnection, error: SocklabError | undefined): void {
+    const session = sessions.get(this);
+    emit({ type: 'closed', peer: this.remote, reason: error?.code ?? session?.ending ?? 'closed', ...(error ? { error } : {}) });
+    sessionEnded();
+  }
+
   const start = (conn: TcpConnection): void => {
     current = conn;
-    let ending: string | undefined;
+    const session = new Session(conn, greeting);
+    sessions.set(conn, session);
     emit({ type: 'connected', peer: conn.remote });
-    void conn.closed.then((error) => {
-      emit({ type: 'closed', peer: conn.remote, reason: error?.code ?? ending ?? 'closed', ...(error ? { error } : {}) });
-      sessionEnded();
-    });
+    if (conn.state === 'closed') {
+      onClose.call(conn, undefined);
+      return;
+    }
+    conn.on('close', onClose);
     if (conn.state !== 'open') return;
     if (mode === 'greet') {
-      if (greeting !== null) conn.send(greeting);
-      ending = 'greeted';
+      session.greet();
+      session.ending = 'greeted';
       void conn.close();
       return;
     }
-    let greeted = greeting === null;
-    const greet = (): void => {
-      if (greeted || conn.state !== 'open') return;
-      greeted = true;
-      conn.send(greeting!);
-    };
-    conn.on('message', (message) => {
-      const text = message.toString('utf8');
-      stats.messages++;
-      if (logMessages) emit({ type: 'message', peer: conn.remote, text });
-      if (conn.state !== 'open') return;
-      greet();
-      conn.send(replyFor(text));
-      if (text === quitCommand) {
-        ending = 'quit';
-        void conn.close();
-      }
-    });
-    conn.on('end', () => {
-      ending ??= 'client closed';
-      void conn.close();
-    });
+    conn.on('message', onMessage);
+    conn.on('end', onEnd);
     // The greeting waits one event-loop turn so that bytes the client sent right after connecting are read
     // first (see greetAfterFirstRead); a message read sooner gets the greeting sent ahead of its reply.
-    greetAfterFirstRead(greet);
+    if (options.greetAtAccept) session.greet();
+    else greetAfterFirstRead(session);
   };
 
   tcp.on('connection', (conn) => {
@@ -173,17 +196,45 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
   return { tcp, mode, stats, address: () => tcp.address(), done, close };
 }
 
+/** What the server remembers about one client's session. */
+class Session {
+  ending: string | undefined;
+  #greeting: string | null;
+
+  constructor(
+    readonly conn: TcpConnection,
+    greeting: string | null,
+  ) {
+    this.#greeting = greeting;
+  }
+
+  /** Sends the greeting if it has not gone out yet. */
+  greet(): void {
+    if (this.#greeting === null || this.conn.state !== 'open') return;
+    this.conn.send(this.#greeting);
+    this.#greeting = null;
+  }
+}
+
+function greetSession(session: Session): void {
+  session.greet();
+}
+
+function greetNextTurn(session: Session): void {
+  setImmediate(greetSession, session);
+}
+
 /**
- * Runs `greet` after one turn of the event loop. Sent at accept time, the greeting lets the seed's client.py
+ * Greets after one turn of the event loop. Sent at accept time, the greeting lets the seed's client.py
  * (which sends "ack" at once, then its next line as soon as the greeting arrives) send that next line before
  * its "ack" was read; with no newlines, both then arrive as one read ("ackhello world"). The seed's blocking
  * server3.py mostly wins this race by calling recv() at once. Measured: 9-11 of 30 sessions merged with the
  * greeting sent at accept, 0 of 30 with this.
  */
-function greetAfterFirstRead(greet: () => void): void {
+function greetAfterFirstRead(session: Session): void {
   // The first setImmediate runs in this turn's check phase; the second after the next poll phase, which is
   // where bytes already waiting on the socket are read.
-  setImmediate(() => setImmediate(greet));
+  setImmediate(greetNextTurn, session);
 }
 
 /**

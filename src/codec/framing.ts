@@ -20,6 +20,42 @@ export interface MessageDecoder {
   end(): Buffer[];
 }
 
+/** Each read is a message. Stateless, so one instance serves every connection. */
+const RAW_DECODER: MessageDecoder = {
+  push: (chunk) => [Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)],
+  end: () => [],
+};
+
+/** `line` and `auto` framing. A class, not closures: one of these lives per connection. */
+class LineMessageDecoder extends LineDecoder implements MessageDecoder {
+  readonly #flushUntilNewline: boolean;
+
+  constructor(maxLineBytes: number, flushUntilNewline: boolean) {
+    super({ maxLineBytes });
+    this.#flushUntilNewline = flushUntilNewline;
+  }
+
+  override push(chunk: Uint8Array): Buffer[] {
+    const lines = super.push(chunk);
+    if (this.#flushUntilNewline && !this.sawNewline) {
+      const tail = this.flush();
+      if (tail !== undefined) lines.push(tail);
+    }
+    return lines;
+  }
+
+  end(): Buffer[] {
+    const tail = this.flush();
+    return tail === undefined ? [] : [tail];
+  }
+}
+
+class LengthMessageDecoder extends LengthPrefixDecoder implements MessageDecoder {
+  end(): Buffer[] {
+    return [];
+  }
+}
+
 /**
  * Creates the decoder for a framing.
  * @example createDecoder('auto', 65536).push(Buffer.from('ack')) // [<Buffer 'ack'>]
@@ -27,30 +63,12 @@ export interface MessageDecoder {
 export function createDecoder(framing: Framing, maxMessageBytes: number): MessageDecoder {
   switch (framing) {
     case 'raw':
-      return { push: (chunk) => [Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)], end: () => [] };
-    case 'length': {
-      const decoder = new LengthPrefixDecoder({ maxPayloadBytes: maxMessageBytes });
-      return { push: (chunk) => decoder.push(chunk), end: () => [] };
-    }
+      return RAW_DECODER;
+    case 'length':
+      return new LengthMessageDecoder({ maxPayloadBytes: maxMessageBytes });
     case 'line':
-    case 'auto': {
-      const decoder = new LineDecoder({ maxLineBytes: maxMessageBytes });
-      const flushTail = framing === 'auto';
-      return {
-        push(chunk) {
-          const lines = decoder.push(chunk);
-          if (flushTail && !decoder.sawNewline) {
-            const tail = decoder.flush();
-            if (tail !== undefined) lines.push(tail);
-          }
-          return lines;
-        },
-        end() {
-          const tail = decoder.flush();
-          return tail === undefined ? [] : [tail];
-        },
-      };
-    }
+    case 'auto':
+      return new LineMessageDecoder(maxMessageBytes, framing === 'auto');
   }
 }
 

@@ -32,9 +32,15 @@ export interface ConnectionOptions {
 
 type ResolvedConnectionOptions = Readonly<Required<Omit<ConnectionOptions, 'farewell'>>> & Pick<ConnectionOptions, 'farewell'>;
 
-/** Validates connection options once, before any socket exists. */
+const resolvedOptions = new WeakSet<object>();
+
+/**
+ * Validates connection options once, before any socket exists. The result is frozen and can be shared by every
+ * connection of a server (one object, not one per connection); passing it again returns it as it is.
+ */
 export function resolveConnectionOptions(options: ConnectionOptions = {}): ResolvedConnectionOptions {
-  return Object.freeze({
+  if (resolvedOptions.has(options)) return options as ResolvedConnectionOptions;
+  const resolved = Object.freeze({
     framing: options.framing ?? 'line',
     lineEnding: options.lineEnding ?? 'lf',
     maxMessageBytes: checkCount('maxMessageBytes', options.maxMessageBytes ?? DEFAULTS.maxMessageBytes, 1, true),
@@ -44,7 +50,12 @@ export function resolveConnectionOptions(options: ConnectionOptions = {}): Resol
     closeTimeoutMs: checkCount('closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs, 0, true),
     farewell: options.farewell,
   });
+  resolvedOptions.add(resolved);
+  return resolved;
 }
+
+const kOwner = Symbol('socklab.connection');
+type OwnedSocket = Socket & { [kOwner]: TcpConnection };
 
 /** `open` → `closing` (we or the peer started to close) → `closed`. */
 export type ConnectionState = 'open' | 'closing' | 'closed';
@@ -76,48 +87,83 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
   readonly options: ResolvedConnectionOptions;
   /** The peer's endpoint, kept after close. */
   readonly remote: Endpoint;
-  /** Our endpoint. */
-  readonly local: Endpoint;
-  /** Resolves once the socket is fully closed: with undefined, or the error that ended the connection. */
-  readonly closed: Promise<SocklabError | undefined>;
   readonly stats = { messagesIn: 0, messagesOut: 0, bytesDiscarded: 0 };
 
+  // Per-connection state is kept small: a server may hold tens of thousands of these. Handlers are shared
+  // functions (see the statics below), `local` and `closed` are made only when asked for.
   #state: ConnectionState = 'open';
   #decoder: MessageDecoder;
   #reading = false;
   #peerEnded = false;
   #error: SocklabError | undefined;
   #closeTimer: NodeJS.Timeout | undefined;
-  #resolveClosed!: (error: SocklabError | undefined) => void;
+  #local: Endpoint | undefined;
+  #closed: Promise<SocklabError | undefined> | undefined;
+  #resolveClosed: ((error: SocklabError | undefined) => void) | undefined;
 
   constructor(socket: Socket, options: ConnectionOptions = {}) {
     super();
     this.socket = socket;
     this.options = resolveConnectionOptions(options);
     this.remote = toEndpoint({ address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0, family: socket.remoteFamily });
-    this.local = toEndpoint({ address: socket.localAddress ?? '?', port: socket.localPort ?? 0, family: socket.localFamily });
     this.#decoder = createDecoder(this.options.framing, this.options.maxMessageBytes);
-    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    (socket as OwnedSocket)[kOwner] = this;
     // Request/response traffic: Nagle plus the peer's delayed ACK would hold each small reply ~40 ms.
     socket.setNoDelay(true);
     // Without an 'error' listener a peer's RST would crash the whole process.
-    socket.on('error', (err) => {
-      // Once we are closing, a reset only means the peer left without reading the rest (the seed's client
-      // closes right after sending "quit"): that is its choice, not a failure of this connection.
-      const error = connectionError(this.peer, err);
-      if (this.#state === 'closing' && error.code === 'SL_ERR_CONNECTION_RESET') return;
-      this.#fail(error);
-    });
-    socket.on('close', () => this.#onClose());
+    socket.on('error', TcpConnection.#onSocketError);
+    socket.on('close', TcpConnection.#onSocketClose);
     if (this.options.idleTimeoutMs !== Infinity) {
-      socket.setTimeout(this.options.idleTimeoutMs, () =>
-        this.closeWithReason(new SocklabError('SL_ERR_IDLE_TIMEOUT', `Connection idle for ${this.options.idleTimeoutMs} ms: idleTimeoutMs is ${this.options.idleTimeoutMs}`)),
-      );
+      socket.setTimeout(this.options.idleTimeoutMs, TcpConnection.#onSocketTimeout);
     }
-    this.on('newListener', (event) => {
-      if (event === 'message') this.#startReading();
-    });
+    this.on('newListener', TcpConnection.#onNewListener);
     if (socket.destroyed) queueMicrotask(() => this.#onClose());
+  }
+
+  static #onSocketError(this: Socket, err: Error): void {
+    const conn = (this as OwnedSocket)[kOwner];
+    // Once we are closing, a reset only means the peer left without reading the rest (the seed's client
+    // closes right after sending "quit"): that is its choice, not a failure of this connection.
+    const error = connectionError(conn.peer, err);
+    if (conn.#state === 'closing' && error.code === 'SL_ERR_CONNECTION_RESET') return;
+    conn.#fail(error);
+  }
+
+  static #onSocketClose(this: Socket): void {
+    (this as OwnedSocket)[kOwner].#onClose();
+  }
+
+  static #onSocketTimeout(this: Socket): void {
+    const conn = (this as OwnedSocket)[kOwner];
+    const ms = conn.options.idleTimeoutMs;
+    void conn.closeWithReason(new SocklabError('SL_ERR_IDLE_TIMEOUT', `Connection idle for ${ms} ms: idleTimeoutMs is ${ms}`));
+  }
+
+  static #onSocketData(this: Socket, chunk: Buffer): void {
+    (this as OwnedSocket)[kOwner].#onData(chunk);
+  }
+
+  static #onSocketEnd(this: Socket): void {
+    (this as OwnedSocket)[kOwner].#onEnd();
+  }
+
+  static #onNewListener(this: TcpConnection, event: string | symbol): void {
+    if (event === 'message') this.#startReading();
+  }
+
+  /** Our endpoint, read from the socket on first use (so read it while the connection is open). */
+  get local(): Endpoint {
+    this.#local ??= toEndpoint({ address: this.socket.localAddress ?? '?', port: this.socket.localPort ?? 0, family: this.socket.localFamily });
+    return this.#local;
+  }
+
+  /** Resolves once the socket is fully closed: with undefined, or the error that ended the connection. */
+  get closed(): Promise<SocklabError | undefined> {
+    if (this.#closed === undefined) {
+      this.#closed =
+        this.#state === 'closed' ? Promise.resolve(this.#error) : new Promise((resolve) => (this.#resolveClosed = resolve));
+    }
+    return this.#closed;
   }
 
   /** The peer as `address:port`, for logs. */
@@ -143,6 +189,18 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
       throw new SocklabError('SL_ERR_CONNECTION_CLOSED', `Cannot send to ${this.peer}: the connection is ${this.#state}`);
     }
     return this.#write(encodeMessage(this.options.framing, message, this.options.lineEnding));
+  }
+
+  /**
+   * Sends bytes that are already framed (from `encodeMessage`), for a hot path that sends the same reply over and
+   * over: encode it once, send it many times. Same return value and limits as `send()`.
+   * @example const reply = encodeMessage('line', 'ok', 'lf'); conn.on('message', () => conn.sendEncoded(reply));
+   */
+  sendEncoded(frame: Uint8Array): boolean {
+    if (this.#state !== 'open') {
+      throw new SocklabError('SL_ERR_CONNECTION_CLOSED', `Cannot send to ${this.peer}: the connection is ${this.#state}`);
+    }
+    return this.#write(frame);
   }
 
   /** Resolves when queued output has been handed to the kernel (at once if nothing waits). */
@@ -230,7 +288,7 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
     await this.close();
   }
 
-  #write(bytes: Buffer, enforceCap = true): boolean {
+  #write(bytes: Uint8Array, enforceCap = true): boolean {
     this.stats.messagesOut++;
     const flushed = this.socket.write(bytes);
     if (enforceCap && this.socket.writableLength > this.options.maxBufferedBytes) {
@@ -248,8 +306,8 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
   #startReading(): void {
     if (this.#reading) return;
     this.#reading = true;
-    this.socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    this.socket.on('end', () => this.#onEnd());
+    this.socket.on('data', TcpConnection.#onSocketData);
+    this.socket.on('end', TcpConnection.#onSocketEnd);
   }
 
   #onData(chunk: Buffer): void {
@@ -264,8 +322,10 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
       this.closeWithReason(err as SocklabError);
       return;
     }
-    // Replies written while handling one read leave in one writev instead of one syscall each.
-    this.socket.cork();
+    // Replies written while handling one read leave in one writev instead of one syscall each. Corking has a
+    // cost of its own (the buffered write path), so only when a read carries several messages.
+    const cork = messages.length > 1;
+    if (cork) this.socket.cork();
     for (const message of messages) {
       if (this.#state !== 'open') {
         this.stats.bytesDiscarded += message.length;
@@ -274,7 +334,7 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
       this.stats.messagesIn++;
       this.emit('message', message);
     }
-    this.socket.uncork();
+    if (cork) this.socket.uncork();
   }
 
   #onEnd(): void {
@@ -313,7 +373,7 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
     if (this.#state === 'closed') return;
     clearTimeout(this.#closeTimer);
     this.#setState('closed');
-    this.#resolveClosed(this.#error);
+    this.#resolveClosed?.(this.#error);
     this.emit('close', this.#error);
   }
 }

@@ -53,16 +53,24 @@ export class TcpServer extends EventEmitter<ServerEvents> {
   readonly connections = new Set<TcpConnection>();
   readonly stats: ServerStats = { accepted: 0, rejected: 0, active: 0, peakActive: 0, acceptErrors: 0 };
   readonly maxConnections: number;
-  #options: ListenOptions;
+  #options: ConnectionOptions;
   #closing: Promise<void> | undefined;
+  /** One listener shared by every connection (EventEmitter calls it with `this` = the connection). */
+  #onConnectionClose: (this: TcpConnection) => void;
   #endpoint: Endpoint;
 
   /** Use {@link listenTcp}: it validates options and waits until the server listens. */
   constructor(server: Server, options: ListenOptions, maxConnections: number) {
     super();
     this.server = server;
-    this.#options = options;
+    // Resolved once: every connection shares the one frozen options object.
+    this.#options = resolveConnectionOptions(options);
     this.maxConnections = maxConnections;
+    const { stats, connections } = this;
+    this.#onConnectionClose = function (this: TcpConnection) {
+      stats.active--;
+      connections.delete(this);
+    };
     this.#endpoint = toEndpoint(server.address() as { address: string; port: number; family: string });
     server.on('connection', (socket) => this.#accept(socket));
     server.on('error', (err) => {
@@ -145,10 +153,7 @@ export class TcpServer extends EventEmitter<ServerEvents> {
     this.stats.active++;
     this.stats.peakActive = Math.max(this.stats.peakActive, this.stats.active);
     this.connections.add(conn);
-    conn.once('close', () => {
-      this.stats.active--;
-      this.connections.delete(conn);
-    });
+    conn.on('close', this.#onConnectionClose);
     this.emit('connection', conn);
   }
 }

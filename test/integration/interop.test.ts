@@ -30,9 +30,12 @@ describe('seed-like Python peers against socklab', () => {
       assert.match(client.stdout, new RegExp(`^${greeting}`));
       assert.match(client.stdout, /got message from server : got (your )?message/);
       await child.waitFor(/closed \(quit\)/);
-      // Each send of the seed's client arrived as exactly one message, none merged or split.
-      const messages = [...child.stdout.matchAll(/got "(.*)"$/gm)].map((match) => match[1]);
-      assert.deepEqual(messages, ['ack', 'hello world', 'how are you', 'quit']);
+      // No byte lost or reordered, and no send split. Two sends can still meet in one read: the seed's protocol
+      // has no framing, and when its greeting arrives alone the client sends its next line without waiting
+      // (README, "Framing"). socklab reads before greeting, which makes that rare (0 of 100 sessions on an idle
+      // machine) but not impossible on a loaded one, so merges are allowed here only at send boundaries.
+      const messages = [...child.stdout.matchAll(/got "(.*)"$/gm)].map((match) => match[1]!);
+      assertWholeSends(messages, ['ack', 'hello world', 'how are you', 'quit']);
     });
   }
 
@@ -135,6 +138,17 @@ describe('netcat-family tools against socklab', () => {
     await client.finish();
   });
 });
+
+/** Asserts that `received` is `sent` in order, each received message being one or more whole sends. */
+function assertWholeSends(received: string[], sent: string[]): void {
+  let next = 0;
+  for (const message of received) {
+    let joined = '';
+    while (next < sent.length && joined.length < message.length) joined += sent[next++];
+    assert.equal(joined, message, `"${message}" is not made of whole sends (sent: ${JSON.stringify(sent)})`);
+  }
+  assert.equal(next, sent.length, `all sends arrived: got ${JSON.stringify(received)}`);
+}
 
 /** Runs a peer to completion with piped stdin, returning its stdout. */
 async function runCliPeer(t: TestContext, command: string, args: string[], input: string): Promise<string> {

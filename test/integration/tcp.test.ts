@@ -62,10 +62,12 @@ describe('TCP connection and server', () => {
       return -1;
     })();
     const c = await client(t, s.address().port);
+    const localPort = c.local.port;
     const [message] = await c.messages().next().then((r) => [r.value?.toString()]);
     assert.equal(message, 'welcome');
     await c.close();
-    assert.equal(await served, c.local.port);
+    assert.equal(await served, localPort);
+    assert.equal(c.local.port, localPort, 'local endpoint kept after close once read');
   });
 
   it('binds ::1 and reports IPv6 endpoints', async (t) => {

@@ -107,6 +107,23 @@ describe('counter server (library)', () => {
     assert.ok(Math.max(...rtts) < delayMs + 500, `slowest reply ${Math.max(...rtts)} ms`);
   });
 
+  it('keeps 3,000 pending replies in order across ring growth, each value once', async (t) => {
+    const server = await counterServer(t, 30);
+    const socket = createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
+    t.after(() => socket.close());
+    const values: number[] = [];
+    socket.on('message', (data) => values.push(Number(data.toString())));
+    // Three waves: the ring grows while it already wraps around.
+    for (const wave of [500, 1000, 1500]) {
+      for (let i = 0; i < wave; i++) socket.send('get', server.address().port, '127.0.0.1');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const deadline = Date.now() + 5000;
+    while (values.length < 3000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(values.length, 3000);
+    assert.deepEqual(values, Array.from({ length: 3000 }, (_, i) => i + 1), 'replies come back in counter order');
+  });
+
   it('drops and counts gets beyond maxPendingReplies', async (t) => {
     const server = await counterServer(t, 200, { maxPendingReplies: 3 });
     const socket = createSocket('udp4');

@@ -1,0 +1,328 @@
+/**
+ * The benchmark suite: socklab's servers side by side with a bare node:net / node:dgram server (the ceiling for
+ * Node) and Python servers that behave like the seed's (the baseline), on this machine, in one run. Servers are
+ * pinned to CPU 0 and the load generator to CPU 1 where `taskset` exists. Runs are interleaved across servers and
+ * reported as medians, and BENCHMARKS.md is written with the machine's description.
+ *
+ * Run: npm run bench   (BENCH_RUNS=5 BENCH_DURATION_MS=3000 by default; about 6 minutes on 2 cores)
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BenchResult } from '../src/bench/report.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);
+const PIN = spawnSync('taskset', ['-c', '0', 'true']).status === 0 && cpus().length >= 2;
+const CLI = `${ROOT}bin/socklab.js`;
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+function pinned(cpu: number, command: string, args: string[]): [string, string[]] {
+  return PIN ? ['taskset', ['-c', String(cpu), command, ...args]] : [command, args];
+}
+
+interface Server {
+  name: string;
+  port: number;
+  pid: number;
+  child: ChildProcess;
+}
+
+/** Starts a server on CPU 0 (its stdout to /dev/null once the port is known, like a log sent nowhere). */
+async function startServer(name: string, command: string, args: string[]): Promise<Server> {
+  const [cmd, argv] = pinned(0, command, args);
+  const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let text = '';
+    const onData = (chunk: Buffer): void => {
+      text += chunk.toString();
+      const match = text.match(/listening (?:on )?(?:udp )?(?:127\.0\.0\.1:)?(\d+)/);
+      if (match) resolve(Number(match[1]));
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', () => reject(new Error(`${name} exited before listening: ${text}`)));
+    setTimeout(() => reject(new Error(`${name} did not start`)), 10_000).unref();
+  });
+  // Keep draining its output (a log nobody reads, like > /dev/null) so a full pipe never stalls it.
+  child.stdout!.removeAllListeners('data').resume();
+  // With taskset the pid is taskset's, which exec()s the program: the same pid.
+  return { name, port, pid: child.pid!, child };
+}
+
+async function stopServer(server: Server): Promise<void> {
+  server.child.kill('SIGKILL');
+  await new Promise((resolve) => server.child.once('exit', resolve));
+}
+
+function rssKiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(status.match(/VmRSS:\s+(\d+)/)![1]);
+}
+
+/** Runs `socklab bench … --json` on CPU 1 and returns its result. */
+async function bench(args: string[]): Promise<BenchResult> {
+  const [cmd, argv] = pinned(1, process.execPath, [CLI, 'bench', ...args, '--json']);
+  const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  await new Promise((resolve) => child.once('exit', resolve));
+  return JSON.parse(out) as BenchResult;
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+interface Row {
+  name: string;
+  perSec: number;
+  p50Us: number;
+  p99Us: number;
+  errors: number;
+  lost: number;
+  benchCpu: number;
+}
+
+function summariseRuns(name: string, results: BenchResult[]): Row {
+  return {
+    name,
+    perSec: median(results.map((r) => r.perSec)),
+    p50Us: median(results.map((r) => r.latencyUs.p50)),
+    p99Us: median(results.map((r) => r.latencyUs.p99)),
+    errors: results.reduce((sum, r) => sum + r.errors + r.resets, 0),
+    lost: results.reduce((sum, r) => sum + r.lost, 0),
+    benchCpu: median(results.map((r) => r.cpuPercent)),
+  };
+}
+
+const TCP_SERVERS: [string, string, string[], string[]][] = [
+  ['socklab serve --quiet', process.execPath, [CLI, 'serve', '--port', '0', '--quiet', '--max-connections', '20000'], []],
+  ['socklab serve (log to /dev/null)', process.execPath, [CLI, 'serve', '--port', '0', '--max-connections', '20000'], []],
+  ['bare node:net', process.execPath, [`${ROOT}scripts/bench-servers/bare-tcp.mjs`], []],
+  ['Python, seed-like (log to /dev/null)', 'python3', [`${ROOT}test/peers/seed_async_server.py`, '0'], ['--no-greeting', '--reply-framing', 'read']],
+];
+
+/** Request/response at `connections`, every server, RUNS interleaved rounds. */
+async function tcpRequestResponse(connections: number): Promise<Row[]> {
+  const servers = await Promise.all(TCP_SERVERS.map(([name, cmd, args]) => startServer(name, cmd, args)));
+  const results = new Map<string, BenchResult[]>(servers.map((s) => [s.name, []]));
+  for (let run = 1; run <= RUNS; run++) {
+    for (const [index, server] of servers.entries()) {
+      const extra = TCP_SERVERS[index]![3];
+      const result = await bench(['tcp', '127.0.0.1', String(server.port), '-c', String(connections), '-d', String(DURATION_MS), '--warmup-ms', '1000', ...extra]);
+      results.get(server.name)!.push(result);
+      log(`  tcp c=${connections} run ${run} ${server.name}: ${Math.round(result.perSec)}/s p99 ${result.latencyUs.p99} µs`);
+    }
+  }
+  await Promise.all(servers.map(stopServer));
+  return servers.map((s) => summariseRuns(s.name, results.get(s.name)!));
+}
+
+/** 10,000 held connections: server RSS per connection, and every connection still answered. */
+async function holdConnections(name: string, cmd: string, args: string[], connections: number): Promise<{ name: string; perConnBytes: number; answered: number; opened: number; baselineKiB: number; heldKiB: number }> {
+  const server = await startServer(name, cmd, args);
+  await sleep(1000);
+  const baselineKiB = rssKiB(server.pid);
+  // Steady state, not the peak: the connect burst leaves garbage that the next GC returns. Samples from the
+  // second half of the hold are the held connections' own cost.
+  const holdMs = Math.max(DURATION_MS, 6000);
+  const samples: number[] = [];
+  const startedAt = performance.now();
+  const sampler = setInterval(() => {
+    if (performance.now() - startedAt > holdMs / 2) samples.push(rssKiB(server.pid));
+  }, 200);
+  const result = await bench(['hold', '127.0.0.1', String(server.port), '-c', String(connections), '-d', String(holdMs), '--timeout-ms', '20000']);
+  clearInterval(sampler);
+  const heldKiB = median(samples.slice(0, -2)); // the last samples may already include the answering phase
+  await stopServer(server);
+  return { name, perConnBytes: Math.round(((heldKiB - baselineKiB) * 1024) / connections), answered: result.extra.answered ?? 0, opened: result.extra.opened ?? 0, baselineKiB, heldKiB };
+}
+
+async function connectRate(): Promise<Row[]> {
+  const specs: [string, string, string[]][] = [
+    ['socklab serve --quiet', process.execPath, [CLI, 'serve', '--port', '0', '--quiet']],
+    ['socklab serve --quiet --greet-at-accept', process.execPath, [CLI, 'serve', '--port', '0', '--quiet', '--greet-at-accept']],
+    ['bare node:net', process.execPath, [`${ROOT}scripts/bench-servers/bare-tcp.mjs`]],
+  ];
+  const servers = await Promise.all(specs.map(([name, cmd, args]) => startServer(name, cmd, args)));
+  const results = new Map<string, BenchResult[]>(servers.map((s) => [s.name, []]));
+  for (let run = 1; run <= RUNS; run++) {
+    for (const server of servers) {
+      const result = await bench(['connect', '127.0.0.1', String(server.port), '-c', '8', '-d', String(DURATION_MS), '--warmup-ms', '500']);
+      results.get(server.name)!.push(result);
+      log(`  connect run ${run} ${server.name}: ${Math.round(result.perSec)}/s`);
+    }
+  }
+  await Promise.all(servers.map(stopServer));
+  return servers.map((s) => summariseRuns(s.name, results.get(s.name)!));
+}
+
+function rcvbufErrors(): number {
+  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((line) => line.startsWith('Udp:'));
+  const names = lines[0]!.split(/\s+/);
+  return Number(lines[1]!.split(/\s+/)[names.indexOf('RcvbufErrors')]);
+}
+
+async function udpCounter(): Promise<(Row & { rcvbufErrors: number })[]> {
+  const specs: [string, string, string[]][] = [
+    ['socklab udp-serve --quiet', process.execPath, [CLI, 'udp-serve', '--port', '0', '--quiet']],
+    ['bare node:dgram', process.execPath, [`${ROOT}scripts/bench-servers/bare-udp.mjs`]],
+    ['Python, seed-like (log to /dev/null)', 'python3', [`${ROOT}test/peers/seed_udp_server.py`, '0', '0.5']],
+  ];
+  const rows: (Row & { rcvbufErrors: number })[] = [];
+  for (const [name, cmd, args] of specs) {
+    const server = await startServer(name, cmd, args);
+    const results: BenchResult[] = [];
+    const dropsBefore = rcvbufErrors();
+    for (let run = 1; run <= Math.min(RUNS, 3); run++) {
+      const result = await bench(['udp', '127.0.0.1', String(server.port), '--rate', '20000', '--outstanding', '10000', '--timeout-ms', '1000', '-d', String(DURATION_MS + 2000), '--warmup-ms', '1000']);
+      results.push(result);
+      log(`  udp run ${run} ${name}: lost ${result.lost} p99 ${result.latencyUs.p99} µs`);
+    }
+    rows.push({ ...summariseRuns(name, results), rcvbufErrors: rcvbufErrors() - dropsBefore });
+    await stopServer(server);
+  }
+  return rows;
+}
+
+function coldStartMs(args: string[], runs = 21): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'ignore' });
+    times.push(performance.now() - started);
+  }
+  return median(times);
+}
+
+async function benchVersusBareClient(): Promise<{ socklab: Row; bare: { perSec: number; cpuPercent: number } }> {
+  const server = await startServer('bare node:net', process.execPath, [`${ROOT}scripts/bench-servers/bare-tcp.mjs`]);
+  const ours: BenchResult[] = [];
+  const bare: { perSec: number; cpuPercent: number }[] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    ours.push(await bench(['tcp', '127.0.0.1', String(server.port), '-c', '100', '-d', String(DURATION_MS), '--warmup-ms', '1000']));
+    const [cmd, argv] = pinned(1, process.execPath, [`${ROOT}scripts/bench-servers/bare-client.mjs`, String(server.port), '100', String(DURATION_MS)]);
+    const out = spawnSync(cmd, argv, { cwd: ROOT, encoding: 'utf8' }).stdout;
+    bare.push(JSON.parse(out) as { perSec: number; cpuPercent: number });
+    log(`  client run ${run}: socklab bench ${Math.round(ours.at(-1)!.perSec)}/s, bare client ${Math.round(bare.at(-1)!.perSec)}/s`);
+  }
+  await stopServer(server);
+  return { socklab: summariseRuns('socklab bench', ours), bare: { perSec: median(bare.map((b) => b.perSec)), cpuPercent: median(bare.map((b) => b.cpuPercent)) } };
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const msOf = (us: number): string => (us / 1000).toFixed(2);
+const verdict = (ok: boolean): string => (ok ? 'met' : '**missed**');
+
+function tcpTable(rows: Row[]): string {
+  return [
+    '| server | requests/s | p50 ms | p99 ms | errors | bench CPU % |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.name} | ${fmt(r.perSec)} | ${msOf(r.p50Us)} | ${msOf(r.p99Us)} | ${r.errors} | ${r.benchCpu} |`),
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
+  const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}, ${spawnSync('python3', ['--version'], { encoding: 'utf8' }).stdout.trim()}`;
+  log(`machine: ${machine}; pinned: ${PIN}; runs: ${RUNS}; duration: ${DURATION_MS} ms`);
+
+  log('TCP request/response, 100 connections');
+  const rr100 = await tcpRequestResponse(100);
+  log('TCP request/response, 1,000 connections');
+  const rr1000 = await tcpRequestResponse(1000);
+  log('10,000 held connections');
+  const holdSocklab = await holdConnections('socklab serve --quiet', process.execPath, [CLI, 'serve', '--port', '0', '--quiet', '--max-connections', '20000'], 10_000);
+  const holdBare = await holdConnections('bare node:net', process.execPath, [`${ROOT}scripts/bench-servers/bare-tcp.mjs`], 10_000);
+  log('connection rate');
+  const connects = await connectRate();
+  log('UDP counter, 20,000 gets/s, 10,000 outstanding');
+  const udp = await udpCounter();
+  log('cold start');
+  const helpMs = coldStartMs([CLI, '--help']);
+  const nodeMs = coldStartMs(['-e', '0']);
+  log('load generator against a bare client');
+  const client = await benchVersusBareClient();
+
+  const byName = (rows: Row[], name: string): Row => rows.find((r) => r.name.startsWith(name))!;
+  const ratio = (a: number, b: number): string => (a / b).toFixed(2);
+  const s100 = byName(rr100, 'socklab serve --quiet');
+  const b100 = byName(rr100, 'bare');
+  const p100 = byName(rr100, 'Python');
+  const s1000 = byName(rr1000, 'socklab serve --quiet');
+  const b1000 = byName(rr1000, 'bare');
+  const p1000 = byName(rr1000, 'Python');
+  const sConn = byName(connects, 'socklab serve --quiet');
+  const bConn = byName(connects, 'bare');
+  const sUdp = udp[0]!;
+
+  const targets: [string, string, string, boolean][] = [
+    ['TCP r/r 100 conns: socklab ≥ 0.95× bare node:net', '0.95×', `${ratio(s100.perSec, b100.perSec)}×`, s100.perSec >= 0.95 * b100.perSec],
+    ['TCP r/r 100 conns: socklab ≥ 2.5× seed-like Python', '2.5×', `${ratio(s100.perSec, p100.perSec)}×`, s100.perSec >= 2.5 * p100.perSec],
+    ['TCP r/r 100 conns: p99 ≤ 1.2× bare node:net', '1.2×', `${ratio(s100.p99Us, b100.p99Us)}×`, s100.p99Us <= 1.2 * b100.p99Us],
+    ['TCP r/r 1,000 conns: socklab ≥ 0.95× bare node:net', '0.95×', `${ratio(s1000.perSec, b1000.perSec)}×`, s1000.perSec >= 0.95 * b1000.perSec],
+    ['TCP r/r 1,000 conns: socklab ≥ 2.5× seed-like Python', '2.5×', `${ratio(s1000.perSec, p1000.perSec)}×`, s1000.perSec >= 2.5 * p1000.perSec],
+    ['TCP r/r 1,000 conns: p99 ≤ 1.2× bare node:net', '1.2×', `${ratio(s1000.p99Us, b1000.p99Us)}×`, s1000.p99Us <= 1.2 * b1000.p99Us],
+    ['10,000 idle connections all held and answered', '10,000', `${fmt(holdSocklab.answered)}`, holdSocklab.answered === 10_000],
+    ['server RSS per held connection ≤ 4.5 KB', '4,608 B', `${fmt(holdSocklab.perConnBytes)} B`, holdSocklab.perConnBytes <= 4608],
+    ['connection rate (default: greeting after the first read) ≥ 0.9× bare node:net', '0.9×', `${ratio(sConn.perSec, bConn.perSec)}×`, sConn.perSec >= 0.9 * bConn.perSec],
+    ['UDP 20,000 gets/s, 10,000 outstanding: zero lost', '0', `${sUdp.lost}`, sUdp.lost === 0],
+    ['UDP: p99 ≤ 510 ms (500 ms delay)', '510 ms', `${msOf(sUdp.p99Us)} ms`, sUdp.p99Us <= 510_000],
+    ['connection rate with --greet-at-accept ≥ 0.9× bare node:net', '0.9×', `${ratio(byName(connects, 'socklab serve --quiet --greet').perSec, bConn.perSec)}×`, byName(connects, 'socklab serve --quiet --greet').perSec >= 0.9 * bConn.perSec],
+    ['`socklab --help` cold start ≤ 120 ms', '120 ms', `${helpMs.toFixed(0)} ms (bare node: ${nodeMs.toFixed(0)} ms)`, helpMs <= 120],
+    ['bench not the bottleneck: ≥ 0.9× a bare client\'s rate', '0.9×', `${ratio(client.socklab.perSec, client.bare.perSec)}×`, client.socklab.perSec >= 0.9 * client.bare.perSec],
+  ];
+
+  const doc = `# Benchmarks
+
+Written by \`npm run bench\` (scripts/bench.ts) on ${new Date().toISOString().slice(0, 10)}. Re-run it to refresh this file.
+
+**Machine:** ${machine}. Servers ${PIN ? 'pinned to CPU 0 and the load generator to CPU 1 with `taskset`' : 'not pinned (no taskset or one CPU)'}.
+**Method:** each figure is the median of ${RUNS} runs of ${DURATION_MS / 1000} s measured after a warm-up (UDP: ${Math.min(RUNS, 3)} runs of ${(DURATION_MS + 2000) / 1000} s), with the servers' runs interleaved so that drift in the machine hits all of them alike. Load comes from \`socklab bench\` over loopback. "--quiet" turns socklab's per-message log off; "log to /dev/null" keeps logging on with the output discarded (the Python servers print every message, like the seed's). The bare servers are in scripts/bench-servers/; the Python ones are test/peers/seed_async_server.py and seed_udp_server.py.
+
+## Targets
+
+| target | wanted | measured | |
+| --- | ---: | ---: | --- |
+${targets.map(([what, wanted, got, ok]) => `| ${what} | ${wanted} | ${got} | ${verdict(ok)} |`).join('\n')}
+
+## TCP request/response, 100 connections (closed loop, one request in flight per connection)
+
+${tcpTable(rr100)}
+
+## TCP request/response, 1,000 connections
+
+${tcpTable(rr1000)}
+
+## 10,000 idle connections
+
+| server | opened | answered after the hold | RSS before | RSS held | per connection |
+| --- | ---: | ---: | ---: | ---: | ---: |
+${[holdSocklab, holdBare].map((h) => `| ${h.name} | ${fmt(h.opened)} | ${fmt(h.answered)} | ${fmt(h.baselineKiB)} KiB | ${fmt(h.heldKiB)} KiB | ${fmt(h.perConnBytes)} B |`).join('\n')}
+
+## Connection rate (8 parallel loops: connect, greeting, request, reply, close)
+
+| server | connections/s | p50 ms | p99 ms | errors |
+| --- | ---: | ---: | ---: | ---: |
+${connects.map((r) => `| ${r.name} | ${fmt(r.perSec)} | ${msOf(r.p50Us)} | ${msOf(r.p99Us)} | ${r.errors} |`).join('\n')}
+
+## UDP counter: 20,000 gets/s, up to 10,000 awaiting their 500 ms reply, 1 s reply timeout
+
+| server | replies/s | p50 ms | p99 ms | lost (all runs) | kernel RcvbufErrors |
+| --- | ---: | ---: | ---: | ---: | ---: |
+${udp.map((r) => `| ${r.name} | ${fmt(r.perSec)} | ${msOf(r.p50Us)} | ${msOf(r.p99Us)} | ${fmt(r.lost)} | ${fmt(r.rcvbufErrors)} |`).join('\n')}
+
+## Cold start and the load generator itself
+
+- \`node bin/socklab.js --help\`: ${helpMs.toFixed(0)} ms median of 21 (bare \`node -e 0\`: ${nodeMs.toFixed(0)} ms).
+- \`socklab bench tcp -c 100\` against the bare server: ${fmt(client.socklab.perSec)} req/s using ${client.socklab.benchCpu}% of a core; a bare client with no histogram or progress (scripts/bench-servers/bare-client.mjs): ${fmt(client.bare.perSec)} req/s using ${client.bare.cpuPercent}% of a core.
+`;
+  writeFileSync(`${ROOT}BENCHMARKS.md`, doc);
+  log(doc);
+}
+
+await main();
