@@ -7,6 +7,9 @@
  * Run: npm run bench   (BENCH_RUNS=5 BENCH_DURATION_MS=3000 by default; about 6 minutes on 2 cores)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { closeSync, openSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,23 +33,48 @@ interface Server {
   child: ChildProcess;
 }
 
-/** Starts a server on CPU 0 (its stdout to /dev/null once the port is known, like a log sent nowhere). */
-async function startServer(name: string, command: string, args: string[]): Promise<Server> {
-  const [cmd, argv] = pinned(0, command, args);
-  const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let text = '';
-    const onData = (chunk: Buffer): void => {
-      text += chunk.toString();
-      const match = text.match(/listening (?:on )?(?:udp )?(?:127\.0\.0\.1:)?(\d+)/);
-      if (match) resolve(Number(match[1]));
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', () => reject(new Error(`${name} exited before listening: ${text}`)));
-    setTimeout(() => reject(new Error(`${name} did not start`)), 10_000).unref();
-  });
-  // Keep draining its output (a log nobody reads, like > /dev/null) so a full pipe never stalls it.
-  child.stdout!.removeAllListeners('data').resume();
+/** A free port of the kind asked for (the OS picks it; freed again at once). */
+async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
+  if (kind === 'udp') {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    const { port } = socket.address();
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    return port;
+  }
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * Starts a server on CPU 0 on a port chosen here (`{port}` in its arguments), with its output going to /dev/null
+ * for real: a log that costs the server its writes and nothing else.
+ */
+async function startServer(name: string, command: string, args: string[], kind: 'tcp' | 'udp' = 'tcp'): Promise<Server> {
+  const port = await freePort(kind);
+  const [cmd, argv] = pinned(0, command, args.map((arg) => (arg === '{port}' ? String(port) : arg)));
+  const devNull = openSync('/dev/null', 'w');
+  const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', devNull, 'inherit'] });
+  closeSync(devNull);
+  const deadline = Date.now() + 10_000;
+  if (kind === 'tcp') {
+    // Ready when it accepts a connection.
+    for (;;) {
+      const ok = await new Promise<boolean>((resolve) => {
+        const probe = connect(port, '127.0.0.1');
+        probe.once('connect', () => resolve(true)).once('error', () => resolve(false));
+        setTimeout(() => probe.destroy(), 50);
+      });
+      if (ok) break;
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${name} did not start`);
+      await sleep(100);
+    }
+  } else {
+    await sleep(1000);
+  }
   // With taskset the pid is taskset's, which exec()s the program: the same pid.
   return { name, port, pid: child.pid!, child };
 }
@@ -79,6 +107,9 @@ const median = (values: number[]): number => {
 
 interface Row {
   name: string;
+  /** Per-run values, in run order (runs of different servers alternate, so run i of two servers are a pair). */
+  runs: number[];
+  p99Runs: number[];
   perSec: number;
   p50Us: number;
   p99Us: number;
@@ -90,6 +121,8 @@ interface Row {
 function summariseRuns(name: string, results: BenchResult[]): Row {
   return {
     name,
+    runs: results.map((r) => r.perSec),
+    p99Runs: results.map((r) => r.latencyUs.p99),
     perSec: median(results.map((r) => r.perSec)),
     p50Us: median(results.map((r) => r.latencyUs.p50)),
     p99Us: median(results.map((r) => r.latencyUs.p99)),
@@ -100,10 +133,10 @@ function summariseRuns(name: string, results: BenchResult[]): Row {
 }
 
 const TCP_SERVERS: [string, string, string[], string[]][] = [
-  ['socklab serve --quiet', process.execPath, [CLI, 'serve', '--port', '0', '--quiet', '--max-connections', '20000'], []],
-  ['socklab serve (log to /dev/null)', process.execPath, [CLI, 'serve', '--port', '0', '--max-connections', '20000'], []],
-  ['bare node:net', process.execPath, [`${ROOT}scripts/bench-servers/bare-tcp.mjs`], []],
-  ['Python, seed-like (log to /dev/null)', 'python3', [`${ROOT}test/peers/seed_async_server.py`, '0'], ['--no-greeting', '--reply-framing', 'read']],
+  ['socklab serve --quiet', process.execPath, [CLI, 'serve', '--port', '{port}', '--quiet', '--max-connections', '20000'], []],
+  ['socklab serve (log to /dev/null)', process.execPath, [CLI, 'serve', '--port', '{port}', '--max-connections', '20000'], []],
+  ['bare node:net', process.execPath, [`${ROOT}scripts/bench-servers/bare-tcp.mjs`, '{port}'], []],
+  ['Python, seed-like (log to /dev/null)', 'python3', [`${ROOT}test/peers/seed_async_server.py`, '{port}'], ['--no-greeting', '--reply-framing', 'read']],
 ];
 
 /** Request/response at `connections`, every server, RUNS interleaved rounds. */
@@ -144,9 +177,9 @@ async function holdConnections(name: string, cmd: string, args: string[], connec
 
 async function connectRate(): Promise<Row[]> {
   const specs: [string, string, string[]][] = [
-    ['socklab serve --quiet', process.execPath, [CLI, 'serve', '--port', '0', '--quiet']],
-    ['socklab serve --quiet --greet-at-accept', process.execPath, [CLI, 'serve', '--port', '0', '--quiet', '--greet-at-accept']],
-    ['bare node:net', process.execPath, [`${ROOT}scripts/bench-servers/bare-tcp.mjs`]],
+    ['socklab serve --quiet', process.execPath, [CLI, 'serve', '--port', '{port}', '--quiet']],
+    ['socklab serve --quiet --greet-at-accept', process.execPath, [CLI, 'serve', '--port', '{port}', '--quiet', '--greet-at-accept']],
+    ['bare node:net', process.execPath, [`${ROOT}scripts/bench-servers/bare-tcp.mjs`, '{port}']],
   ];
   const servers = await Promise.all(specs.map(([name, cmd, args]) => startServer(name, cmd, args)));
   const results = new Map<string, BenchResult[]>(servers.map((s) => [s.name, []]));
@@ -169,13 +202,13 @@ function rcvbufErrors(): number {
 
 async function udpCounter(): Promise<(Row & { rcvbufErrors: number })[]> {
   const specs: [string, string, string[]][] = [
-    ['socklab udp-serve --quiet', process.execPath, [CLI, 'udp-serve', '--port', '0', '--quiet']],
-    ['bare node:dgram', process.execPath, [`${ROOT}scripts/bench-servers/bare-udp.mjs`]],
-    ['Python, seed-like (log to /dev/null)', 'python3', [`${ROOT}test/peers/seed_udp_server.py`, '0', '0.5']],
+    ['socklab udp-serve --quiet', process.execPath, [CLI, 'udp-serve', '--port', '{port}', '--quiet']],
+    ['bare node:dgram', process.execPath, [`${ROOT}scripts/bench-servers/bare-udp.mjs`, '{port}']],
+    ['Python, seed-like (log to /dev/null)', 'python3', [`${ROOT}test/peers/seed_udp_server.py`, '{port}', '0.5']],
   ];
   const rows: (Row & { rcvbufErrors: number })[] = [];
   for (const [name, cmd, args] of specs) {
-    const server = await startServer(name, cmd, args);
+    const server = await startServer(name, cmd, args, 'udp');
     const results: BenchResult[] = [];
     const dropsBefore = rcvbufErrors();
     for (let run = 1; run <= Math.min(RUNS, 3); run++) {
@@ -200,7 +233,7 @@ function coldStartMs(args: string[], runs = 21): number {
 }
 
 async function benchVersusBareClient(): Promise<{ socklab: Row; bare: { perSec: number; cpuPercent: number } }> {
-  const server = await startServer('bare node:net', process.execPath, [`${ROOT}scripts/bench-servers/bare-tcp.mjs`]);
+  const server = await startServer('bare node:net', process.execPath, [`${ROOT}scripts/bench-servers/bare-tcp.mjs`, '{port}']);
   const ours: BenchResult[] = [];
   const bare: { perSec: number; cpuPercent: number }[] = [];
   for (let run = 1; run <= RUNS; run++) {
@@ -236,8 +269,8 @@ async function main(): Promise<void> {
   log('TCP request/response, 1,000 connections');
   const rr1000 = await tcpRequestResponse(1000);
   log('10,000 held connections');
-  const holdSocklab = await holdConnections('socklab serve --quiet', process.execPath, [CLI, 'serve', '--port', '0', '--quiet', '--max-connections', '20000'], 10_000);
-  const holdBare = await holdConnections('bare node:net', process.execPath, [`${ROOT}scripts/bench-servers/bare-tcp.mjs`], 10_000);
+  const holdSocklab = await holdConnections('socklab serve --quiet', process.execPath, [CLI, 'serve', '--port', '{port}', '--quiet', '--max-connections', '20000'], 10_000);
+  const holdBare = await holdConnections('bare node:net', process.execPath, [`${ROOT}scripts/bench-servers/bare-tcp.mjs`, '{port}'], 10_000);
   log('connection rate');
   const connects = await connectRate();
   log('UDP counter, 20,000 gets/s, 10,000 outstanding');
@@ -250,6 +283,11 @@ async function main(): Promise<void> {
 
   const byName = (rows: Row[], name: string): Row => rows.find((r) => r.name.startsWith(name))!;
   const ratio = (a: number, b: number): string => (a / b).toFixed(2);
+  // The machine drifts between slow and fast phases within minutes, so a ratio of two separate medians can mislead.
+  // Each run of one server is paired with the other server's run right next to it; the median of those ratios
+  // is what the targets compare.
+  const paired = (a: number[], b: number[]): number => median(a.map((value, i) => value / b[i]!));
+  const pairedText = (a: number[], b: number[]): string => `${paired(a, b).toFixed(2)}× (runs: ${a.map((value, i) => (value / b[i]!).toFixed(2)).join(', ')})`;
   const s100 = byName(rr100, 'socklab serve --quiet');
   const b100 = byName(rr100, 'bare');
   const p100 = byName(rr100, 'Python');
@@ -261,18 +299,18 @@ async function main(): Promise<void> {
   const sUdp = udp[0]!;
 
   const targets: [string, string, string, boolean][] = [
-    ['TCP r/r 100 conns: socklab ≥ 0.95× bare node:net', '0.95×', `${ratio(s100.perSec, b100.perSec)}×`, s100.perSec >= 0.95 * b100.perSec],
-    ['TCP r/r 100 conns: socklab ≥ 2.5× seed-like Python', '2.5×', `${ratio(s100.perSec, p100.perSec)}×`, s100.perSec >= 2.5 * p100.perSec],
-    ['TCP r/r 100 conns: p99 ≤ 1.2× bare node:net', '1.2×', `${ratio(s100.p99Us, b100.p99Us)}×`, s100.p99Us <= 1.2 * b100.p99Us],
-    ['TCP r/r 1,000 conns: socklab ≥ 0.95× bare node:net', '0.95×', `${ratio(s1000.perSec, b1000.perSec)}×`, s1000.perSec >= 0.95 * b1000.perSec],
-    ['TCP r/r 1,000 conns: socklab ≥ 2.5× seed-like Python', '2.5×', `${ratio(s1000.perSec, p1000.perSec)}×`, s1000.perSec >= 2.5 * p1000.perSec],
-    ['TCP r/r 1,000 conns: p99 ≤ 1.2× bare node:net', '1.2×', `${ratio(s1000.p99Us, b1000.p99Us)}×`, s1000.p99Us <= 1.2 * b1000.p99Us],
+    ['TCP r/r 100 conns: socklab ≥ 0.95× bare node:net', '0.95×', pairedText(s100.runs, b100.runs), paired(s100.runs, b100.runs) >= 0.95],
+    ['TCP r/r 100 conns: socklab ≥ 2.5× seed-like Python', '2.5×', pairedText(s100.runs, p100.runs), paired(s100.runs, p100.runs) >= 2.5],
+    ['TCP r/r 100 conns: p99 ≤ 1.2× bare node:net', '1.2×', pairedText(s100.p99Runs, b100.p99Runs), paired(s100.p99Runs, b100.p99Runs) <= 1.2],
+    ['TCP r/r 1,000 conns: socklab ≥ 0.95× bare node:net', '0.95×', pairedText(s1000.runs, b1000.runs), paired(s1000.runs, b1000.runs) >= 0.95],
+    ['TCP r/r 1,000 conns: socklab ≥ 2.5× seed-like Python', '2.5×', pairedText(s1000.runs, p1000.runs), paired(s1000.runs, p1000.runs) >= 2.5],
+    ['TCP r/r 1,000 conns: p99 ≤ 1.2× bare node:net', '1.2×', pairedText(s1000.p99Runs, b1000.p99Runs), paired(s1000.p99Runs, b1000.p99Runs) <= 1.2],
     ['10,000 idle connections all held and answered', '10,000', `${fmt(holdSocklab.answered)}`, holdSocklab.answered === 10_000],
     ['server RSS per held connection ≤ 4.5 KB', '4,608 B', `${fmt(holdSocklab.perConnBytes)} B`, holdSocklab.perConnBytes <= 4608],
-    ['connection rate (default: greeting after the first read) ≥ 0.9× bare node:net', '0.9×', `${ratio(sConn.perSec, bConn.perSec)}×`, sConn.perSec >= 0.9 * bConn.perSec],
+    ['connection rate (default: greeting after the first read) ≥ 0.9× bare node:net', '0.9×', pairedText(sConn.runs, bConn.runs), paired(sConn.runs, bConn.runs) >= 0.9],
     ['UDP 20,000 gets/s, 10,000 outstanding: zero lost', '0', `${sUdp.lost}`, sUdp.lost === 0],
     ['UDP: p99 ≤ 510 ms (500 ms delay)', '510 ms', `${msOf(sUdp.p99Us)} ms`, sUdp.p99Us <= 510_000],
-    ['connection rate with --greet-at-accept ≥ 0.9× bare node:net', '0.9×', `${ratio(byName(connects, 'socklab serve --quiet --greet').perSec, bConn.perSec)}×`, byName(connects, 'socklab serve --quiet --greet').perSec >= 0.9 * bConn.perSec],
+    ['connection rate with --greet-at-accept ≥ 0.9× bare node:net', '0.9×', pairedText(byName(connects, 'socklab serve --quiet --greet').runs, bConn.runs), paired(byName(connects, 'socklab serve --quiet --greet').runs, bConn.runs) >= 0.9],
     ['`socklab --help` cold start ≤ 120 ms', '120 ms', `${helpMs.toFixed(0)} ms (bare node: ${nodeMs.toFixed(0)} ms)`, helpMs <= 120],
     ['bench not the bottleneck: ≥ 0.9× a bare client\'s rate', '0.9×', `${ratio(client.socklab.perSec, client.bare.perSec)}×`, client.socklab.perSec >= 0.9 * client.bare.perSec],
   ];
@@ -282,7 +320,7 @@ async function main(): Promise<void> {
 Written by \`npm run bench\` (scripts/bench.ts) on ${new Date().toISOString().slice(0, 10)}. Re-run it to refresh this file.
 
 **Machine:** ${machine}. Servers ${PIN ? 'pinned to CPU 0 and the load generator to CPU 1 with `taskset`' : 'not pinned (no taskset or one CPU)'}.
-**Method:** each figure is the median of ${RUNS} runs of ${DURATION_MS / 1000} s measured after a warm-up (UDP: ${Math.min(RUNS, 3)} runs of ${(DURATION_MS + 2000) / 1000} s), with the servers' runs interleaved so that drift in the machine hits all of them alike. Load comes from \`socklab bench\` over loopback. "--quiet" turns socklab's per-message log off; "log to /dev/null" keeps logging on with the output discarded (the Python servers print every message, like the seed's). The bare servers are in scripts/bench-servers/; the Python ones are test/peers/seed_async_server.py and seed_udp_server.py.
+**Method:** each table figure is the median of ${RUNS} runs of ${DURATION_MS / 1000} s measured after a warm-up (UDP: ${Math.min(RUNS, 3)} runs of ${(DURATION_MS + 2000) / 1000} s), with the servers' runs interleaved. This machine drifts between slow and fast phases within minutes (the same server measures 40k and 65k requests/s), so each target compares pairs: run i of socklab against run i of the other server, taken next to each other, and the median of those ratios is the figure, with every run's ratio listed. Load comes from \`socklab bench\` over loopback. "--quiet" turns socklab's per-message log off; "log to /dev/null" keeps logging on with the output discarded (the Python servers print every message, like the seed's). The bare servers are in scripts/bench-servers/; the Python ones are test/peers/seed_async_server.py and seed_udp_server.py.
 
 ## Targets
 
