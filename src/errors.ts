@@ -15,6 +15,8 @@
  * | `SL_ERR_DATAGRAM_TOO_LARGE` | an outgoing datagram exceeds the UDP limit |
  * | `SL_ERR_OUTPUT_OVERFLOW` | a peer does not read and its output passed `maxBufferedBytes` |
  * | `SL_ERR_IDLE_TIMEOUT` | a connection was silent for `idleTimeoutMs` |
+ * | `SL_ERR_SLOW_SENDER` | a message started but did not finish within `messageTimeoutMs` (slowloris) |
+ * | `SL_ERR_DENIED` | a peer's address is not allowed by the server's allow/deny lists |
  * | `SL_ERR_REPLY_TIMEOUT` | an expected reply did not come within its timeout |
  * | `SL_ERR_SERVER_FULL` | a server at `maxConnections` turned a client away |
  * | `SL_ERR_SHUTDOWN` | the server is shutting down (told to clients it closes) |
@@ -33,6 +35,8 @@ export type SocklabCode =
   | 'SL_ERR_DATAGRAM_TOO_LARGE'
   | 'SL_ERR_OUTPUT_OVERFLOW'
   | 'SL_ERR_IDLE_TIMEOUT'
+  | 'SL_ERR_SLOW_SENDER'
+  | 'SL_ERR_DENIED'
   | 'SL_ERR_REPLY_TIMEOUT'
   | 'SL_ERR_SERVER_FULL'
   | 'SL_ERR_SHUTDOWN'
@@ -66,11 +70,15 @@ export function systemCode(err: unknown): string | undefined {
   return undefined;
 }
 
-/** A message that exceeded `maxMessageBytes` before its end was seen. */
+/**
+ * A message that exceeded `maxMessageBytes` before its end was seen. `decoded` holds the whole messages that
+ * the same chunk completed before the oversized one: they arrived intact and deserve their replies.
+ */
 export class FrameTooLargeError extends SocklabError {
   constructor(
     readonly bytes: number,
     readonly limit: number,
+    readonly decoded: Buffer[] = [],
   ) {
     super('SL_ERR_FRAME_TOO_LARGE', `Cannot decode message of ${bytes} bytes or more: maxMessageBytes is ${limit}`);
   }

@@ -35,10 +35,26 @@ export {
   SEED_TEXTS,
   SERVE_MODES,
   type MessageServer,
+  type MessageServerStats,
   type MessageServerOptions,
   type ServeMode,
   type ServerEvent,
 } from './apps/message-server.js';
 export { runMessageClient, type MessageClientOptions, type MessageClientEvent, type MessageClientResult } from './apps/message-client.js';
-export { startCounterServer, parseGet, type CounterServer, type CounterServerOptions, type CounterEvent } from './apps/counter-server.js';
+export {
+  startCounterServer,
+  parseGet,
+  formatReply,
+  type CounterServer,
+  type CounterServerOptions,
+  type CounterEvent,
+  type CounterStats,
+  type DropReason,
+  type GetRequest,
+} from './apps/counter-server.js';
+export { createAccessCheck, type AccessOptions, type AccessCheck } from './access.js';
+export { SourceRateLimiter } from './udp/rate-limit.js';
+export { startTcpProxy, TcpProxy, type TcpProxyOptions, type TcpFaults, type TcpProxyEvent, type TcpProxyStats, type FaultDirection } from './proxy/tcp-proxy.js';
+export { startUdpProxy, UdpProxy, type UdpProxyOptions, type UdpFaults, type UdpProxyStats } from './proxy/udp-proxy.js';
+export { seededRandom } from './proxy/random.js';
 export { runCounterClient, type CounterClientOptions, type CounterClientEvent, type CounterClientResult } from './apps/counter-client.js';

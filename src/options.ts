@@ -39,10 +39,27 @@ export const DEFAULTS = Object.freeze({
    */
   closeTimeoutMs: 2_000,
   /**
-   * Silence after which a server connection is closed. Infinity keeps idle clients forever.
-   * @default Infinity
+   * Silence (no bytes in) after which a server closes a connection. Client connections default to Infinity.
+   * @default 600000
    */
-  idleTimeoutMs: Infinity,
+  idleTimeoutMs: 600_000,
+  /**
+   * Once a message has started to arrive, how long the rest may take before a server closes the connection
+   * (a slowloris sends a byte now and then, so the idle timeout never fires). Client connections: Infinity.
+   * @default 30000
+   */
+  messageTimeoutMs: 30_000,
+  /**
+   * Output queued for a peer above which the peer is only tolerated for `outputSoftLimitMs`: a slow reader
+   * that catches up is fine, one that stays behind is cut off before reaching `maxBufferedBytes`.
+   * @default 262144
+   */
+  outputSoftLimitBytes: 256 * 1024,
+  /**
+   * How long output may stay above `outputSoftLimitBytes`.
+   * @default 10000
+   */
+  outputSoftLimitMs: 10_000,
   /**
    * Delay before the UDP counter server answers a `get` (the seed's 0.5 s).
    * @default 500
@@ -60,6 +77,33 @@ export const DEFAULTS = Object.freeze({
    * @default 65536
    */
   maxPendingReplies: 65_536,
+  /**
+   * Largest datagram the UDP counter server reads as a request; bigger ones are dropped and counted.
+   * @default 64
+   */
+  maxRequestBytes: 64,
+  /**
+   * A UDP reply is never more than this many times the bytes of the request it answers, so a spoofed
+   * source cannot use the server to amplify traffic toward a victim.
+   * @default 4
+   */
+  maxAmplification: 4,
+  /**
+   * Requests a UDP server answers per second from one source address (a token bucket with one second of
+   * burst). Further requests are dropped and counted.
+   * @default 25000
+   */
+  maxRequestsPerSecondPerSource: 25_000,
+  /**
+   * Source addresses a UDP server tracks for rate limiting at once; beyond that, new sources share one bucket.
+   * @default 4096
+   */
+  maxTrackedSources: 4096,
+  /**
+   * Request ids the UDP counter server remembers, so a retried `get <id>` gets the value it was first given.
+   * @default 65536
+   */
+  maxRememberedRequests: 65_536,
 });
 
 export type Defaults = typeof DEFAULTS;

@@ -1,67 +1,117 @@
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Endpoint } from '../address.js';
 import { DEFAULTS, checkCount } from '../options.js';
 import { connectUdp, type ConnectUdpOptions, type Datagram } from '../udp/endpoint.js';
 
 export type CounterClientEvent =
-  | { type: 'sent'; index: number }
+  | { type: 'sent'; index: number; attempt: number }
   | { type: 'reply'; index: number; text: string; from: Endpoint; rttMs: number }
-  | { type: 'lost'; index: number; timeoutMs: number };
+  | { type: 'late'; text: string }
+  | { type: 'lost'; index: number; timeoutMs: number; attempts: number };
 
 export interface CounterClientOptions extends ConnectUdpOptions {
   /** `get`s to send. @default 10 */
   count?: number;
   /** Pause after each reply (or loss) before the next `get`, as the seed does. @default 500 */
   intervalMs?: number;
-  /** A reply not here within this long counts as lost; the seed waits forever. @default 2000 */
+  /** How long to wait for a reply to each attempt; the seed waits forever. @default 2000 */
   timeoutMs?: number;
-  /** What to send. @default 'get' */
+  /**
+   * Send each `get` again this many times when no reply comes within `timeoutMs`. Retries need request ids
+   * (below), so a socklab server gives a retried request the value it was first given. @default 0
+   */
+  retries?: number;
+  /**
+   * Send `get <id>` instead of the seed's plain `get`: the reply names the id, so a late reply to an earlier
+   * request is recognised and skipped instead of being taken for the current one. Needs `socklab udp-serve`
+   * (the seed's server ignores these). @default true when `retries` > 0
+   */
+  requestIds?: boolean;
+  /** What to send without request ids. @default 'get' */
   request?: string;
   onEvent?: (event: CounterClientEvent) => void;
 }
 
 export interface CounterClientResult {
+  /** Reply texts, the id stripped: one per answered `get`, in order. */
   replies: string[];
   lost: number;
+  /** Attempts sent again after a timeout. */
+  retried: number;
+  /** Replies that did not answer the request being waited for (late, or duplicated by the network). */
+  late: number;
 }
 
 /**
  * The seed's udp_client.py: send `get`, wait for the reply, pause, `count` times. Unlike the seed it gives up on
- * a reply after `timeoutMs` (UDP may lose either datagram) and reports it lost instead of hanging forever.
+ * a reply after `timeoutMs` (UDP may lose either datagram) and reports it lost instead of hanging forever; with
+ * `retries` it first asks again, with request ids so that a retry is not counted twice by the server and a late
+ * reply is not misread.
  *
  * @example
- * const { replies, lost } = await runCounterClient({ port: 12345, count: 3, intervalMs: 0 });
+ * const { replies, lost } = await runCounterClient({ port: 12345, count: 3, intervalMs: 0, retries: 2 });
  */
 export async function runCounterClient(options: CounterClientOptions): Promise<CounterClientResult> {
   const count = checkCount('count', options.count ?? 10, 0);
   const intervalMs = checkCount('intervalMs', options.intervalMs ?? DEFAULTS.replyDelayMs, 0);
   const timeoutMs = checkCount('timeoutMs', options.timeoutMs ?? 2000, 1);
+  const retries = checkCount('retries', options.retries ?? 0, 0);
+  const requestIds = options.requestIds ?? retries > 0;
+  if (retries > 0 && !requestIds) throw new RangeError('retries need requestIds: without ids a retried get would take a second counter value');
   const request = options.request ?? 'get';
   const emit = options.onEvent ?? (() => {});
+  // Ids are unique to this run, so a server that remembers ids never confuses it with an earlier run that
+  // happened to use the same source port.
+  const runTag = randomBytes(4).toString('hex');
   await using endpoint = await connectUdp(options);
   const incoming = endpoint.messages();
-  const result: CounterClientResult = { replies: [], lost: 0 };
+  const result: CounterClientResult = { replies: [], lost: 0, retried: 0, late: 0 };
+  // One next() is kept pending across timeouts so that a datagram arriving between two waits is not lost.
   let next: Promise<IteratorResult<Datagram>> | undefined;
-  for (let index = 1; index <= count; index++) {
-    options.signal?.throwIfAborted();
-    const sentAt = performance.now();
-    await endpoint.send(request);
-    emit({ type: 'sent', index });
-    // Keep one next() pending across a timeout so a late datagram is not lost between iterations.
+  const receive = async (deadline: number): Promise<Datagram | 'timeout' | 'closed'> => {
     next ??= incoming.next();
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, timeoutMs, 'timeout')));
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - performance.now()), 'timeout')));
     const outcome = await Promise.race([next, timeout]);
     clearTimeout(timer);
-    if (outcome === 'timeout') {
+    if (outcome === 'timeout') return outcome;
+    next = undefined;
+    return outcome.done ? 'closed' : outcome.value;
+  };
+
+  requests: for (let index = 1; index <= count; index++) {
+    const id = `${runTag}.${index}`;
+    const datagram = requestIds ? `get ${id}` : request;
+    const sentAt = performance.now();
+    let answered = false;
+    for (let attempt = 1; attempt <= retries + 1 && !answered; attempt++) {
+      options.signal?.throwIfAborted();
+      if (attempt > 1) result.retried++;
+      await endpoint.send(datagram);
+      emit({ type: 'sent', index, attempt });
+      const deadline = performance.now() + timeoutMs;
+      for (;;) {
+        const outcome = await receive(deadline);
+        if (outcome === 'timeout') break;
+        if (outcome === 'closed') break requests;
+        const text = outcome.data.toString('utf8').trimEnd();
+        const space = text.indexOf(' ');
+        if (requestIds && (space === -1 || text.slice(0, space) !== id)) {
+          result.late++;
+          emit({ type: 'late', text });
+          continue;
+        }
+        const value = requestIds ? text.slice(space + 1) : text;
+        result.replies.push(value);
+        emit({ type: 'reply', index, text: value, from: outcome.from, rttMs: performance.now() - sentAt });
+        answered = true;
+        break;
+      }
+    }
+    if (!answered) {
       result.lost++;
-      emit({ type: 'lost', index, timeoutMs });
-    } else {
-      next = undefined;
-      if (outcome.done) break;
-      const text = outcome.value.data.toString('utf8').trimEnd();
-      result.replies.push(text);
-      emit({ type: 'reply', index, text, from: outcome.value.from, rttMs: performance.now() - sentAt });
+      emit({ type: 'lost', index, timeoutMs, attempts: retries + 1 });
     }
     if (index < count && intervalMs > 0) await sleep(intervalMs, undefined, options.signal ? { signal: options.signal } : {});
   }

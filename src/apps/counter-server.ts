@@ -1,31 +1,59 @@
+import { createAccessCheck, type AccessOptions } from '../access.js';
 import type { Endpoint } from '../address.js';
 import { DEFAULTS, checkCount } from '../options.js';
 import { bindUdp, type BindUdpOptions, type UdpEndpoint, type UdpStats } from '../udp/endpoint.js';
+import { SourceRateLimiter } from '../udp/rate-limit.js';
+
+/** Why a datagram got no reply. */
+export type DropReason = 'empty' | 'oversized' | 'malformed' | 'denied' | 'rate-limited' | 'amplification' | 'overloaded';
 
 /** What the counter server reports, for logs and tests. */
 export type CounterEvent =
-  | { type: 'request'; from: Endpoint; text: string; accepted: boolean }
-  | { type: 'reply'; to: Endpoint; value: number }
-  | { type: 'overloaded'; from: Endpoint };
+  | { type: 'request'; from: Endpoint; text: string; id?: string; retry: boolean }
+  | { type: 'reply'; to: Endpoint; value: number; id?: string }
+  | { type: 'dropped'; from: Endpoint; reason: DropReason; bytes: number };
 
-export interface CounterServerOptions extends BindUdpOptions {
+export interface CounterServerOptions extends BindUdpOptions, AccessOptions {
   /** Wait before answering a `get`. @default DEFAULTS.replyDelayMs */
   delayMs?: number;
   /** Replies waiting for their delay at once; `get`s beyond are dropped and counted. @default DEFAULTS.maxPendingReplies */
   maxPendingReplies?: number;
+  /** Bigger datagrams are not read as requests. @default DEFAULTS.maxRequestBytes */
+  maxRequestBytes?: number;
+  /** A reply is at most this many times its request's bytes (anti-reflection). @default DEFAULTS.maxAmplification */
+  maxAmplification?: number;
+  /** Requests answered per second per source address. @default DEFAULTS.maxRequestsPerSecondPerSource */
+  maxRequestsPerSecondPerSource?: number;
+  /** Source addresses rate-limited separately. @default DEFAULTS.maxTrackedSources */
+  maxTrackedSources?: number;
+  /** `get <id>` requests remembered for retries. @default DEFAULTS.maxRememberedRequests */
+  maxRememberedRequests?: number;
   onEvent?: (event: CounterEvent) => void;
-  /** Report `request` and `reply` events. @default true */
+  /** Report `request`, `reply` and `dropped` events. @default true */
   logMessages?: boolean;
 }
 
 /** Counters of the counter server, on top of the endpoint's. */
 export interface CounterStats extends UdpStats {
-  /** `get`s answered or waiting to be. */
+  /** `get`s that took a new counter value. */
   gets: number;
-  /** Datagrams that were not a `get`. */
+  /** `get <id>` retries answered with the value their id was first given. */
+  retries: number;
+  /** Datagrams that were not a request: `empty + oversized + malformed`. */
   ignored: number;
+  empty: number;
+  oversized: number;
+  malformed: number;
+  /** From addresses the allow/deny lists refuse. */
+  denied: number;
+  /** Over `maxRequestsPerSecondPerSource`. */
+  rateLimited: number;
+  /** Whose reply would have been more than `maxAmplification` × the request. */
+  amplificationLimited: number;
   /** `get`s dropped because `maxPendingReplies` were waiting. */
   overloaded: number;
+  /** Most replies ever waiting at once (never above `maxPendingReplies`). */
+  peakPending: number;
   replied: number;
 }
 
@@ -56,6 +84,8 @@ class ReplyRing {
   #port = new Uint16Array(this.#capacity);
   #endpoint = new Uint32Array(this.#capacity);
   #ending = new Uint8Array(this.#capacity);
+  /** Request ids, only for `get <id>`: plain `get`s (the hot path) leave it holey and the GC has nothing to do. */
+  #requestId: (string | undefined)[] = [];
   readonly #endpointIds = new Map<string, number>();
   readonly #endpoints: Endpoint[] = [];
 
@@ -63,7 +93,7 @@ class ReplyRing {
     return this.#size;
   }
 
-  push(dueAt: number, value: number, to: Endpoint, ending: 0 | 1 | 2): void {
+  push(dueAt: number, value: number, to: Endpoint, ending: 0 | 1 | 2, requestId: string | undefined): void {
     if (this.#size === this.#capacity) this.#grow();
     const at = (this.#head + this.#size) % this.#capacity;
     let id = this.#endpointIds.get(to.address);
@@ -77,6 +107,7 @@ class ReplyRing {
     this.#port[at] = to.port;
     this.#endpoint[at] = id;
     this.#ending[at] = ending;
+    if (requestId !== undefined || this.#requestId[at] !== undefined) this.#requestId[at] = requestId;
     this.#size++;
   }
 
@@ -86,12 +117,14 @@ class ReplyRing {
   }
 
   /** Removes the oldest reply and hands it to `send`. */
-  shift(send: (value: number, to: Endpoint, ending: 0 | 1 | 2) => void): void {
+  shift(send: (value: number, to: Endpoint, ending: 0 | 1 | 2, requestId: string | undefined) => void): void {
     const at = this.#head;
     const endpoint = this.#endpoints[this.#endpoint[at]!]!;
+    const requestId = this.#requestId[at];
+    if (requestId !== undefined) this.#requestId[at] = undefined;
     this.#head = (this.#head + 1) % this.#capacity;
     this.#size--;
-    send(this.#value[at]!, { address: endpoint.address, port: this.#port[at]!, family: endpoint.family }, this.#ending[at] as 0 | 1 | 2);
+    send(this.#value[at]!, { address: endpoint.address, port: this.#port[at]!, family: endpoint.family }, this.#ending[at] as 0 | 1 | 2, requestId);
   }
 
   #grow(): void {
@@ -105,6 +138,12 @@ class ReplyRing {
     this.#port = reorder(this.#port, new Uint16Array(capacity));
     this.#endpoint = reorder(this.#endpoint, new Uint32Array(capacity));
     this.#ending = reorder(this.#ending, new Uint8Array(capacity));
+    const requestIds: (string | undefined)[] = [];
+    for (let i = 0; i < this.#size; i++) {
+      const id = this.#requestId[(this.#head + i) % this.#capacity];
+      if (id !== undefined) requestIds[i] = id;
+    }
+    this.#requestId = requestIds;
     this.#capacity = capacity;
     this.#head = 0;
   }
@@ -112,14 +151,41 @@ class ReplyRing {
 
 const ENDINGS = ['', '\n', '\r\n'] as const;
 
+/** A request id: 1 to 32 letters, digits, `.`, `_` or `-`. */
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,32}$/;
+
+/** A parsed `get`: the line ending to echo back (0 none, 1 LF, 2 CRLF) and the request id, if any. */
+export interface GetRequest {
+  ending: 0 | 1 | 2;
+  id: string | undefined;
+}
+
 /**
- * Recognises `get`, tolerating one trailing LF or CRLF (ncat -u and socat send the newline typed).
- * Returns the line ending to echo back, or undefined when the datagram is not a `get`.
+ * Recognises `get` (the seed's request) and `get <id>` (socklab's, for retries), tolerating one trailing LF or
+ * CRLF (ncat -u and socat send the newline typed). Returns undefined when the datagram is neither.
+ * @example parseGet(Buffer.from('get 7\n')) // { ending: 1, id: '7' }
  */
-export function parseGet(data: Buffer): '' | '\n' | '\r\n' | undefined {
-  if (data.length < 3 || data.length > 5 || data[0] !== 0x67 || data[1] !== 0x65 || data[2] !== 0x74) return undefined;
-  const rest = data.subarray(3).toString('latin1');
-  return rest === '' || rest === '\n' || rest === '\r\n' ? rest : undefined;
+export function parseGet(data: Buffer): GetRequest | undefined {
+  if (data.length < 3 || data[0] !== 0x67 || data[1] !== 0x65 || data[2] !== 0x74) return undefined;
+  let end = data.length;
+  let ending: 0 | 1 | 2 = 0;
+  if (data[end - 1] === 0x0a) {
+    end--;
+    ending = 1;
+    if (data[end - 1] === 0x0d) {
+      end--;
+      ending = 2;
+    }
+  }
+  if (end === 3) return { ending, id: undefined };
+  if (data[3] !== 0x20) return undefined;
+  const id = data.toString('latin1', 4, end);
+  return REQUEST_ID.test(id) ? { ending, id } : undefined;
+}
+
+/** The reply to a request: `<value>` for the seed's `get`, `<id> <value>` for `get <id>`, ending as the request did. */
+export function formatReply(value: number, ending: 0 | 1 | 2, id: string | undefined): string {
+  return id === undefined ? `${value}${ENDINGS[ending]}` : `${id} ${value}${ENDINGS[ending]}`;
 }
 
 /**
@@ -130,26 +196,55 @@ export function parseGet(data: Buffer): '' | '\n' | '\r\n' | undefined {
  * Because the delay is the same for every request, pending replies are due in arrival order: one FIFO queue and
  * one timer serve them all, instead of a timer per request.
  *
+ * Hardening, in the order a datagram meets it: allow/deny lists, size (`maxRequestBytes`; empty and malformed
+ * datagrams are counted too), a per-source rate limit, the amplification bound, and the cap on pending replies.
+ * Each drop is counted in `stats` under its own name. A `get <id>` retried from the same address and port gets
+ * the value the id was first given, so a retry never consumes a second counter value.
+ *
  * @example
  * const server = await startCounterServer({ port: 0, delayMs: 500 });
  */
 export async function startCounterServer(options: CounterServerOptions = {}): Promise<CounterServer> {
   const delayMs = checkCount('delayMs', options.delayMs ?? DEFAULTS.replyDelayMs, 0);
   const maxPending = checkCount('maxPendingReplies', options.maxPendingReplies ?? DEFAULTS.maxPendingReplies, 1, true);
+  const maxRequestBytes = checkCount('maxRequestBytes', options.maxRequestBytes ?? DEFAULTS.maxRequestBytes, 3);
+  const maxAmplification = checkCount('maxAmplification', options.maxAmplification ?? DEFAULTS.maxAmplification, 1, true);
+  const maxRemembered = checkCount('maxRememberedRequests', options.maxRememberedRequests ?? DEFAULTS.maxRememberedRequests, 0);
+  const limiter = new SourceRateLimiter({
+    perSecond: options.maxRequestsPerSecondPerSource ?? DEFAULTS.maxRequestsPerSecondPerSource,
+    maxSources: options.maxTrackedSources ?? DEFAULTS.maxTrackedSources,
+  });
+  const allowed = createAccessCheck(options);
   const emit = options.onEvent ?? (() => {});
   const logMessages = options.logMessages ?? true;
   const endpoint = await bindUdp({ receiveBufferBytes: DEFAULTS.udpReceiveBufferBytes, ...options });
-  const stats: CounterStats = Object.assign(endpoint.stats, { gets: 0, ignored: 0, overloaded: 0, replied: 0 });
+  const stats: CounterStats = Object.assign(endpoint.stats, {
+    gets: 0,
+    retries: 0,
+    ignored: 0,
+    empty: 0,
+    oversized: 0,
+    malformed: 0,
+    denied: 0,
+    rateLimited: 0,
+    amplificationLimited: 0,
+    overloaded: 0,
+    peakPending: 0,
+    replied: 0,
+  });
   let counter = 0;
   const pending = new ReplyRing();
+  /** `address port id` → the value that request id was given; oldest forgotten first. */
+  const remembered = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
 
-  const sendReply = (value: number, to: Endpoint, ending: 0 | 1 | 2): void => {
-    endpoint.send(`${value}${ENDINGS[ending]}`, to).then(
-      () => stats.replied++,
-      () => {}, // counted in stats.sendErrors by the endpoint
-    );
-    if (logMessages) emit({ type: 'reply', to, value });
+  const onSent = (): void => {
+    stats.replied++;
+  };
+  const onSendError = (): void => {}; // counted in stats.sendErrors by the endpoint
+  const sendReply = (value: number, to: Endpoint, ending: 0 | 1 | 2, requestId: string | undefined): void => {
+    endpoint.send(formatReply(value, ending, requestId), to).then(onSent, onSendError);
+    if (logMessages) emit({ type: 'reply', to, value, ...(requestId === undefined ? {} : { id: requestId }) });
   };
 
   const sendDue = (): void => {
@@ -160,21 +255,54 @@ export async function startCounterServer(options: CounterServerOptions = {}): Pr
     if (next !== undefined) timer = setTimeout(sendDue, Math.max(0, next - now));
   };
 
+  const drop = (from: Endpoint, reason: DropReason, bytes: number): void => {
+    if (logMessages) emit({ type: 'dropped', from, reason, bytes });
+  };
+
   endpoint.on('message', ({ data, from }) => {
-    const ending = parseGet(data);
-    if (logMessages) emit({ type: 'request', from, text: data.toString('utf8'), accepted: ending !== undefined });
-    if (ending === undefined) {
+    if (allowed && !allowed(from.address)) {
+      stats.denied++;
+      return drop(from, 'denied', data.length);
+    }
+    if (data.length === 0 || data.length > maxRequestBytes) {
       stats.ignored++;
-      return;
+      if (data.length === 0) stats.empty++;
+      else stats.oversized++;
+      return drop(from, data.length === 0 ? 'empty' : 'oversized', data.length);
+    }
+    const request = parseGet(data);
+    if (request === undefined) {
+      stats.ignored++;
+      stats.malformed++;
+      return drop(from, 'malformed', data.length);
+    }
+    if (!limiter.take(from.address)) {
+      stats.rateLimited++;
+      return drop(from, 'rate-limited', data.length);
+    }
+    const key = request.id === undefined ? undefined : `${from.address} ${from.port} ${request.id}`;
+    const earlier = key === undefined ? undefined : remembered.get(key);
+    const value = earlier ?? counter + 1;
+    if (formatReply(value, request.ending, request.id).length > maxAmplification * data.length) {
+      stats.amplificationLimited++;
+      return drop(from, 'amplification', data.length);
     }
     if (pending.size >= maxPending) {
       stats.overloaded++;
-      emit({ type: 'overloaded', from });
-      return;
+      return drop(from, 'overloaded', data.length);
     }
-    stats.gets++;
-    counter++;
-    pending.push(performance.now() + delayMs, counter, from, ending === '' ? 0 : ending === '\n' ? 1 : 2);
+    if (logMessages) emit({ type: 'request', from, text: data.toString('utf8'), retry: earlier !== undefined, ...(request.id === undefined ? {} : { id: request.id }) });
+    if (earlier !== undefined) stats.retries++;
+    else {
+      stats.gets++;
+      counter = value;
+      if (key !== undefined && maxRemembered > 0) {
+        if (remembered.size >= maxRemembered) remembered.delete(remembered.keys().next().value!);
+        remembered.set(key, value);
+      }
+    }
+    pending.push(performance.now() + delayMs, value, from, request.ending, request.id);
+    if (pending.size > stats.peakPending) stats.peakPending = pending.size;
     timer ??= setTimeout(sendDue, delayMs);
   });
 

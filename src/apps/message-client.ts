@@ -27,18 +27,26 @@ export interface MessageClientOptions extends Omit<ConnectOptions, 'framing' | '
    * sends at once (the greeting then looks like the first reply). @default 200
    */
   greetingWaitMs?: number;
+  /**
+   * Replies end only at a newline. By default the end of a read also ends a reply (the seed's servers send
+   * none), which a stream cut mid-line (a slow link, `proxy --slice`) can split; a line-based server's replies
+   * are read exactly with this. @default false
+   */
+  lineReplies?: boolean;
 }
 
 export type MessageClientEvent =
   | { type: 'connected'; connection: TcpConnection }
   | { type: 'reply'; text: string }
-  | { type: 'closed-by-server' };
+  | { type: 'closed-by-server'; missingReplies: number };
 
 export interface MessageClientResult {
   sent: number;
   replies: number;
   /** Why the session ended. */
   ending: 'quit' | 'eof' | 'server-closed';
+  /** Messages sent that had no reply when the session ended. */
+  missingReplies: number;
 }
 
 /**
@@ -87,14 +95,23 @@ export async function runMessageClient(
     lastDataAt = performance.now();
     try {
       for (const line of decoder.push(chunk)) deliver(line);
-      const tail = decoder.flush();
-      if (tail !== undefined) deliver(tail);
+      // The end of a read ends a reply too: the seed's servers send replies without a newline (server3.py
+      // greets with one, then replies without). With lineReplies, a partial line waits for the rest.
+      if (!options.lineReplies) {
+        const tail = decoder.flush();
+        if (tail !== undefined) deliver(tail);
+      }
     } catch (err) {
       conn.destroy(err as SocklabError);
     }
     poke();
   });
-  conn.on('end', poke);
+  const deliverTail = (): void => {
+    const tail = decoder.flush();
+    if (tail !== undefined) deliver(tail);
+    poke();
+  };
+  conn.on('end', deliverTail);
   conn.on('close', poke);
 
   const open = (): boolean => conn.state === 'open' && !conn.peerEnded;
@@ -157,12 +174,17 @@ export async function runMessageClient(
     }
     // Input is over: collect the replies still on their way.
     await awaitReplies(lingerMs);
+  } catch (err) {
+    // Nothing more is coming (a reply timed out, or input failed): do not wait for the server's FIN.
+    conn.destroy();
+    throw err;
   } finally {
     const serverClosed = conn.peerEnded || conn.state !== 'open';
     const error = await conn.close();
     if (serverClosed && ending !== 'quit') ending = 'server-closed';
     if (error) throw error;
   }
-  if (ending === 'server-closed') onEvent({ type: 'closed-by-server' });
-  return { sent, replies, ending };
+  const missing = Math.max(0, sent - replies);
+  if (ending === 'server-closed') onEvent({ type: 'closed-by-server', missingReplies: missing });
+  return { sent, replies, ending, missingReplies: missing };
 }

@@ -1,6 +1,6 @@
 import { formatEndpoint, type Endpoint } from '../address.js';
 import { encodeMessage } from '../codec/framing.js';
-import { SocklabError } from '../errors.js';
+import { SocklabError, type SocklabCode } from '../errors.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import { listenTcp, type ListenOptions, type ServerStats, type TcpServer } from '../tcp/server.js';
 
@@ -27,7 +27,8 @@ export type ServerEvent =
   | { type: 'waiting'; peer: Endpoint; ahead: number }
   | { type: 'message'; peer: Endpoint; text: string }
   | { type: 'closed'; peer: Endpoint; reason: string; error?: SocklabError }
-  | { type: 'rejected'; peer: Endpoint };
+  | { type: 'rejected'; peer: Endpoint }
+  | { type: 'denied'; peer: Endpoint };
 
 export interface MessageServerOptions extends ListenOptions {
   /** @default 'concurrent' */
@@ -56,6 +57,8 @@ export interface MessageServerOptions extends ListenOptions {
 /** Counters of a message server. */
 export interface MessageServerStats extends ServerStats {
   messages: number;
+  /** Connections that ended in an error, by code (SL_ERR_IDLE_TIMEOUT, SL_ERR_CONNECTION_RESET, …). */
+  errors: Partial<Record<SocklabCode, number>>;
 }
 
 /** A running message server. */
@@ -77,8 +80,9 @@ export function farewellLine(reason: SocklabError): string {
 
 /**
  * Starts the seed's message protocol: greeting on connect, a reply to every message, `quit` (exactly) ends the
- * session after its reply. Lines the client pipelines after `quit` are discarded. A client that half-closes
- * (EOF) is treated like `quit`: its pending replies are flushed, then the connection is closed.
+ * session after its reply. Messages the client pipelines after `quit` (even in the same read) get no reply and
+ * are discarded unread; the connection still closes gracefully. A client that half-closes (EOF) is treated like
+ * `quit`: every message before the EOF is answered, then the connection is closed.
  *
  * @example
  * const server = await startMessageServer({ port: 0, mode: 'concurrent', onEvent: console.log });
@@ -100,8 +104,18 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
   const fixedReply = templated ? undefined : encodeMessage(framing, replyTemplate, options.lineEnding ?? 'lf');
   const quitBytes = Buffer.from(quitCommand);
 
-  const tcp = await listenTcp({ framing: 'auto', farewell: farewellLine, ...options });
-  const stats = Object.assign(tcp.stats, { messages: 0 });
+  const sessions = new WeakMap<TcpConnection, Session>();
+  const farewell = options.farewell ?? farewellLine;
+  const tcp = await listenTcp({
+    framing: 'auto',
+    ...options,
+    // The greeting, if still owed, goes out before the reason for closing (found by the fuzz test).
+    farewell: (reason, conn) => {
+      sessions.get(conn)?.greet();
+      return farewell(reason, conn);
+    },
+  });
+  const stats: MessageServerStats = Object.assign(tcp.stats, { messages: 0, errors: {} });
   const done = new Promise<void>((resolve) => tcp.once('close', resolve));
   const waiting: TcpConnection[] = [];
   let current: TcpConnection | undefined;
@@ -121,7 +135,6 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
 
   // One small Session per client and listeners shared by all (EventEmitter calls them with `this` = the
   // connection): a server holding 10,000 idle clients pays for state, not for a set of closures each.
-  const sessions = new WeakMap<TcpConnection, Session>();
   function onMessage(this: TcpConnection, message: Buffer): void {
     stats.messages++;
     if (logMessages) emit({ type: 'message', peer: this.remote, text: message.toString('utf8') });
@@ -137,11 +150,14 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
   }
   function onEnd(this: TcpConnection): void {
     const session = sessions.get(this)!;
+    // A client that sends nothing and half-closes at once still gets its greeting (found by the fuzz test).
+    session.greet();
     session.ending ??= 'client closed';
     void this.close();
   }
   function onClose(this: TcpConnection, error: SocklabError | undefined): void {
     const session = sessions.get(this);
+    if (error) stats.errors[error.code] = (stats.errors[error.code] ?? 0) + 1;
     emit({ type: 'closed', peer: this.remote, reason: error?.code ?? session?.ending ?? 'closed', ...(error ? { error } : {}) });
     sessionEnded();
   }
@@ -185,6 +201,7 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
     });
   });
   tcp.on('rejected', (conn) => emit({ type: 'rejected', peer: conn.remote }));
+  tcp.on('denied', (peer) => emit({ type: 'denied', peer }));
 
   const close = async (): Promise<void> => {
     const shutdown = new SocklabError('SL_ERR_SHUTDOWN', 'Server is shutting down');
@@ -255,5 +272,7 @@ export function formatServerEvent(event: ServerEvent): string {
       return `${peer} closed (${event.reason})`;
     case 'rejected':
       return `${peer} rejected (server full)`;
+    case 'denied':
+      return `${peer} denied (address not allowed)`;
   }
 }

@@ -174,3 +174,13 @@ export function untilAborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
+
+/** `--allow` / `--deny` values (comma-separated addresses and CIDR ranges) as library options. */
+export function accessLists(allow: string | undefined, deny: string | undefined): { allow?: string[]; deny?: string[] } {
+  const split = (text: string): string[] =>
+    text
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== '');
+  return { ...(allow === undefined ? {} : { allow: split(allow) }), ...(deny === undefined ? {} : { deny: split(deny) }) };
+}

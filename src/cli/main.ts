@@ -8,6 +8,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   client: { summary: 'Interactive TCP client: send lines, print replies (client.py)', load: () => import('./commands/client.js') },
   'udp-serve': { summary: 'UDP counter server: answers each "get" with the next value (udp_server.py)', load: () => import('./commands/udp-serve.js') },
   'udp-client': { summary: 'UDP client: sends "get"s, reports replies and losses (udp_client.py)', load: () => import('./commands/udp-client.js') },
+  proxy: { summary: 'Fault proxy: latency, bandwidth, tiny segments, resets; UDP drop/duplicate/reorder', load: () => import('./commands/proxy.js') },
   bench: { summary: 'Load generator: request/response, held connections, connect rate, UDP', load: () => import('./commands/bench.js') },
 };
 

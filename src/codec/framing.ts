@@ -18,12 +18,15 @@ export const FRAMINGS: readonly Framing[] = ['line', 'raw', 'auto', 'length'];
 export interface MessageDecoder {
   push(chunk: Uint8Array): Buffer[];
   end(): Buffer[];
+  /** Bytes of a message that has started but not finished. */
+  readonly pendingBytes: number;
 }
 
 /** Each read is a message. Stateless, so one instance serves every connection. */
 const RAW_DECODER: MessageDecoder = {
   push: (chunk) => [Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)],
   end: () => [],
+  pendingBytes: 0,
 };
 
 /** `line` and `auto` framing. A class, not closures: one of these lives per connection. */

@@ -38,7 +38,7 @@ export class LengthPrefixDecoder {
     const frames: Buffer[] = [];
     while (bytes.length >= HEADER_BYTES) {
       const length = bytes.readUInt32BE(0);
-      if (length > this.maxPayloadBytes) throw new FrameTooLargeError(length, this.maxPayloadBytes);
+      if (length > this.maxPayloadBytes) throw new FrameTooLargeError(length, this.maxPayloadBytes, frames);
       if (bytes.length < HEADER_BYTES + length) break;
       frames.push(bytes.subarray(HEADER_BYTES, HEADER_BYTES + length));
       bytes = bytes.subarray(HEADER_BYTES + length);

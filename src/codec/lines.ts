@@ -61,7 +61,7 @@ export class LineDecoder {
         line = bytes.subarray(start, newline);
       }
       if (line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
-      if (line.length > this.maxLineBytes) throw new FrameTooLargeError(line.length, this.maxLineBytes);
+      if (line.length > this.maxLineBytes) throw new FrameTooLargeError(line.length, this.maxLineBytes, lines);
       lines.push(line);
       start = newline + 1;
       newline = bytes.indexOf(LF, start);
@@ -70,7 +70,7 @@ export class LineDecoder {
       const rest = bytes.length - start;
       // +1 leaves room for the CR of a CRLF that is split from its LF.
       if (this.#heldBytes + rest > this.maxLineBytes + 1) {
-        throw new FrameTooLargeError(this.#heldBytes + rest, this.maxLineBytes);
+        throw new FrameTooLargeError(this.#heldBytes + rest, this.maxLineBytes, lines);
       }
       this.#held.push(bytes.subarray(start));
       this.#heldBytes += rest;

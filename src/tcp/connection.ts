@@ -5,7 +5,7 @@ import { AsyncQueue } from '../_async-queue.js';
 import { formatEndpoint, toEndpoint, type Endpoint } from '../address.js';
 import { createDecoder, encodeMessage, type Framing, type MessageDecoder } from '../codec/framing.js';
 import type { LineEnding } from '../codec/lines.js';
-import { SocklabError, connectionError } from '../errors.js';
+import { FrameTooLargeError, SocklabError, connectionError } from '../errors.js';
 import { DEFAULTS, checkCount } from '../options.js';
 
 const debug = debuglog('socklab');
@@ -22,12 +22,24 @@ export interface ConnectionOptions {
   maxBufferedBytes?: number;
   /** Messages held for a slow `messages()` consumer before reading pauses. @default DEFAULTS.maxQueuedMessages */
   maxQueuedMessages?: number;
-  /** Silence (no bytes in) after which the connection is closed with SL_ERR_IDLE_TIMEOUT. @default Infinity */
+  /** Silence (no bytes in) after which the connection is closed with SL_ERR_IDLE_TIMEOUT. @default Infinity (servers: DEFAULTS.idleTimeoutMs) */
   idleTimeoutMs?: number;
+  /**
+   * Once a message has started to arrive, the time its end may take before the connection is closed with
+   * SL_ERR_SLOW_SENDER. @default Infinity (servers: DEFAULTS.messageTimeoutMs)
+   */
+  messageTimeoutMs?: number;
+  /** Output queued above this is tolerated only for `outputSoftLimitMs`. @default DEFAULTS.outputSoftLimitBytes */
+  outputSoftLimitBytes?: number;
+  /** @default DEFAULTS.outputSoftLimitMs */
+  outputSoftLimitMs?: number;
   /** How long `close()` waits for the peer to finish before destroying. @default DEFAULTS.closeTimeoutMs */
   closeTimeoutMs?: number;
-  /** A last line told to the peer when the connection is closed for a protocol error (too long, idle). */
-  farewell?: (reason: SocklabError) => string | undefined;
+  /**
+   * A last line told to the peer when the connection is closed for a protocol error (too long, idle). Called
+   * while the connection is still open, so it may send something first.
+   */
+  farewell?: (reason: SocklabError, connection: TcpConnection) => string | undefined;
 }
 
 type ResolvedConnectionOptions = Readonly<Required<Omit<ConnectionOptions, 'farewell'>>> & Pick<ConnectionOptions, 'farewell'>;
@@ -46,7 +58,10 @@ export function resolveConnectionOptions(options: ConnectionOptions = {}): Resol
     maxMessageBytes: checkCount('maxMessageBytes', options.maxMessageBytes ?? DEFAULTS.maxMessageBytes, 1, true),
     maxBufferedBytes: checkCount('maxBufferedBytes', options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes, 1, true),
     maxQueuedMessages: checkCount('maxQueuedMessages', options.maxQueuedMessages ?? DEFAULTS.maxQueuedMessages, 1, true),
-    idleTimeoutMs: checkCount('idleTimeoutMs', options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs, 1, true),
+    idleTimeoutMs: checkCount('idleTimeoutMs', options.idleTimeoutMs ?? Infinity, 1, true),
+    messageTimeoutMs: checkCount('messageTimeoutMs', options.messageTimeoutMs ?? Infinity, 1, true),
+    outputSoftLimitBytes: checkCount('outputSoftLimitBytes', options.outputSoftLimitBytes ?? DEFAULTS.outputSoftLimitBytes, 1, true),
+    outputSoftLimitMs: checkCount('outputSoftLimitMs', options.outputSoftLimitMs ?? DEFAULTS.outputSoftLimitMs, 1, true),
     closeTimeoutMs: checkCount('closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs, 0, true),
     farewell: options.farewell,
   });
@@ -97,6 +112,10 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
   #peerEnded = false;
   #error: SocklabError | undefined;
   #closeTimer: NodeJS.Timeout | undefined;
+  /** Runs while a started message waits for its end (messageTimeoutMs). */
+  #messageTimer: NodeJS.Timeout | undefined;
+  /** Runs while queued output is above outputSoftLimitBytes. */
+  #softLimitTimer: NodeJS.Timeout | undefined;
   #local: Endpoint | undefined;
   #closed: Promise<SocklabError | undefined> | undefined;
   #resolveClosed: ((error: SocklabError | undefined) => void) | undefined;
@@ -137,6 +156,32 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
     const conn = (this as OwnedSocket)[kOwner];
     const ms = conn.options.idleTimeoutMs;
     void conn.closeWithReason(new SocklabError('SL_ERR_IDLE_TIMEOUT', `Connection idle for ${ms} ms: idleTimeoutMs is ${ms}`));
+  }
+
+  static #onMessageTimeout(conn: TcpConnection): void {
+    conn.#messageTimer = undefined;
+    const ms = conn.options.messageTimeoutMs;
+    void conn.closeWithReason(
+      new SocklabError('SL_ERR_SLOW_SENDER', `Message incomplete after ${ms} ms (${conn.#decoder.pendingBytes} bytes so far): messageTimeoutMs is ${ms}`),
+    );
+  }
+
+  static #onSoftLimitTimeout(conn: TcpConnection): void {
+    conn.#softLimitTimer = undefined;
+    const queued = conn.socket.writableLength;
+    if (queued <= conn.options.outputSoftLimitBytes || conn.#state === 'closed') return;
+    conn.destroy(
+      new SocklabError(
+        'SL_ERR_OUTPUT_OVERFLOW',
+        `Peer ${conn.peer} is reading too slowly: ${queued} bytes queued for over ${conn.options.outputSoftLimitMs} ms (outputSoftLimitBytes is ${conn.options.outputSoftLimitBytes})`,
+      ),
+    );
+  }
+
+  static #onSocketDrain(this: Socket): void {
+    const conn = (this as OwnedSocket)[kOwner];
+    clearTimeout(conn.#softLimitTimer);
+    conn.#softLimitTimer = undefined;
   }
 
   static #onSocketData(this: Socket, chunk: Buffer): void {
@@ -272,7 +317,7 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
     if (this.#state !== 'open') return this.closed;
     this.#error ??= reason;
     debug('closing %s: %s', this.peer, reason.code);
-    const last = this.options.farewell?.(reason);
+    const last = this.options.farewell?.(reason, this);
     if (last !== undefined && !this.socket.destroyed) this.#write(encodeMessage(this.options.framing, last, this.options.lineEnding), false);
     return this.close();
   }
@@ -291,7 +336,14 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
   #write(bytes: Uint8Array, enforceCap = true): boolean {
     this.stats.messagesOut++;
     const flushed = this.socket.write(bytes);
-    if (enforceCap && this.socket.writableLength > this.options.maxBufferedBytes) {
+    if (!enforceCap) return flushed;
+    const queued = this.socket.writableLength;
+    if (queued > this.options.outputSoftLimitBytes && this.#softLimitTimer === undefined && this.options.outputSoftLimitMs !== Infinity) {
+      // Past the soft limit write() has returned false, so 'drain' will fire once the peer catches up.
+      this.#softLimitTimer = setTimeout(TcpConnection.#onSoftLimitTimeout, this.options.outputSoftLimitMs, this);
+      this.socket.once('drain', TcpConnection.#onSocketDrain);
+    }
+    if (queued > this.options.maxBufferedBytes) {
       this.destroy(
         new SocklabError(
           'SL_ERR_OUTPUT_OVERFLOW',
@@ -316,12 +368,15 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
       return;
     }
     let messages: Buffer[];
+    let tooLarge: FrameTooLargeError | undefined;
     try {
       messages = this.#decoder.push(chunk);
     } catch (err) {
-      this.closeWithReason(err as SocklabError);
-      return;
+      // The messages completed before the oversized one still get delivered (and answered), then we close.
+      tooLarge = err as FrameTooLargeError;
+      messages = tooLarge.decoded ?? [];
     }
+    if (this.options.messageTimeoutMs !== Infinity) this.#watchMessageProgress(messages.length > 0);
     // Replies written while handling one read leave in one writev instead of one syscall each. Corking has a
     // cost of its own (the buffered write path), so only when a read carries several messages.
     const cork = messages.length > 1;
@@ -335,6 +390,19 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
       this.emit('message', message);
     }
     if (cork) this.socket.uncork();
+    if (tooLarge) void this.closeWithReason(tooLarge);
+  }
+
+  /** Starts the slow-sender clock when a message begins, restarts it when one completes, stops it when none is pending. */
+  #watchMessageProgress(completedOne: boolean): void {
+    const pending = this.#decoder.pendingBytes > 0;
+    if (this.#messageTimer !== undefined && (completedOne || !pending)) {
+      clearTimeout(this.#messageTimer);
+      this.#messageTimer = undefined;
+    }
+    if (pending && this.#messageTimer === undefined) {
+      this.#messageTimer = setTimeout(TcpConnection.#onMessageTimeout, this.options.messageTimeoutMs, this);
+    }
   }
 
   #onEnd(): void {
@@ -372,6 +440,8 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
   #onClose(): void {
     if (this.#state === 'closed') return;
     clearTimeout(this.#closeTimer);
+    clearTimeout(this.#messageTimer);
+    clearTimeout(this.#softLimitTimer);
     this.#setState('closed');
     this.#resolveClosed?.(this.#error);
     this.emit('close', this.#error);

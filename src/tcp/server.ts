@@ -2,6 +2,8 @@ import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { debuglog } from 'node:util';
 import { AsyncQueue } from '../_async-queue.js';
+import { FD_RESERVE, freeFileDescriptors } from '../fd-limit.js';
+import { createAccessCheck, type AccessCheck, type AccessOptions } from '../access.js';
 import { formatEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
 import { SocklabError, bindError } from '../errors.js';
 import { DEFAULTS, checkCount, checkPort } from '../options.js';
@@ -9,14 +11,22 @@ import { TcpConnection, resolveConnectionOptions, type ConnectionOptions } from 
 
 const debug = debuglog('socklab');
 
-export interface ListenOptions extends ConnectionOptions {
+/**
+ * Server options. Server connections get finite defaults where a client connection has none:
+ * `idleTimeoutMs` ({@link DEFAULTS}.idleTimeoutMs) and `messageTimeoutMs` ({@link DEFAULTS}.messageTimeoutMs).
+ */
+export interface ListenOptions extends ConnectionOptions, AccessOptions {
   /** Address to bind. Loopback by default: serving the network must be asked for ('0.0.0.0' or '::'). @default '127.0.0.1' */
   host?: string;
   /** 0 lets the OS choose a free port; read it back from `address()`. @default 0 */
   port?: number;
   /** Kernel accept queue length. @default DEFAULTS.backlog */
   backlog?: number;
-  /** Clients served at once; more are sent `farewell(SL_ERR_SERVER_FULL)` and closed. @default DEFAULTS.maxConnections */
+  /**
+   * Clients served at once; more are sent `farewell(SL_ERR_SERVER_FULL)` and closed. Lowered to fit the file
+   * descriptors free (`ulimit -n`), keeping a few for turning clients away; read the result from
+   * `server.maxConnections`. @default DEFAULTS.maxConnections
+   */
   maxConnections?: number;
   /** Aborting closes the server gracefully. */
   signal?: AbortSignal;
@@ -26,6 +36,8 @@ interface ServerEvents {
   connection: [connection: TcpConnection];
   /** A client turned away because the server was full. */
   rejected: [connection: TcpConnection];
+  /** A client closed at accept because its address is not allowed (nothing is sent to it). */
+  denied: [peer: Endpoint];
   /** The listener failed to accept (EMFILE: out of file descriptors); the server keeps running. */
   acceptError: [error: Error];
   close: [];
@@ -35,6 +47,8 @@ interface ServerEvents {
 export interface ServerStats {
   accepted: number;
   rejected: number;
+  /** Connections closed at accept by the allow/deny lists. */
+  denied: number;
   active: number;
   peakActive: number;
   acceptErrors: number;
@@ -51,20 +65,22 @@ export interface ServerStats {
 export class TcpServer extends EventEmitter<ServerEvents> {
   readonly server: Server;
   readonly connections = new Set<TcpConnection>();
-  readonly stats: ServerStats = { accepted: 0, rejected: 0, active: 0, peakActive: 0, acceptErrors: 0 };
+  readonly stats: ServerStats = { accepted: 0, rejected: 0, denied: 0, active: 0, peakActive: 0, acceptErrors: 0 };
   readonly maxConnections: number;
   #options: ConnectionOptions;
   #closing: Promise<void> | undefined;
   /** One listener shared by every connection (EventEmitter calls it with `this` = the connection). */
   #onConnectionClose: (this: TcpConnection) => void;
   #endpoint: Endpoint;
+  #allowed: AccessCheck | undefined;
 
   /** Use {@link listenTcp}: it validates options and waits until the server listens. */
   constructor(server: Server, options: ListenOptions, maxConnections: number) {
     super();
     this.server = server;
     // Resolved once: every connection shares the one frozen options object.
-    this.#options = resolveConnectionOptions(options);
+    this.#options = resolveServerConnectionOptions(options);
+    this.#allowed = createAccessCheck(options);
     this.maxConnections = maxConnections;
     const { stats, connections } = this;
     this.#onConnectionClose = function (this: TcpConnection) {
@@ -135,6 +151,15 @@ export class TcpServer extends EventEmitter<ServerEvents> {
   }
 
   #accept(socket: Socket): void {
+    if (this.#allowed && !this.#allowed(socket.remoteAddress ?? '')) {
+      // Not a client of ours: nothing is read or sent. An error listener, because a reset may still be on its way.
+      this.stats.denied++;
+      const peer = toEndpoint({ address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0, family: socket.remoteFamily });
+      socket.on('error', () => {});
+      socket.destroy();
+      this.emit('denied', peer);
+      return;
+    }
     const conn = new TcpConnection(socket, this.#options);
     if (this.closing) {
       conn.destroy();
@@ -158,6 +183,15 @@ export class TcpServer extends EventEmitter<ServerEvents> {
   }
 }
 
+/** Connection options with the server-side defaults filled in. */
+function resolveServerConnectionOptions(options: ListenOptions): ReturnType<typeof resolveConnectionOptions> {
+  return resolveConnectionOptions({
+    ...options,
+    idleTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
+    messageTimeoutMs: options.messageTimeoutMs ?? DEFAULTS.messageTimeoutMs,
+  });
+}
+
 /**
  * Binds and listens; resolves once the server accepts connections.
  *
@@ -167,11 +201,16 @@ export class TcpServer extends EventEmitter<ServerEvents> {
  * server.on('connection', (conn) => conn.on('message', (m) => conn.send(m)));
  */
 export async function listenTcp(options: ListenOptions = {}): Promise<TcpServer> {
-  resolveConnectionOptions(options);
+  // Validate everything before binding, so a bad option never leaves a half-made server.
+  resolveServerConnectionOptions(options);
+  createAccessCheck(options);
   const host = unbracket(options.host ?? '127.0.0.1');
   const port = checkPort('port', options.port ?? 0);
   const backlog = checkCount('backlog', options.backlog ?? DEFAULTS.backlog, 0);
-  const maxConnections = checkCount('maxConnections', options.maxConnections ?? DEFAULTS.maxConnections, 1, true);
+  const requested = checkCount('maxConnections', options.maxConnections ?? DEFAULTS.maxConnections, 1, true);
+  // Stay inside the fd budget, so that the client past it hears "server full" instead of being dropped silently.
+  const free = freeFileDescriptors();
+  const maxConnections = free === undefined ? requested : Math.min(requested, Math.max(1, free - FD_RESERVE));
   options.signal?.throwIfAborted();
   const netServer = createServer({ allowHalfOpen: true, pauseOnConnect: false });
   await new Promise<void>((resolve, reject) => {

@@ -1,7 +1,10 @@
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
+import { tally } from './tally.js';
 
 /** Repository root (this file is compiled to dist/test/helpers/). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -131,4 +134,29 @@ export async function available(command: string): Promise<boolean> {
   const child = new Child('sh', ['-c', `command -v ${command}`]);
   const { code } = await child.finish(5000);
   return code === 0;
+}
+
+/** Reads a process's open file descriptors and resident memory from /proc (Linux). */
+export function processUsage(pid: number): { fds: number; rssKiB: number } {
+  const fds = readdirSync(`/proc/${pid}/fd`).length;
+  const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return { fds, rssKiB: Number(rss) };
+}
+
+/**
+ * Stops a server we started with SIGTERM and checks it shut down cleanly (exit 0 and its "stopped:" totals)
+ * within `deadlineMs`: the crash check of every fault test. Returns the server's whole output.
+ */
+export async function stopChecked(child: Child, deadlineMs = 5000): Promise<{ stdout: string; stopMs: number }> {
+  assert.ok(child.running, `server died during the test.\nstdout: ${child.stdout}\nstderr: ${child.stderr}`);
+  const started = performance.now();
+  child.proc.kill('SIGTERM');
+  const { code, signal } = await child.finish(deadlineMs + 2000);
+  const stopMs = performance.now() - started;
+  tally({ serversChecked: 1, crashes: code === 0 ? 0 : 1 });
+  assert.equal(code, 0, `server exit ${code} (${signal}).\nstderr: ${child.stderr}`);
+  assert.ok(stopMs < deadlineMs, `server took ${stopMs.toFixed(0)} ms to stop`);
+  assert.match(child.stdout, /stopped: /);
+  assert.doesNotMatch(child.stderr, /internal error|\n\s+at /, 'no stack trace');
+  return { stdout: child.stdout, stopMs };
 }

@@ -53,10 +53,13 @@ describe('UDP endpoint', () => {
 
 describe('counter server (library)', () => {
   it('recognises get with no, LF or CRLF ending and nothing else', () => {
-    assert.equal(parseGet(Buffer.from('get')), '');
-    assert.equal(parseGet(Buffer.from('get\n')), '\n');
-    assert.equal(parseGet(Buffer.from('get\r\n')), '\r\n');
-    for (const other of ['', 'GET', 'get ', 'gets', 'get\n\n', 'ge', '\0get']) assert.equal(parseGet(Buffer.from(other)), undefined, other);
+    assert.deepEqual(parseGet(Buffer.from('get')), { ending: 0, id: undefined });
+    assert.deepEqual(parseGet(Buffer.from('get\n')), { ending: 1, id: undefined });
+    assert.deepEqual(parseGet(Buffer.from('get\r\n')), { ending: 2, id: undefined });
+    assert.deepEqual(parseGet(Buffer.from('get a1.b-2_c')), { ending: 0, id: 'a1.b-2_c' });
+    assert.deepEqual(parseGet(Buffer.from('get 7\r\n')), { ending: 2, id: '7' });
+    const badIds = ['get ', 'get  7', 'get 7 8', `get ${'x'.repeat(33)}`, 'get é', 'get 7\n\n'];
+    for (const other of ['', 'GET', 'gets', 'get\n\n', 'ge', '\0get', 'get\r', ...badIds]) assert.equal(parseGet(Buffer.from(other)), undefined, other);
   });
 
   it('answers get with the next value after the delay and echoes its line ending', async (t) => {

@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import { formatEndpoint } from '../../address.js';
 import { runMessageClient } from '../../apps/message-client.js';
 import type { LineEnding } from '../../codec/lines.js';
+import { SocklabError } from '../../errors.js';
 import { DEFAULTS } from '../../options.js';
 import { defineCommand, HOST_AND_PORT, println, targetFrom } from '../command.js';
 
@@ -15,7 +16,8 @@ export default defineCommand({
     'session. When input ends (Ctrl-D or end of a pipe) it waits for the replies still owed, then closes.',
     '',
     'Replies are shown one per line: a reply ends at a newline, or at the end of what one read brought (the',
-    "seed's servers send replies without newlines). Against async_server.py, which only ends a session on",
+    "seed's servers send replies without newlines). --line-replies reads only whole lines, exact however the",
+    'stream is cut (a slow link, socklab proxy --slice). Against async_server.py, which only ends a session on',
     '"quit" with no newline, use --eol none.',
     '',
     'Exit code: 0 after a clean end, 1 when the connection failed, was lost, or replies were missing.',
@@ -31,6 +33,7 @@ export default defineCommand({
     'reply-timeout-ms': { type: 'number', default: 5000, min: 0, allowInfinity: true, description: 'After input ends, how long to wait for a missing reply' },
     'linger-ms': { type: 'number', default: 100, min: 0, description: 'After input ends and replies are in, how long the server must be quiet' },
     'greeting-wait-ms': { type: 'number', default: 200, description: 'Wait this long for a greeting before sending (it is not a reply)' },
+    'line-replies': { type: 'boolean', description: 'Replies end only at a newline (line-based servers; exact over a slow or sliced link)' },
     pipeline: { type: 'boolean', description: 'Send lines without waiting for each reply (for line-based servers, or ones that never reply)' },
     verbose: { type: 'boolean', short: 'v', description: 'Report connect and close on stderr' },
   },
@@ -60,6 +63,7 @@ export default defineCommand({
           lingerMs: values['linger-ms'],
           lockstep: !values.pipeline,
           greetingWaitMs: values['greeting-wait-ms'],
+          lineReplies: values['line-replies'] === true,
           signal: io.signal,
         },
         { [Symbol.asyncIterator]: () => input },
@@ -67,11 +71,21 @@ export default defineCommand({
           if (event.type === 'reply') println(io.stdout, event.text);
           else if (event.type === 'connected' && (values.verbose || interactive)) {
             println(io.stderr, `connected to ${formatEndpoint(event.connection.remote)}${interactive ? `; type messages, "${values.quit}" to end` : ''}`);
-          } else if (event.type === 'closed-by-server') println(io.stderr, 'connection closed by the server');
+          } else if (event.type === 'closed-by-server') {
+            const missing = event.missingReplies > 0 ? `; ${event.missingReplies} replies never came` : '';
+            println(io.stderr, `connection lost: closed by the server${missing}`);
+          }
         },
       );
       if (values.verbose) println(io.stderr, `closed: ${result.sent} messages sent, ${result.replies} replies`);
-      return 0;
+      return result.ending === 'server-closed' && result.missingReplies > 0 ? 1 : 0;
+    } catch (err) {
+      // A reset is the server going away (killed, crashed, or cutting us off): say so plainly, no stack trace.
+      if (err instanceof SocklabError && err.code === 'SL_ERR_CONNECTION_RESET') {
+        println(io.stderr, `connection lost: ${err.message} [${err.code}]`);
+        return 1;
+      }
+      throw err;
     } finally {
       lines.close();
     }

@@ -3,7 +3,7 @@ import { formatServerEvent, SERVE_MODES, startMessageServer, type ServeMode } fr
 import { FRAMINGS, type Framing } from '../../codec/framing.js';
 import type { LineEnding } from '../../codec/lines.js';
 import { DEFAULTS } from '../../options.js';
-import { defineCommand, println, untilAborted, usageError } from '../command.js';
+import { accessLists, defineCommand, println, untilAborted, usageError } from '../command.js';
 
 export default defineCommand({
   name: 'serve',
@@ -26,7 +26,13 @@ export default defineCommand({
     '  length  4-byte big-endian length, then the message',
     '',
     'Each line of output is an event: connected, got "<message>", closed (<reason>). Listens on loopback unless',
-    '--host says otherwise. Ctrl-C or SIGTERM stops it gracefully and prints totals.',
+    '--host says otherwise. Ctrl-C or SIGTERM stops it gracefully: no new clients, every client told',
+    '"error SL_ERR_SHUTDOWN", replies already owed sent, exit 0 within --close-timeout-ms; totals are printed.',
+    '',
+    'Limits: a client that misbehaves is told why in one "error <code>: <why>" line and closed, and everyone',
+    'else is unaffected: too long a message (--max-message-bytes), silence (--idle-timeout-ms), a message',
+    'trickled in too slowly (--message-timeout-ms), not reading its replies (--output-soft-limit-*,',
+    '--max-buffered-bytes), too many clients (--max-connections: "server full").',
   ].join('\n'),
   positionals: [],
   options: {
@@ -44,7 +50,14 @@ export default defineCommand({
     quiet: { type: 'boolean', short: 'q', description: 'Do not log messages (connects and closes are still logged)' },
     'max-connections': { type: 'number', default: DEFAULTS.maxConnections, min: 1, allowInfinity: true, description: 'Clients at once; more are told "server full"' },
     'max-message-bytes': { type: 'number', default: DEFAULTS.maxMessageBytes, min: 1, description: 'Longest message; a longer one closes the connection with an error line' },
-    'idle-timeout-ms': { type: 'number', default: Infinity, min: 1, allowInfinity: true, description: 'Close clients silent for this long' },
+    'idle-timeout-ms': { type: 'number', default: DEFAULTS.idleTimeoutMs, min: 1, allowInfinity: true, description: 'Close clients silent for this long' },
+    'message-timeout-ms': { type: 'number', default: DEFAULTS.messageTimeoutMs, min: 1, allowInfinity: true, description: 'Close a client whose started message does not end within this (slowloris)' },
+    'max-buffered-bytes': { type: 'number', default: DEFAULTS.maxBufferedBytes, min: 1, description: 'Output queued for a client that does not read; past it the client is cut off' },
+    'output-soft-limit-bytes': { type: 'number', default: DEFAULTS.outputSoftLimitBytes, min: 1, description: 'Output queued above this is tolerated for --output-soft-limit-ms only' },
+    'output-soft-limit-ms': { type: 'number', default: DEFAULTS.outputSoftLimitMs, min: 1, allowInfinity: true, description: 'How long a client may stay above the soft output limit' },
+    'close-timeout-ms': { type: 'number', default: DEFAULTS.closeTimeoutMs, min: 0, description: 'On close and shutdown, how long to wait for a client to finish before dropping it' },
+    allow: { type: 'string', placeholder: 'list', description: 'Only these addresses/CIDR ranges may connect, comma-separated (e.g. 127.0.0.0/8,::1)' },
+    deny: { type: 'string', placeholder: 'list', description: 'These addresses/CIDR ranges may not connect, comma-separated' },
   },
   examples: [
     'socklab serve                          # concurrent, 127.0.0.1:12345',
@@ -73,14 +86,28 @@ export default defineCommand({
       maxConnections: values['max-connections'],
       maxMessageBytes: values['max-message-bytes'],
       idleTimeoutMs: values['idle-timeout-ms'],
+      messageTimeoutMs: values['message-timeout-ms'],
+      maxBufferedBytes: values['max-buffered-bytes'],
+      outputSoftLimitBytes: values['output-soft-limit-bytes'],
+      outputSoftLimitMs: values['output-soft-limit-ms'],
+      closeTimeoutMs: values['close-timeout-ms'],
+      ...accessLists(values.allow, values.deny),
       onEvent: (event) => println(io.stdout, formatServerEvent(event)),
     });
     println(io.stdout, `listening on ${formatEndpoint(server.address())} (${mode} mode)`);
     if (!isLoopback(values.host)) println(io.stderr, `note: listening on ${values.host}, so other machines can connect`);
+    if (server.tcp.maxConnections < values['max-connections']) {
+      println(io.stderr, `note: only enough file descriptors for ${server.tcp.maxConnections} clients (see ulimit -n); more are told "server full"`);
+    }
     await Promise.race([server.done, untilAborted(io.signal)]);
     await server.close();
-    const { accepted, rejected, messages } = server.stats;
-    println(io.stdout, `stopped: ${accepted} clients served, ${messages} messages, ${rejected} rejected`);
+    const { accepted, rejected, messages, denied, acceptErrors, errors } = server.stats;
+    const extras = [
+      denied > 0 ? `${denied} denied` : '',
+      acceptErrors > 0 ? `${acceptErrors} accept errors` : '',
+      ...Object.entries(errors).map(([code, n]) => `${n} closed for ${code}`),
+    ].filter(Boolean);
+    println(io.stdout, `stopped: ${accepted} clients served, ${messages} messages, ${rejected} rejected${extras.map((e) => `, ${e}`).join('')}`);
     return 0;
   },
 });

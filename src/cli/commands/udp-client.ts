@@ -9,6 +9,10 @@ export default defineCommand({
     "The seed's udp_client.py: sends \"get\", prints the reply and who sent it, pauses, --count times. UDP may lose",
     'a datagram either way; where the seed would wait forever, this reports the reply lost after --timeout-ms and',
     'goes on. Exit code 1 if any reply was lost.',
+    '',
+    'With --retries, each get carries a request id ("get <id>") and is sent again when its reply is late; the',
+    'server answers a retry with the value it first gave that id, so nothing is counted twice, and a late reply',
+    "to an earlier get is recognised and skipped. Ids need socklab udp-serve (the seed's server ignores them).",
   ].join('\n'),
   positionals: HOST_AND_PORT,
   options: {
@@ -16,9 +20,15 @@ export default defineCommand({
     count: { type: 'number', short: 'n', default: 10, description: 'How many gets to send' },
     'interval-ms': { type: 'number', default: 500, description: 'Pause between a reply and the next get' },
     'timeout-ms': { type: 'number', default: 2000, min: 1, description: 'A reply later than this counts as lost' },
-    request: { type: 'string', default: 'get', description: 'Datagram to send' },
+    retries: { type: 'number', short: 'r', default: 0, description: 'Send a get again this many times if its reply is late (uses ids)' },
+    ids: { type: 'boolean', description: 'Send "get <id>" even without retries, so late replies are not misread' },
+    request: { type: 'string', default: 'get', description: 'Datagram to send (without ids)' },
   },
-  examples: ['socklab udp-client', 'socklab udp-client localhost 12345 --count 3 --interval-ms 0'],
+  examples: [
+    'socklab udp-client',
+    'socklab udp-client localhost 12345 --count 3 --interval-ms 0',
+    'socklab udp-client --retries 3 --timeout-ms 800   # over a lossy path',
+  ],
   async run({ values, positionals }, io) {
     const { host, port } = targetFrom(positionals, values.port, 'localhost');
     const result = await runCounterClient({
@@ -28,10 +38,15 @@ export default defineCommand({
       intervalMs: values['interval-ms'],
       timeoutMs: values['timeout-ms'],
       request: values.request,
+      retries: values.retries,
+      requestIds: values.ids === true || values.retries > 0,
       signal: io.signal,
       onEvent: (event) => {
         if (event.type === 'reply') println(io.stdout, `got ${event.text} from ${formatEndpoint(event.from)} in ${event.rttMs.toFixed(1)} ms`);
-        else if (event.type === 'lost') println(io.stderr, `no reply to get #${event.index} within ${event.timeoutMs} ms`);
+        else if (event.type === 'lost') {
+          const tries = event.attempts > 1 ? ` (${event.attempts} attempts)` : '';
+          println(io.stderr, `no reply to get #${event.index} within ${event.timeoutMs} ms${tries}`);
+        } else if (event.type === 'late') println(io.stderr, `skipped a late or duplicate reply: ${event.text}`);
       },
     });
     if (result.lost > 0) {

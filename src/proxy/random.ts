@@ -1,0 +1,21 @@
+/**
+ * A small seeded pseudo-random generator (mulberry32): the same seed gives the same drops, duplicates and
+ * delays, so a fault run can be replayed exactly. Not for cryptography.
+ *
+ * @example const random = seededRandom(42); random() // a number in [0, 1), the same every time for seed 42
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** A seed for when none was given (printed, so the run can be repeated). */
+export function freshSeed(): number {
+  return Math.floor(Math.random() * 2 ** 31);
+}

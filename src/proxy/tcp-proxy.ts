@@ -1,0 +1,323 @@
+import { EventEmitter } from 'node:events';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { formatEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
+import { resolveHost } from '../dns.js';
+import { bindError } from '../errors.js';
+import { checkCount, checkPort } from '../options.js';
+import { freshSeed, seededRandom } from './random.js';
+
+/** Which way a fault applies: `up` is client → server, `down` is server → client. */
+export type FaultDirection = 'both' | 'up' | 'down';
+
+/** Faults a TCP proxy injects. Every one is off by default: a proxy with none is a plain relay. */
+export interface TcpFaults {
+  /** Added to every chunk's trip. @default 0 */
+  latencyMs?: number;
+  /** Up to this much more or less than `latencyMs`, at random; chunks never overtake each other. @default 0 */
+  jitterMs?: number;
+  /** Bytes per second each way, per connection. @default Infinity */
+  bandwidthBytesPerSec?: number;
+  /** Cut every chunk into segments of at most this many bytes, written one by one. @default Infinity */
+  sliceBytes?: number;
+  /** Pause between slices, so each arrives as its own read. @default 1 */
+  sliceDelayMs?: number;
+  /** Reset both sides (RST) this long after the client connected. @default Infinity */
+  resetAfterMs?: number;
+  /** Reset both sides once this many bytes went through (in the faulted direction). @default Infinity */
+  resetAfterBytes?: number;
+  /** Hold a FIN this long before passing it on. @default 0 */
+  slowCloseMs?: number;
+  /** Accept, then swallow everything and answer nothing (the connection hangs until the client gives up). */
+  blackHole?: boolean;
+  /** Which direction the delay, bandwidth, slice and byte-count faults apply to. @default 'both' */
+  direction?: FaultDirection;
+  /** Seed for jitter. @default random (read it back from `seed`) */
+  seed?: number;
+}
+
+export interface TcpProxyOptions extends TcpFaults {
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** @default 0 */
+  port?: number;
+  targetHost?: string;
+  targetPort: number;
+  /** Bytes held in a delayed direction before reading from its source pauses. @default 1048576 */
+  maxHeldBytes?: number;
+}
+
+export type TcpProxyEvent =
+  | { type: 'open'; id: number; client: Endpoint }
+  | { type: 'upstream-failed'; id: number; message: string }
+  | { type: 'reset'; id: number; why: string }
+  | { type: 'close'; id: number; up: number; down: number };
+
+export interface TcpProxyStats {
+  connections: number;
+  active: number;
+  bytesUp: number;
+  bytesDown: number;
+  resets: number;
+  upstreamFailures: number;
+}
+
+interface ProxyEvents {
+  event: [event: TcpProxyEvent];
+}
+
+/** A running TCP fault proxy. */
+export class TcpProxy extends EventEmitter<ProxyEvents> {
+  readonly stats: TcpProxyStats = { connections: 0, active: 0, bytesUp: 0, bytesDown: 0, resets: 0, upstreamFailures: 0 };
+  readonly seed: number;
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+
+  /** Use {@link startTcpProxy}. */
+  constructor(server: Server, seed: number) {
+    super();
+    this.#server = server;
+    this.seed = seed;
+  }
+
+  address(): Endpoint {
+    return toEndpoint(this.#server.address() as { address: string; port: number; family: string });
+  }
+
+  /** @internal */
+  track(socket: Socket): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+  }
+
+  /** Stops listening and destroys every relayed connection. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const socket of this.#sockets) socket.destroy();
+    await closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * A TCP proxy for fault injection, in the spirit of Toxiproxy: clients connect to it, it connects to the
+ * target and relays both ways, adding latency and jitter, limiting bandwidth, slicing the stream into tiny
+ * segments, resetting connections, delaying the close, or swallowing everything.
+ *
+ * @example
+ * const proxy = await startTcpProxy({ targetPort: 12345, latencyMs: 50, sliceBytes: 1 });
+ * // clients connect to proxy.address().port
+ */
+export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
+  const targetPort = checkPort('targetPort', options.targetPort);
+  const target = await resolveHost(options.targetHost ?? '127.0.0.1');
+  const host = unbracket(options.host ?? '127.0.0.1');
+  const port = checkPort('port', options.port ?? 0);
+  const faults = resolveFaults(options);
+  const seed = options.seed ?? freshSeed();
+  const random = seededRandom(seed);
+  const server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(bindError(formatEndpoint({ address: host, port }), err)));
+    server.listen({ host, port }, () => {
+      server.removeAllListeners('error');
+      resolve();
+    });
+  });
+  const proxy = new TcpProxy(server, seed);
+  server.on('error', () => {}); // accept errors (EMFILE): the listener stays up
+  let nextId = 1;
+  server.on('connection', (client) => {
+    const id = nextId++;
+    relay(proxy, id, client, target.address, targetPort, faults, random);
+  });
+  return proxy;
+}
+
+type ResolvedFaults = Required<Omit<TcpFaults, 'seed'>> & { maxHeldBytes: number };
+
+function resolveFaults(options: TcpProxyOptions): ResolvedFaults {
+  return {
+    latencyMs: checkCount('latencyMs', options.latencyMs ?? 0, 0),
+    jitterMs: checkCount('jitterMs', options.jitterMs ?? 0, 0),
+    bandwidthBytesPerSec: checkCount('bandwidthBytesPerSec', options.bandwidthBytesPerSec ?? Infinity, 1, true),
+    sliceBytes: checkCount('sliceBytes', options.sliceBytes ?? Infinity, 1, true),
+    sliceDelayMs: checkCount('sliceDelayMs', options.sliceDelayMs ?? 1, 0),
+    resetAfterMs: checkCount('resetAfterMs', options.resetAfterMs ?? Infinity, 0, true),
+    resetAfterBytes: checkCount('resetAfterBytes', options.resetAfterBytes ?? Infinity, 0, true),
+    slowCloseMs: checkCount('slowCloseMs', options.slowCloseMs ?? 0, 0),
+    blackHole: options.blackHole ?? false,
+    direction: options.direction ?? 'both',
+    maxHeldBytes: checkCount('maxHeldBytes', options.maxHeldBytes ?? 1024 * 1024, 1),
+  };
+}
+
+function relay(proxy: TcpProxy, id: number, client: Socket, targetHost: string, targetPort: number, faults: ResolvedFaults, random: () => number): void {
+  const emit = (event: TcpProxyEvent): void => void proxy.emit('event', event);
+  proxy.stats.connections++;
+  proxy.stats.active++;
+  proxy.track(client);
+  client.on('error', () => {});
+  emit({ type: 'open', id, client: toEndpoint({ address: client.remoteAddress ?? '?', port: client.remotePort ?? 0, family: client.remoteFamily }) });
+  client.once('close', () => {
+    proxy.stats.active--;
+    emit({ type: 'close', id, up: up?.bytes ?? 0, down: down?.bytes ?? 0 });
+  });
+  let up: Direction | undefined;
+  let down: Direction | undefined;
+
+  if (faults.blackHole) {
+    // Read and discard, so the client's sends succeed and it waits for replies that never come.
+    client.on('data', () => {});
+    client.on('end', () => {});
+    client.resume();
+    return;
+  }
+
+  const upstream = connect({ host: targetHost, port: targetPort, allowHalfOpen: true });
+  proxy.track(upstream);
+  upstream.setNoDelay(true);
+  client.setNoDelay(true);
+  let resetDone = false;
+  const reset = (why: string): void => {
+    if (resetDone) return;
+    resetDone = true;
+    proxy.stats.resets++;
+    emit({ type: 'reset', id, why });
+    if (!client.destroyed) client.resetAndDestroy();
+    if (!upstream.destroyed) upstream.resetAndDestroy();
+  };
+  upstream.once('error', (err) => {
+    if (!upstream.connecting) return;
+    proxy.stats.upstreamFailures++;
+    emit({ type: 'upstream-failed', id, message: err.message });
+    client.resetAndDestroy();
+  });
+  upstream.on('error', () => {});
+  upstream.once('connect', () => {
+    const faulted = (direction: 'up' | 'down'): boolean => faults.direction === 'both' || faults.direction === direction;
+    up = new Direction(client, upstream, faulted('up') ? faults : undefined, random, reset, (n) => (proxy.stats.bytesUp += n));
+    down = new Direction(upstream, client, faulted('down') ? faults : undefined, random, reset, (n) => (proxy.stats.bytesDown += n));
+    if (faults.resetAfterMs !== Infinity) {
+      const timer = setTimeout(() => reset(`after ${faults.resetAfterMs} ms`), faults.resetAfterMs);
+      client.once('close', () => clearTimeout(timer));
+    }
+    client.resume();
+  });
+  // A reset on one side is passed on as a reset, a close as a close.
+  const mirrorClose = (from: Socket, to: Socket) => (hadError: boolean) => {
+    if (to.destroyed) return;
+    if (hadError || from.errored) to.resetAndDestroy();
+    else if (to.writableEnded) to.once('finish', () => to.destroy());
+  };
+  client.once('close', mirrorClose(client, upstream));
+  upstream.once('close', mirrorClose(upstream, client));
+}
+
+/** One direction of a relayed connection: reads from `from`, applies faults, writes to `to` in order. */
+class Direction {
+  bytes = 0;
+  readonly #queue: { data: Buffer | null; at: number }[] = [];
+  #heldBytes = 0;
+  #lastAt = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #waitingDrain = false;
+
+  constructor(
+    readonly from: Socket,
+    readonly to: Socket,
+    readonly faults: ResolvedFaults | undefined,
+    readonly random: () => number,
+    readonly reset: (why: string) => void,
+    readonly count: (bytes: number) => void,
+  ) {
+    from.on('data', (chunk: Buffer) => this.#onData(chunk));
+    from.on('end', () => this.#enqueue(null, (this.faults?.slowCloseMs ?? 0) + this.#delay(), 0, 0));
+  }
+
+  #delay(): number {
+    const faults = this.faults;
+    if (!faults || (faults.latencyMs === 0 && faults.jitterMs === 0)) return 0;
+    return Math.max(0, faults.latencyMs + (this.random() * 2 - 1) * faults.jitterMs);
+  }
+
+  #onData(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    this.count(chunk.length);
+    const faults = this.faults;
+    if (faults && this.bytes >= faults.resetAfterBytes) {
+      this.reset(`after ${faults.resetAfterBytes} bytes`);
+      return;
+    }
+    if (!faults) {
+      this.#enqueue(chunk, 0, 0, 0);
+      return;
+    }
+    const delay = this.#delay();
+    for (let offset = 0; offset < chunk.length; offset += faults.sliceBytes) {
+      const slice = chunk.subarray(offset, Math.min(chunk.length, offset + faults.sliceBytes));
+      const gapMs = offset > 0 ? faults.sliceDelayMs : 0;
+      const transmitMs = faults.bandwidthBytesPerSec === Infinity ? 0 : (slice.length / faults.bandwidthBytesPerSec) * 1000;
+      this.#enqueue(slice, delay, gapMs, transmitMs);
+    }
+  }
+
+  /**
+   * Queues data (null: the FIN) to leave `delay` ms from now, at least `gapMs` after what was queued before it
+   * (so it never overtakes), plus the time the bandwidth limit says it takes to send.
+   */
+  #enqueue(data: Buffer | null, delay: number, gapMs: number, transmitMs: number): void {
+    const now = performance.now();
+    const at = Math.max(now + delay, this.#lastAt + gapMs) + transmitMs;
+    this.#lastAt = at;
+    if (at <= now && this.#queue.length === 0 && !this.#waitingDrain) {
+      this.#write(data);
+      return;
+    }
+    this.#queue.push({ data, at });
+    if (data) {
+      this.#heldBytes += data.length;
+      if (this.#heldBytes > (this.faults?.maxHeldBytes ?? 0)) this.from.pause();
+    }
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#waitingDrain) return;
+    const head = this.#queue[0];
+    if (!head) return;
+    this.#timer = setTimeout(() => this.#flush(), Math.max(0, head.at - performance.now()));
+  }
+
+  #flush(): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    while (this.#queue.length > 0 && this.#queue[0]!.at <= now + 0.5 && !this.#waitingDrain) {
+      const { data } = this.#queue.shift()!;
+      if (data) this.#heldBytes -= data.length;
+      this.#write(data);
+    }
+    if (this.#heldBytes <= (this.faults?.maxHeldBytes ?? 0) / 2 && this.from.isPaused() && !this.#waitingDrain) this.from.resume();
+    this.#schedule();
+  }
+
+  #write(data: Buffer | null): void {
+    if (this.to.destroyed) return;
+    if (data === null) {
+      this.to.end();
+      return;
+    }
+    if (!this.to.write(data)) {
+      // Backpressure: stop reading the source until the destination drains.
+      this.#waitingDrain = true;
+      this.from.pause();
+      this.to.once('drain', () => {
+        this.#waitingDrain = false;
+        this.from.resume();
+        this.#flush();
+      });
+    }
+  }
+}
