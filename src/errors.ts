@@ -16,7 +16,6 @@
  * | `SL_ERR_OUTPUT_OVERFLOW` | a peer does not read and its output passed `maxBufferedBytes` |
  * | `SL_ERR_IDLE_TIMEOUT` | a connection was silent for `idleTimeoutMs` |
  * | `SL_ERR_SLOW_SENDER` | a message started but did not finish within `messageTimeoutMs` (slowloris) |
- * | `SL_ERR_DENIED` | a peer's address is not allowed by the server's allow/deny lists |
  * | `SL_ERR_REPLY_TIMEOUT` | an expected reply did not come within its timeout |
  * | `SL_ERR_SERVER_FULL` | a server at `maxConnections` turned a client away |
  * | `SL_ERR_SHUTDOWN` | the server is shutting down (told to clients it closes) |
@@ -36,7 +35,6 @@ export type SocklabCode =
   | 'SL_ERR_OUTPUT_OVERFLOW'
   | 'SL_ERR_IDLE_TIMEOUT'
   | 'SL_ERR_SLOW_SENDER'
-  | 'SL_ERR_DENIED'
   | 'SL_ERR_REPLY_TIMEOUT'
   | 'SL_ERR_SERVER_FULL'
   | 'SL_ERR_SHUTDOWN'

@@ -1,7 +1,7 @@
 import { formatEndpoint } from '../../address.js';
 import { startTcpProxy, type FaultDirection, type TcpProxyEvent } from '../../proxy/tcp-proxy.js';
 import { startUdpProxy } from '../../proxy/udp-proxy.js';
-import { defineCommand, HOST_AND_PORT, println, targetFrom, untilAborted, usageError } from '../command.js';
+import { defineCommand, println, targetFrom, untilAborted, usageError } from '../command.js';
 
 function formatTcpEvent(event: TcpProxyEvent): string {
   switch (event.type) {
@@ -39,7 +39,10 @@ export default defineCommand({
     'UDP faults (--udp): --drop, --duplicate and --reorder (fractions or percentages), --latency-ms and',
     '--jitter-ms. Every random choice comes from --seed (printed when not given), so a run can be replayed.',
   ].join('\n'),
-  positionals: HOST_AND_PORT,
+  positionals: [
+    { name: 'host', description: 'Target: the server to relay to (default: 127.0.0.1)' },
+    { name: 'port', description: "Target's port (or --target-port)" },
+  ],
   options: {
     port: { type: 'number', short: 'p', default: 0, max: 65_535, description: 'Port to listen on; 0 picks a free one (printed)' },
     host: { type: 'string', default: '127.0.0.1', placeholder: 'addr', description: 'Address to listen on' },
