@@ -66,7 +66,9 @@ async function startServer(name: string, command: string, args: string[], kind: 
       const ok = await new Promise<boolean>((resolve) => {
         const probe = connect(port, '127.0.0.1');
         probe.once('connect', () => resolve(true)).once('error', () => resolve(false));
-        setTimeout(() => probe.destroy(), 50);
+        // A destroyed socket emits 'close' and no 'error': without this a slow connect left the probe hanging.
+        probe.once('close', () => resolve(false));
+        setTimeout(() => probe.destroy(), 200);
       });
       if (ok) break;
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${name} did not start`);
