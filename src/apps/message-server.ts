@@ -97,7 +97,9 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
   const logMessages = options.logMessages ?? true;
   const emit = options.onEvent ?? (() => {});
   const templated = replyTemplate.includes('{message}');
-  const replyFor = (text: string): string => (templated ? replyTemplate.replaceAll('{message}', text) : replyTemplate);
+  // A function, not a string, as the replacement: in a string "$`", "$&" and "$'" are patterns, and a peer's
+  // message "$`" came back as part of the template (found by the fuzz test).
+  const replyFor = (text: string): string => (templated ? replyTemplate.replaceAll('{message}', () => text) : replyTemplate);
   const framing = options.framing ?? 'auto';
   // The hot path: a fixed reply is encoded once, and `quit` is compared as bytes, so a message that is neither
   // logged nor templated is never decoded to a string.

@@ -67,6 +67,17 @@ describe('hardening: bad input', () => {
     tally({ inputs: hostile.length, fault: 'control and invalid bytes', acksChecked: hostile.length });
   });
 
+  it('puts a message into the reply template as it is, "$&" and friends included', async (t) => {
+    const { child, port } = await serve(t, ['--quiet', '--framing', 'line', '--reply', 'echo {message} {message}']);
+    const client = await RawClient.connect(t, port);
+    const tricky = ['$&', '$`', "$'", '$$', '$1', '{message}'];
+    client.socket.write(tricky.join('\n') + '\n');
+    await client.until(() => client.lines.length === tricky.length + 1, 'every reply');
+    assert.deepEqual(client.lines.slice(1), tricky.map((m) => `echo ${m} ${m}`));
+    await stopChecked(child);
+    tally({ inputs: tricky.length, fault: 'replacement patterns in messages', acksChecked: tricky.length });
+  });
+
   it('answers 1,000 lines sent in one write, in order, and nothing after quit', async (t) => {
     const { child, port } = await serve(t, ['--quiet', '--reply', 'ack {message}']);
     const client = await RawClient.connect(t, port);
