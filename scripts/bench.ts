@@ -19,7 +19,7 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);
 const PIN = spawnSync('taskset', ['-c', '0', 'true']).status === 0 && cpus().length >= 2;
-const CLI = `${ROOT}bin/socklab.js`;
+const CLI = `${ROOT}bin/socklab.cjs`;
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
 function pinned(cpu: number, command: string, args: string[]): [string, string[]] {
@@ -358,7 +358,7 @@ ${udp.map((r) => `| ${r.name} | ${fmt(r.perSec)} | ${msOf(r.p50Us)} | ${msOf(r.p
 
 ## Cold start and the load generator itself
 
-- \`node bin/socklab.js --help\`: ${helpMs.toFixed(0)} ms median of 21 (bare \`node -e 0\`: ${nodeMs.toFixed(0)} ms).
+- \`node bin/socklab.cjs --help\`: ${helpMs.toFixed(0)} ms median of 21 (bare \`node -e 0\`: ${nodeMs.toFixed(0)} ms).
 - \`socklab bench tcp -c 100\` against the bare server: ${fmt(client.socklab.perSec)} req/s using ${client.socklab.benchCpu}% of a core; a bare client with no histogram or progress (scripts/bench-servers/bare-client.mjs): ${fmt(client.bare.perSec)} req/s using ${client.bare.cpuPercent}% of a core.
 `;
   writeFileSync(`${ROOT}BENCHMARKS.md`, doc);

@@ -34,7 +34,7 @@ export class Terminal {
 
   /** Runs `npx socklab args…` (the CLI from this checkout). */
   socklab(args: string[], shown: string[] = args): this {
-    return this.start(['npx socklab', ...shown].join(' '), process.execPath, ['bin/socklab.js', ...args]);
+    return this.start(['npx socklab', ...shown].join(' '), process.execPath, ['bin/socklab.cjs', ...args]);
   }
 
   get child(): Child {

@@ -1,60 +1,55 @@
+import { createRequire } from 'node:module';
 import { SocklabError } from '../errors.js';
 import { println, type Command, type Io } from './command.js';
 
-/** The subcommands, with the summary root help shows, so `socklab --help` loads none of them. */
-const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
-  probe: { summary: 'Resolve a host name and try a TCP connect (the seed server.py)', load: () => import('./commands/probe.js') },
-  serve: { summary: 'TCP message server: greet, sequential or concurrent (server2/3.py, async_server.py)', load: () => import('./commands/serve.js') },
-  client: { summary: 'Interactive TCP client: send lines, print replies (client.py)', load: () => import('./commands/client.js') },
-  'udp-serve': { summary: 'UDP counter server: answers each "get" with the next value (udp_server.py)', load: () => import('./commands/udp-serve.js') },
-  'udp-client': { summary: 'UDP client: sends "get"s, reports replies and losses (udp_client.py)', load: () => import('./commands/udp-client.js') },
-  proxy: { summary: 'Fault proxy: latency, bandwidth, tiny segments, resets; UDP drop/duplicate/reorder', load: () => import('./commands/proxy.js') },
-  bench: { summary: 'Load generator: request/response, held connections, connect rate, UDP', load: () => import('./commands/bench.js') },
+/** How to load each subcommand; their summaries and the root help are in bin/root-help.cjs. */
+const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
+  probe: () => import('./commands/probe.js'),
+  serve: () => import('./commands/serve.js'),
+  client: () => import('./commands/client.js'),
+  'udp-serve': () => import('./commands/udp-serve.js'),
+  'udp-client': () => import('./commands/udp-client.js'),
+  proxy: () => import('./commands/proxy.js'),
+  bench: () => import('./commands/bench.js'),
 };
 
 const VERSION = '0.1.0';
 
-function rootHelp(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length)) + 2;
-  return [
-    'socklab: TCP and UDP socket programming, from the workshop to a netcat-like tool',
-    '',
-    'Usage: socklab <command> [options]',
-    '',
-    'Commands:',
-    ...Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(width)}${command.summary}`),
-    '',
-    'Run "socklab <command> --help" for a command\'s options and examples.',
-    '',
-    'Quick start (two terminals):',
-    '  socklab serve --port 12345',
-    '  socklab client localhost 12345',
-    '',
-  ].join('\n');
+interface RootHelpModule {
+  COMMAND_SUMMARIES: Record<string, string>;
+  rootHelp(): string;
 }
+
+/** The CommonJS module the bin shares (from dist/src/cli/ up to the package root). */
+export function rootHelpModule(): RootHelpModule {
+  return createRequire(import.meta.url)('../../../bin/root-help.cjs') as RootHelpModule;
+}
+
+/** Names of every subcommand that can be loaded. */
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
 
 /**
  * Runs the CLI and returns its exit code: 0 success, 1 failure (the error code is printed), 2 usage error.
- * Only `bin/socklab.js` turns the code into `process.exit`.
+ * Only `bin/socklab.cjs` turns the code into `process.exit`.
  *
  * @example process.exitCode = await main(process.argv.slice(2), { stdin, stdout, stderr, signal });
  */
 export async function main(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout.write(rootHelp());
+    io.stdout.write(rootHelpModule().rootHelp());
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === '-V') {
     println(io.stdout, VERSION);
     return 0;
   }
-  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (!entry) {
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load) {
     println(io.stderr, `socklab: unknown command '${name}'. Commands: ${Object.keys(COMMANDS).join(', ')}. See 'socklab --help'.`);
     return 2;
   }
-  const command = (await entry.load()).default;
+  const command = (await load()).default;
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout.write(command.help());
     return 0;

@@ -8,7 +8,7 @@ import { tally } from './tally.js';
 
 /** Repository root (this file is compiled to dist/test/helpers/). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const CLI = `${ROOT}bin/socklab.js`;
+export const CLI = `${ROOT}bin/socklab.cjs`;
 export const PEERS = `${ROOT}test/peers/`;
 
 /** A child process whose output is collected as it comes. */

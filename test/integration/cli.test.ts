@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { listenTcp } from '../../src/index.js';
+import { COMMAND_NAMES, rootHelpModule } from '../../src/cli/main.js';
 import { runCli, startCliServer, startPeer, type Child } from '../helpers/processes.js';
 
 const NO_STACK = /\n\s+at /;
@@ -42,7 +43,7 @@ describe('socklab (root)', () => {
   it('lists the commands on --help and exits 0', async (t) => {
     const { code, stdout } = await runCli(t, ['--help']);
     assert.equal(code, 0);
-    for (const name of ['probe', 'serve', 'client', 'udp-serve', 'udp-client']) assert.match(stdout, new RegExp(`\\n  ${name} `));
+    for (const name of COMMAND_NAMES) assert.match(stdout, new RegExp(`\\n  ${name} `));
   });
 
   it('exits 2 with a usage message for an unknown command or a bad flag', async (t) => {
@@ -58,8 +59,12 @@ describe('socklab (root)', () => {
     assert.match(badNumber.stderr, /--count' must be a whole number/);
   });
 
+  it('has a summary in the root help for exactly the commands it can load', () => {
+    assert.deepEqual(Object.keys(rootHelpModule().COMMAND_SUMMARIES).sort(), [...COMMAND_NAMES].sort());
+  });
+
   it('shows options and examples in every command help', async (t) => {
-    for (const name of ['probe', 'serve', 'client', 'udp-serve', 'udp-client']) {
+    for (const name of COMMAND_NAMES) {
       const { code, stdout } = await runCli(t, [name, '--help']);
       assert.equal(code, 0);
       assert.match(stdout, /Usage: socklab /);
