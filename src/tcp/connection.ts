@@ -7,6 +7,7 @@ import { createDecoder, encodeMessage, type Framing, type MessageDecoder } from 
 import type { LineEnding } from '../codec/lines.js';
 import { FrameTooLargeError, SocklabError, connectionError } from '../errors.js';
 import { DEFAULTS, checkCount } from '../options.js';
+import { IdleSweeper } from './idle-sweeper.js';
 
 const debug = debuglog('socklab');
 
@@ -22,7 +23,10 @@ export interface ConnectionOptions {
   maxBufferedBytes?: number;
   /** Messages held for a slow `messages()` consumer before reading pauses. @default DEFAULTS.maxQueuedMessages */
   maxQueuedMessages?: number;
-  /** Silence (no bytes in) after which the connection is closed with SL_ERR_IDLE_TIMEOUT. @default Infinity (servers: DEFAULTS.idleTimeoutMs) */
+  /**
+   * Silence (no bytes in) after which the connection is closed with SL_ERR_IDLE_TIMEOUT: checked by a sweep shared
+   * by all connections, so the close comes between this and 1.25 times this. @default Infinity (servers: DEFAULTS.idleTimeoutMs)
+   */
   idleTimeoutMs?: number;
   /**
    * Once a message has started to arrive, the time its end may take before the connection is closed with
@@ -112,6 +116,9 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
   #peerEnded = false;
   #error: SocklabError | undefined;
   #closeTimer: NodeJS.Timeout | undefined;
+  #idle: IdleSweeper<TcpConnection> | undefined;
+  /** @internal The idle sweeper's tick when bytes last arrived. */
+  idleTick = 0;
   /** Runs while a started message waits for its end (messageTimeoutMs). */
   #messageTimer: NodeJS.Timeout | undefined;
   /** Runs while queued output is above outputSoftLimitBytes. */
@@ -133,7 +140,9 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
     socket.on('error', TcpConnection.#onSocketError);
     socket.on('close', TcpConnection.#onSocketClose);
     if (this.options.idleTimeoutMs !== Infinity) {
-      socket.setTimeout(this.options.idleTimeoutMs, TcpConnection.#onSocketTimeout);
+      // One shared sweeper per timeout rather than socket.setTimeout, whose timer every read and write refreshes.
+      this.#idle = IdleSweeper.for(this.options.idleTimeoutMs, TcpConnection.#onIdle, 'tcp');
+      this.#idle.add(this);
     }
     this.on('newListener', TcpConnection.#onNewListener);
     if (socket.destroyed) queueMicrotask(() => this.#onClose());
@@ -152,8 +161,7 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
     (this as OwnedSocket)[kOwner].#onClose();
   }
 
-  static #onSocketTimeout(this: Socket): void {
-    const conn = (this as OwnedSocket)[kOwner];
+  static #onIdle(conn: TcpConnection): void {
     const ms = conn.options.idleTimeoutMs;
     void conn.closeWithReason(new SocklabError('SL_ERR_IDLE_TIMEOUT', `Connection idle for ${ms} ms: idleTimeoutMs is ${ms}`));
   }
@@ -363,6 +371,7 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
   }
 
   #onData(chunk: Buffer): void {
+    if (this.#idle) this.idleTick = this.#idle.tick;
     if (this.#state !== 'open') {
       this.stats.bytesDiscarded += chunk.length;
       return;
@@ -440,6 +449,7 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
   #onClose(): void {
     if (this.#state === 'closed') return;
     clearTimeout(this.#closeTimer);
+    this.#idle?.remove(this);
     clearTimeout(this.#messageTimer);
     clearTimeout(this.#softLimitTimer);
     this.#setState('closed');
