@@ -1,4 +1,5 @@
 import * as hdr from 'hdr-histogram-js';
+import { formatEndpoint } from '../address.js';
 
 /** Latency percentiles in microseconds. */
 export interface LatencySummary {
@@ -29,6 +30,43 @@ export interface BenchResult {
   cpuPercent: number;
   /** Mode-specific extras (hold: opened, answered, …). */
   extra: Record<string, number>;
+}
+
+/** What a mode measured; {@link benchResult} derives the rest. */
+export interface Measured {
+  mode: BenchResult['mode'];
+  host: string;
+  port: number;
+  concurrency: number;
+  measuredMs: number;
+  completed: number;
+  /** Derived from `completed` over `measuredMs` unless given (hold reports no rate). */
+  perSec?: number;
+  histogram: hdr.Histogram;
+  errors: number;
+  resets: number;
+  lost: number;
+  cpu: { stop: () => number };
+  extra: Record<string, number>;
+}
+
+/** Assembles a mode's result: the target, the rate, the percentiles and the CPU, the same way for every mode. */
+export function benchResult(measured: Measured): BenchResult {
+  const { mode, concurrency, measuredMs, completed, errors, resets, lost, extra } = measured;
+  return {
+    mode,
+    target: formatEndpoint({ address: measured.host, port: measured.port }),
+    concurrency,
+    measuredMs,
+    completed,
+    perSec: measured.perSec ?? (measuredMs > 0 ? (completed * 1000) / measuredMs : 0),
+    latencyUs: summarise(measured.histogram),
+    errors,
+    resets,
+    lost,
+    cpuPercent: measured.cpu.stop(),
+    extra,
+  };
 }
 
 /** An HDR histogram of microseconds, 1 µs to 60 s at 3 significant digits (0.1% error). */

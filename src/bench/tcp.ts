@@ -1,8 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatEndpoint } from '../address.js';
 import { systemCode } from '../errors.js';
-import { cpuMeter, createLatencyHistogram, summarise, type BenchResult } from './report.js';
+import { benchResult, cpuMeter, createLatencyHistogram, type BenchResult } from './report.js';
 
 /** How the bench recognises a reply: a line (ends at LF), or whatever one read brings (the seed's servers). */
 export type ReplyFraming = 'line' | 'read';
@@ -162,19 +161,19 @@ export async function runTcpBench(options: TcpBenchOptions): Promise<BenchResult
   stopping = true;
   await Promise.race([Promise.all(loops), sleep(2000)]);
   for (const socket of sockets) socket.destroy();
-  return {
+  return benchResult({
     mode: 'tcp',
-    target: formatEndpoint({ address: options.host, port: options.port }),
+    host: options.host,
+    port: options.port,
     concurrency: sockets.length,
     measuredMs,
     completed,
-    perSec: measuredMs > 0 ? (completed * 1000) / measuredMs : 0,
-    latencyUs: summarise(histogram),
+    histogram,
     ...counters,
     lost: 0,
-    cpuPercent: cpu.stop(),
+    cpu,
     extra: { failedToOpen: options.connections - sockets.length },
-  };
+  });
 }
 
 /**
@@ -216,19 +215,20 @@ export async function runHoldBench(options: TcpBenchOptions): Promise<BenchResul
   );
   for (const socket of sockets) socket.destroy();
   const ok = answered.filter(Boolean).length;
-  return {
+  return benchResult({
     mode: 'hold',
-    target: formatEndpoint({ address: options.host, port: options.port }),
+    host: options.host,
+    port: options.port,
     concurrency: options.connections,
     measuredMs: options.durationMs,
     completed: ok,
     perSec: 0,
-    latencyUs: summarise(histogram),
+    histogram,
     ...counters,
     lost: options.connections - ok,
-    cpuPercent: cpu.stop(),
+    cpu,
     extra: { opened: sockets.length, closedDuringHold: closedBeforeCheck, answered: ok },
-  };
+  });
 }
 
 /** Connection rate: each loop connects, (reads the greeting), sends one request, reads the reply, closes. */
@@ -285,17 +285,5 @@ export async function runConnectBench(options: TcpBenchOptions): Promise<BenchRe
   measuring = false;
   stopping = true;
   await Promise.race([Promise.all(loops), sleep(options.timeoutMs + 1000)]);
-  return {
-    mode: 'connect',
-    target: formatEndpoint({ address: options.host, port: options.port }),
-    concurrency: options.connections,
-    measuredMs,
-    completed,
-    perSec: measuredMs > 0 ? (completed * 1000) / measuredMs : 0,
-    latencyUs: summarise(histogram),
-    ...counters,
-    lost: 0,
-    cpuPercent: cpu.stop(),
-    extra: {},
-  };
+  return benchResult({ mode: 'connect', host: options.host, port: options.port, concurrency: options.connections, measuredMs, completed, histogram, ...counters, lost: 0, cpu, extra: {} });
 }

@@ -2,8 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatEndpoint } from '../address.js';
-import { cpuMeter, createLatencyHistogram, summarise, type BenchResult } from './report.js';
+import { benchResult, cpuMeter, createLatencyHistogram, type BenchResult } from './report.js';
 
 export interface UdpBenchOptions {
   host: string;
@@ -118,18 +117,18 @@ export async function runUdpBench(options: UdpBenchOptions): Promise<BenchResult
   measuring = false;
   options.onProgress?.(1, completed);
   for (const { socket } of sockets) socket.close();
-  return {
+  return benchResult({
     mode: 'udp',
-    target: formatEndpoint({ address: options.host, port: options.port }),
+    host: options.host,
+    port: options.port,
     concurrency: options.sockets,
     measuredMs,
     completed,
-    perSec: measuredMs > 0 ? (completed * 1000) / measuredMs : 0,
-    latencyUs: summarise(histogram),
+    histogram,
     errors,
     resets: 0,
     lost,
-    cpuPercent: cpu.stop(),
+    cpu,
     extra: { sent, outstandingAtEnd: outstanding },
-  };
+  });
 }
