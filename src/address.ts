@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 
 /** An endpoint of a socket: what `socket.address()` and `rinfo` describe. */
 export interface Endpoint {
@@ -19,6 +19,13 @@ export function formatEndpoint(endpoint: { address: string; port: number }): str
 export function toEndpoint(info: { address: string; port: number; family?: string | number }): Endpoint {
   const family = info.family === 6 || info.family === 'IPv6' || isIP(info.address) === 6 ? 'IPv6' : 'IPv4';
   return { address: info.address, port: info.port, family };
+}
+
+/** A TCP socket's peer (`remote`) or own (`local`) endpoint; `?` and port 0 once the socket no longer knows. */
+export function socketEndpoint(socket: Socket, side: 'remote' | 'local'): Endpoint {
+  return side === 'remote'
+    ? toEndpoint({ address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0, family: socket.remoteFamily })
+    : toEndpoint({ address: socket.localAddress ?? '?', port: socket.localPort ?? 0, family: socket.localFamily });
 }
 
 /** True for 127.0.0.0/8, ::1, IPv4-mapped loopback and the name `localhost`. */

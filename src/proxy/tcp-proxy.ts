@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { formatEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
+import { formatEndpoint, socketEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
 import { resolveHost } from '../dns.js';
 import { bindError } from '../errors.js';
 import { checkCount, checkPort } from '../options.js';
@@ -160,7 +160,7 @@ function relay(proxy: TcpProxy, id: number, client: Socket, targetHost: string, 
   proxy.stats.active++;
   proxy.track(client);
   client.on('error', () => {});
-  emit({ type: 'open', id, client: toEndpoint({ address: client.remoteAddress ?? '?', port: client.remotePort ?? 0, family: client.remoteFamily }) });
+  emit({ type: 'open', id, client: socketEndpoint(client, 'remote') });
   client.once('close', () => {
     proxy.stats.active--;
     emit({ type: 'close', id, up: up?.bytes ?? 0, down: down?.bytes ?? 0 });

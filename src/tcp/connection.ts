@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { debuglog } from 'node:util';
 import { AsyncQueue } from '../_async-queue.js';
-import { formatEndpoint, toEndpoint, type Endpoint } from '../address.js';
+import { formatEndpoint, socketEndpoint, type Endpoint } from '../address.js';
 import { createDecoder, encodeMessage, type Framing, type MessageDecoder } from '../codec/framing.js';
 import type { LineEnding } from '../codec/lines.js';
 import { FrameTooLargeError, SocklabError, connectionError } from '../errors.js';
@@ -131,7 +131,7 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
     super();
     this.socket = socket;
     this.options = resolveConnectionOptions(options);
-    this.remote = toEndpoint({ address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0, family: socket.remoteFamily });
+    this.remote = socketEndpoint(socket, 'remote');
     this.#decoder = createDecoder(this.options.framing, this.options.maxMessageBytes);
     (socket as OwnedSocket)[kOwner] = this;
     // Request/response traffic: Nagle plus the peer's delayed ACK would hold each small reply ~40 ms.
@@ -206,7 +206,7 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
 
   /** Our endpoint, read from the socket on first use (so read it while the connection is open). */
   get local(): Endpoint {
-    this.#local ??= toEndpoint({ address: this.socket.localAddress ?? '?', port: this.socket.localPort ?? 0, family: this.socket.localFamily });
+    this.#local ??= socketEndpoint(this.socket, 'local');
     return this.#local;
   }
 

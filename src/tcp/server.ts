@@ -4,10 +4,12 @@ import { debuglog } from 'node:util';
 import { AsyncQueue } from '../_async-queue.js';
 import { FD_RESERVE, freeFileDescriptors } from '../fd-limit.js';
 import { createAccessCheck, type AccessCheck, type AccessOptions } from '../access.js';
-import { formatEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
+import { formatEndpoint, socketEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
 import { SocklabError, bindError } from '../errors.js';
 import { DEFAULTS, checkCount, checkPort } from '../options.js';
 import { TcpConnection, resolveConnectionOptions, type ConnectionOptions } from './connection.js';
+
+type ResolvedConnectionOptions = ReturnType<typeof resolveConnectionOptions>;
 
 const debug = debuglog('socklab');
 
@@ -67,7 +69,7 @@ export class TcpServer extends EventEmitter<ServerEvents> {
   readonly connections = new Set<TcpConnection>();
   readonly stats: ServerStats = { accepted: 0, rejected: 0, denied: 0, active: 0, peakActive: 0, acceptErrors: 0 };
   readonly maxConnections: number;
-  #options: ConnectionOptions;
+  #options: ResolvedConnectionOptions;
   #closing: Promise<void> | undefined;
   /** One listener shared by every connection (EventEmitter calls it with `this` = the connection). */
   #onConnectionClose: (this: TcpConnection) => void;
@@ -75,12 +77,12 @@ export class TcpServer extends EventEmitter<ServerEvents> {
   #allowed: AccessCheck | undefined;
 
   /** Use {@link listenTcp}: it validates options and waits until the server listens. */
-  constructor(server: Server, options: ListenOptions, maxConnections: number) {
+  constructor(server: Server, connectionOptions: ResolvedConnectionOptions, allowed: AccessCheck | undefined, maxConnections: number) {
     super();
     this.server = server;
     // Resolved once: every connection shares the one frozen options object.
-    this.#options = resolveServerConnectionOptions(options);
-    this.#allowed = createAccessCheck(options);
+    this.#options = connectionOptions;
+    this.#allowed = allowed;
     this.maxConnections = maxConnections;
     const { stats, connections } = this;
     this.#onConnectionClose = function (this: TcpConnection) {
@@ -154,7 +156,7 @@ export class TcpServer extends EventEmitter<ServerEvents> {
     if (this.#allowed && !this.#allowed(socket.remoteAddress ?? '')) {
       // Not a client of ours: nothing is read or sent. An error listener, because a reset may still be on its way.
       this.stats.denied++;
-      const peer = toEndpoint({ address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0, family: socket.remoteFamily });
+      const peer = socketEndpoint(socket, 'remote');
       socket.on('error', () => {});
       socket.destroy();
       this.emit('denied', peer);
@@ -184,7 +186,7 @@ export class TcpServer extends EventEmitter<ServerEvents> {
 }
 
 /** Connection options with the server-side defaults filled in. */
-function resolveServerConnectionOptions(options: ListenOptions): ReturnType<typeof resolveConnectionOptions> {
+function resolveServerConnectionOptions(options: ListenOptions): ResolvedConnectionOptions {
   return resolveConnectionOptions({
     ...options,
     idleTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
@@ -202,8 +204,8 @@ function resolveServerConnectionOptions(options: ListenOptions): ReturnType<type
  */
 export async function listenTcp(options: ListenOptions = {}): Promise<TcpServer> {
   // Validate everything before binding, so a bad option never leaves a half-made server.
-  resolveServerConnectionOptions(options);
-  createAccessCheck(options);
+  const connectionOptions = resolveServerConnectionOptions(options);
+  const allowed = createAccessCheck(options);
   const host = unbracket(options.host ?? '127.0.0.1');
   const port = checkPort('port', options.port ?? 0);
   const backlog = checkCount('backlog', options.backlog ?? DEFAULTS.backlog, 0);
@@ -220,7 +222,7 @@ export async function listenTcp(options: ListenOptions = {}): Promise<TcpServer>
       resolve();
     });
   });
-  const server = new TcpServer(netServer, { ...options }, maxConnections);
+  const server = new TcpServer(netServer, connectionOptions, allowed, maxConnections);
   options.signal?.addEventListener('abort', () => void server.close(), { once: true });
   return server;
 }
