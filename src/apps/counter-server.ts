@@ -39,8 +39,8 @@ export interface CounterStats extends UdpStats {
   gets: number;
   /** `get <id>` retries answered with the value their id was first given. */
   retries: number;
-  /** Datagrams that were not a request: `empty + oversized + malformed`. */
-  ignored: number;
+  /** Datagrams that were not a request: `empty + oversized + malformed` (derived, read-only). */
+  readonly ignored: number;
   empty: number;
   oversized: number;
   malformed: number;
@@ -183,6 +183,12 @@ export function parseGet(data: Buffer): GetRequest | undefined {
   return REQUEST_ID.test(id) ? { ending, id } : undefined;
 }
 
+/** The bytes `formatReply` would produce, without building it (checked for every request). */
+function replyLength(value: number, ending: 0 | 1 | 2, id: string | undefined): number {
+  // `ending` is 0, 1 or 2: exactly the bytes of "", "\n" and "\r\n".
+  return (id === undefined ? 0 : id.length + 1) + String(value).length + ending;
+}
+
 /** The reply to a request: `<value>` for the seed's `get`, `<id> <value>` for `get <id>`, ending as the request did. */
 export function formatReply(value: number, ending: 0 | 1 | 2, id: string | undefined): string {
   return id === undefined ? `${value}${ENDINGS[ending]}` : `${id} ${value}${ENDINGS[ending]}`;
@@ -218,10 +224,9 @@ export async function startCounterServer(options: CounterServerOptions = {}): Pr
   const emit = options.onEvent ?? (() => {});
   const logMessages = options.logMessages ?? true;
   const endpoint = await bindUdp({ receiveBufferBytes: DEFAULTS.udpReceiveBufferBytes, ...options });
-  const stats: CounterStats = Object.assign(endpoint.stats, {
+  const counts = Object.assign(endpoint.stats, {
     gets: 0,
     retries: 0,
-    ignored: 0,
     empty: 0,
     oversized: 0,
     malformed: 0,
@@ -232,6 +237,10 @@ export async function startCounterServer(options: CounterServerOptions = {}): Pr
     peakPending: 0,
     replied: 0,
   });
+  const stats: CounterStats = Object.defineProperty(counts, 'ignored', {
+    enumerable: true,
+    get: () => counts.empty + counts.oversized + counts.malformed,
+  }) as typeof counts & Pick<CounterStats, 'ignored'>;
   let counter = 0;
   const pending = new ReplyRing();
   /** `address port id` → the value that request id was given; oldest forgotten first. */
@@ -265,14 +274,12 @@ export async function startCounterServer(options: CounterServerOptions = {}): Pr
       return drop(from, 'denied', data.length);
     }
     if (data.length === 0 || data.length > maxRequestBytes) {
-      stats.ignored++;
       if (data.length === 0) stats.empty++;
       else stats.oversized++;
       return drop(from, data.length === 0 ? 'empty' : 'oversized', data.length);
     }
     const request = parseGet(data);
     if (request === undefined) {
-      stats.ignored++;
       stats.malformed++;
       return drop(from, 'malformed', data.length);
     }
@@ -283,7 +290,7 @@ export async function startCounterServer(options: CounterServerOptions = {}): Pr
     const key = request.id === undefined ? undefined : `${from.address} ${from.port} ${request.id}`;
     const earlier = key === undefined ? undefined : remembered.get(key);
     const value = earlier ?? counter + 1;
-    if (formatReply(value, request.ending, request.id).length > maxAmplification * data.length) {
+    if (replyLength(value, request.ending, request.id) > maxAmplification * data.length) {
       stats.amplificationLimited++;
       return drop(from, 'amplification', data.length);
     }
