@@ -19,3 +19,11 @@ export function seededRandom(seed: number): () => number {
 export function freshSeed(): number {
   return Math.floor(Math.random() * 2 ** 31);
 }
+
+/**
+ * A delay of `latencyMs`, plus or minus up to `jitterMs` at random, never negative. Draws from `random` only
+ * when there is jitter, so a proxy without it uses no random numbers for delays.
+ */
+export function jitteredDelay(latencyMs: number, jitterMs: number, random: () => number): number {
+  return jitterMs === 0 ? latencyMs : Math.max(0, latencyMs + (random() * 2 - 1) * jitterMs);
+}

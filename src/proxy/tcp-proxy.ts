@@ -4,7 +4,7 @@ import { formatEndpoint, socketEndpoint, toEndpoint, unbracket, type Endpoint } 
 import { resolveHost } from '../dns.js';
 import { bindError } from '../errors.js';
 import { checkCount, checkPort } from '../options.js';
-import { freshSeed, seededRandom } from './random.js';
+import { freshSeed, jitteredDelay, seededRandom } from './random.js';
 
 /** Which way a fault applies: `up` is client → server, `down` is server → client. */
 export type FaultDirection = 'both' | 'up' | 'down';
@@ -238,9 +238,7 @@ class Direction {
   }
 
   #delay(): number {
-    const faults = this.faults;
-    if (!faults || (faults.latencyMs === 0 && faults.jitterMs === 0)) return 0;
-    return Math.max(0, faults.latencyMs + (this.random() * 2 - 1) * faults.jitterMs);
+    return this.faults ? jitteredDelay(this.faults.latencyMs, this.faults.jitterMs, this.random) : 0;
   }
 
   #onData(chunk: Buffer): void {

@@ -5,7 +5,7 @@ import { formatEndpoint, toEndpoint, unbracket, type Endpoint } from '../address
 import { resolveHost } from '../dns.js';
 import { bindError } from '../errors.js';
 import { checkCount, checkPort } from '../options.js';
-import { freshSeed, seededRandom } from './random.js';
+import { freshSeed, jitteredDelay, seededRandom } from './random.js';
 
 /** Faults a UDP proxy injects, each datagram on its own, both ways. Probabilities are from 0 to 1. */
 export interface UdpFaults {
@@ -248,8 +248,7 @@ class Lane {
   }
 
   #deliver(data: Buffer): void {
-    const { faults, random } = this;
-    const delay = faults.latencyMs + (faults.jitterMs > 0 ? (random() * 2 - 1) * faults.jitterMs : 0);
+    const delay = jitteredDelay(this.faults.latencyMs, this.faults.jitterMs, this.random);
     this.stats.forwarded++;
     if (delay <= 0) {
       this.send(data);
