@@ -91,27 +91,29 @@ export async function runMessageClient(
     replies++;
     onEvent({ type: 'reply', text: text.toString('utf8') });
   };
-  conn.on('message', (chunk) => {
-    lastDataAt = performance.now();
+  const deliverTail = (): void => {
+    const tail = decoder.flush();
+    if (tail !== undefined) deliver(tail);
+  };
+  /** Decoding throws for a reply over maxMessageBytes: that ends the connection, never the process. */
+  const decodeSafely = (work: () => void): void => {
     try {
-      for (const line of decoder.push(chunk)) deliver(line);
-      // The end of a read ends a reply too: the seed's servers send replies without a newline (server3.py
-      // greets with one, then replies without). With lineReplies, a partial line waits for the rest.
-      if (!options.lineReplies) {
-        const tail = decoder.flush();
-        if (tail !== undefined) deliver(tail);
-      }
+      work();
     } catch (err) {
       conn.destroy(err as SocklabError);
     }
     poke();
-  });
-  const deliverTail = (): void => {
-    const tail = decoder.flush();
-    if (tail !== undefined) deliver(tail);
-    poke();
   };
-  conn.on('end', deliverTail);
+  conn.on('message', (chunk) => {
+    lastDataAt = performance.now();
+    decodeSafely(() => {
+      for (const line of decoder.push(chunk)) deliver(line);
+      // The end of a read ends a reply too: the seed's servers send replies without a newline (server3.py
+      // greets with one, then replies without). With lineReplies, a partial line waits for the rest.
+      if (!options.lineReplies) deliverTail();
+    });
+  });
+  conn.on('end', () => decodeSafely(deliverTail));
   conn.on('close', poke);
 
   const open = (): boolean => conn.state === 'open' && !conn.peerEnded;

@@ -3,12 +3,12 @@
 // records what it tried in the hardening totals printed at the end of `npm test`.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { connectTcp, startMessageServer } from '../../src/index.js';
+import { connectTcp, runMessageClient, startMessageServer } from '../../src/index.js';
 import { CLI, processUsage, start, startCliServer, startPeer, stopChecked, runCli } from '../helpers/processes.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { tally } from '../helpers/tally.js';
@@ -315,6 +315,20 @@ describe('hardening: the server goes away, or never answers', () => {
     assert.doesNotMatch(client.stderr, /\n\s+at |internal error/);
     assert.ok(code === 0 || code === 1, `exit ${code}`);
     tally({ fault: 'server killed under a client' });
+  });
+
+  it('a client reading whole lines turns an over-long last reply into an error, not a crash', async (t) => {
+    // 65,537 bytes and a FIN: within what the decoder holds, but one byte over the limit once the stream ends.
+    const server = createServer((socket) => socket.end('x'.repeat(65_537)));
+    t.after(() => server.close());
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    await assert.rejects(
+      runMessageClient({ host: '127.0.0.1', port, lineReplies: true, greetingWaitMs: 0, hello: null }, []),
+      (err: Error & { code?: string }) => err.code === 'SL_ERR_FRAME_TOO_LARGE',
+    );
+    tally({ fault: 'over-long reply at end of stream' });
   });
 
   it('refused and black-holed connects fail clearly within the timeout', async (t) => {
