@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
+import { Changes } from './changes.js';
 import { tally } from './tally.js';
 
 /** Repository root (this file is compiled to dist/test/helpers/). */
@@ -17,20 +18,20 @@ export class Child {
   stdout = '';
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  #watchers: (() => void)[] = [];
+  readonly #changes = new Changes();
 
   constructor(command: string, args: string[], cwd = ROOT) {
     this.proc = spawn(command, args, { cwd, stdio: 'pipe', env: { ...process.env, NODE_DEBUG: '' } });
     this.proc.stdout.setEncoding('utf8').on('data', (text: string) => {
       this.stdout += text;
-      this.#notify();
+      this.#changes.changed();
     });
     this.proc.stderr.setEncoding('utf8').on('data', (text: string) => {
       this.stderr += text;
-      this.#notify();
+      this.#changes.changed();
     });
     this.exited = once(this.proc, 'exit').then(([code, signal]) => {
-      this.#notify();
+      this.#changes.changed();
       return { code: code as number | null, signal: signal as NodeJS.Signals | null };
     });
   }
@@ -41,21 +42,16 @@ export class Child {
 
   /** Resolves with the first match of `pattern` in stdout (or stderr), failing after `timeoutMs` or on exit. */
   async waitFor(pattern: RegExp, timeoutMs = 5000, stream: 'stdout' | 'stderr' = 'stdout'): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const match = this[stream].match(pattern);
-      if (match) return match;
-      if (!this.running) throw new Error(`process exited before ${pattern} appeared.\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${pattern}.\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.#watchers.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+    return this.#changes.until(
+      () => {
+        const match = this[stream].match(pattern);
+        if (match) return match;
+        if (!this.running) throw new Error(`process exited before ${pattern} appeared.\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
+        return undefined;
+      },
+      timeoutMs,
+      () => new Error(`timed out waiting for ${pattern}.\nstdout: ${this.stdout}\nstderr: ${this.stderr}`),
+    );
   }
 
   /** Writes to stdin; `end` closes it. */
@@ -78,12 +74,6 @@ export class Child {
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (this.running) this.proc.kill(signal);
     await this.finish(5000);
-  }
-
-  #notify(): void {
-    const watchers = this.#watchers;
-    this.#watchers = [];
-    for (const watcher of watchers) watcher();
   }
 }
 

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import type { TestContext } from 'node:test';
+import { Changes } from './changes.js';
 
 /**
  * A bare node:net client for fault tests: sends exact bytes, collects everything it receives, and knows when
@@ -13,7 +14,7 @@ export class RawClient {
   /** The error that ended the connection (ECONNRESET, …), if any. */
   error: NodeJS.ErrnoException | undefined;
   readonly socket: Socket;
-  #watchers: (() => void)[] = [];
+  readonly #changes = new Changes();
 
   private constructor(socket: Socket) {
     this.socket = socket;
@@ -21,12 +22,12 @@ export class RawClient {
     socket.on('data', (chunk: string) => {
       this.text += chunk;
       this.bytes += chunk.length;
-      this.#notify();
+      this.#changes.changed();
     });
     socket.on('error', (err) => (this.error = err));
     socket.on('close', () => {
       this.closed = true;
-      this.#notify();
+      this.#changes.changed();
     });
   }
 
@@ -45,20 +46,14 @@ export class RawClient {
     return lines;
   }
 
-  /** Waits until `check` is true, failing after `timeoutMs`. */
+  /** Waits until `check` is true, failing after `timeoutMs`; re-checked on every event and every 250 ms. */
   async until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!check()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; received ${JSON.stringify(this.text.slice(-300))}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 250));
-        this.#watchers.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+    await this.#changes.until(
+      () => (check() ? true : undefined),
+      timeoutMs,
+      () => new Error(`timed out waiting for ${what}; received ${JSON.stringify(this.text.slice(-300))}`),
+      250,
+    );
   }
 
   waitForText(pattern: RegExp, timeoutMs = 5000): Promise<void> {
@@ -67,11 +62,5 @@ export class RawClient {
 
   waitForClose(timeoutMs = 5000): Promise<void> {
     return this.until(() => this.closed, 'the connection to close', timeoutMs);
-  }
-
-  #notify(): void {
-    const watchers = this.#watchers;
-    this.#watchers = [];
-    for (const watcher of watchers) watcher();
   }
 }
