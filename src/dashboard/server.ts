@@ -151,6 +151,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         return;
       case '/events':
         return openEvents(req, res);
+      case '/favicon.ico':
+        return reply(res, 204, 'text/plain', '');
       default:
         return reply(res, 404, 'text/plain', 'Not found\n');
     }

@@ -29,10 +29,10 @@ var socklabCharts = (function () {
   }
 
   /** Rates over time: data = { t: [unix seconds], series: [{ label, axis, values }] }. */
-  function rateChart(el, data, height) {
+  function rateChart(el, data, height, windowSeconds) {
     var usesBytes = data.series.some(function (s) { return s.axis === 1; });
     var series = [{}].concat(data.series.map(function (s, i) {
-      return { label: s.label, scale: s.axis === 1 ? 'bytes' : 'n', stroke: COLORS[i % COLORS.length], width: 2, value: function (u, v) { return s.axis === 1 ? bytes(v) + '/s' : si(v); } };
+      return { label: s.label, scale: s.axis === 1 ? 'bytes' : 'n', stroke: COLORS[i % COLORS.length], width: 2, points: { show: false }, value: function (u, v) { return v == null ? '' : s.axis === 1 ? bytes(v) + '/s' : si(v); } };
     }));
     var axes = [{}, { scale: 'n', values: function (u, vals) { return vals.map(si); }, size: 60 }];
     if (usesBytes) axes.push({ scale: 'bytes', side: 1, grid: { show: false }, values: function (u, vals) { return vals.map(bytes); }, size: 80 });
@@ -40,7 +40,7 @@ var socklabCharts = (function () {
       width: widthOf(el),
       height: height || 260,
       series: series,
-      scales: { x: { time: true }, n: { range: function (u, min, max) { return [0, Math.max(1, max * 1.1)]; } }, bytes: { range: function (u, min, max) { return [0, Math.max(1, max * 1.1)]; } } },
+      scales: { x: { time: true, range: function (u, min, max) { return windowSeconds ? [max - windowSeconds, max] : [min, max]; } }, n: { range: function (u, min, max) { return [0, Math.max(1, max * 1.1)]; } }, bytes: { range: function (u, min, max) { return [0, Math.max(1, max * 1.1)]; } } },
       axes: axes,
       legend: { live: true },
     };

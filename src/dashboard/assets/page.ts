@@ -97,7 +97,7 @@ export const PAGE_JS = String.raw`'use strict';
     cards.forEach(function (card) {
       var el = document.createElement('div');
       el.className = 'card';
-      el.append(text('div', typeof card.value === 'number' ? charts.si(card.value) : card.value, 'value'), text('div', card.label, 'label'));
+      el.append(text('div', typeof card.value === 'number' ? card.value.toLocaleString('en-US') : card.value, 'value'), text('div', card.label, 'label'));
       box.append(el);
     });
   }
@@ -161,7 +161,7 @@ export const PAGE_JS = String.raw`'use strict';
     if (rateChart) rateChart.destroy();
     $('chart').replaceChildren();
     rateKey = key;
-    rateChart = charts.rateChart($('chart'), rates);
+    rateChart = charts.rateChart($('chart'), rates, 260, 60);
     charts.keepWidth(rateChart, $('chart'));
   }
 
