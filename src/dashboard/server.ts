@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createRequire } from 'node:module';
 import type { Registry } from 'prom-client';
 import { formatEndpoint, isLoopback, toEndpoint, unbracket, type Endpoint } from '../address.js';
 import { bindError } from '../errors.js';
@@ -8,6 +6,7 @@ import { createMetricsRegistry } from '../metrics/registry.js';
 import { DEFAULTS, checkCount, checkPort } from '../options.js';
 import { CHARTS_JS } from './assets/charts.js';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './assets/page.js';
+import { uplotAssets } from './assets/uplot.js';
 import { RateHistory, type RateWindow } from './history.js';
 import type { DashboardSource, SourceSample } from './source.js';
 
@@ -60,18 +59,6 @@ const SECURITY_HEADERS = {
 
 /** An SSE client that falls this far behind is cut off rather than buffered for. */
 const MAX_SSE_BACKLOG_BYTES = 1024 * 1024;
-
-const require = createRequire(import.meta.url);
-let uplot: { js: string; css: string } | undefined;
-
-/** uPlot, read once from the installed package (never a CDN: these machines may have no internet). */
-export function uplotAssets(): { js: string; css: string } {
-  uplot ??= {
-    js: readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'),
-    css: readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'),
-  };
-  return uplot;
-}
 
 /**
  * Serves a read-only page about `source` over HTTP on its own port, in the same process: `/` (the page),

@@ -28,19 +28,31 @@ var socklabCharts = (function () {
     return Math.max(320, Math.floor(el.clientWidth || 640));
   }
 
-  /** Rates over time: data = { t: [unix seconds], series: [{ label, axis, values }] }. */
+  /**
+   * Rates over time: data = { t: [seconds], series: [{ label, axis, values }] }. With windowSeconds, t is Unix
+   * time and the x axis shows that many seconds up to now; without, t is seconds since the start.
+   */
   function rateChart(el, data, height, windowSeconds) {
     var usesBytes = data.series.some(function (s) { return s.axis === 1; });
-    var series = [{}].concat(data.series.map(function (s, i) {
+    var series = [{ label: windowSeconds ? 'time' : 'second', value: function (u, v) { return v == null ? '' : windowSeconds ? new Date(v * 1000).toLocaleTimeString() : v.toFixed(1) + ' s'; } }].concat(data.series.map(function (s, i) {
       return { label: s.label, scale: s.axis === 1 ? 'bytes' : 'n', stroke: COLORS[i % COLORS.length], width: 2, points: { show: false }, value: function (u, v) { return v == null ? '' : s.axis === 1 ? bytes(v) + '/s' : si(v); } };
     }));
-    var axes = [{}, { scale: 'n', values: function (u, vals) { return vals.map(si); }, size: 60 }];
+    var axes = [
+      windowSeconds ? {} : { values: function (u, vals) { return vals.map(function (v) { return v + ' s'; }); } },
+      { scale: 'n', values: function (u, vals) { return vals.map(si); }, size: 60 },
+    ];
     if (usesBytes) axes.push({ scale: 'bytes', side: 1, grid: { show: false }, values: function (u, vals) { return vals.map(bytes); }, size: 80 });
+    var upFromZero = function (u, min, max) { return [0, Math.max(1, (max || 0) * 1.1)]; };
+    var xRange = function (u, min, max) {
+      if (!windowSeconds) return [0, Math.max(1, max || 0)];
+      var end = max == null ? Date.now() / 1000 : max;
+      return [end - windowSeconds, end];
+    };
     var opts = {
       width: widthOf(el),
       height: height || 260,
       series: series,
-      scales: { x: { time: true, range: function (u, min, max) { return windowSeconds ? [max - windowSeconds, max] : [min, max]; } }, n: { range: function (u, min, max) { return [0, Math.max(1, max * 1.1)]; } }, bytes: { range: function (u, min, max) { return [0, Math.max(1, max * 1.1)]; } } },
+      scales: { x: { time: !!windowSeconds, range: xRange }, n: { range: upFromZero }, bytes: { range: upFromZero } },
       axes: axes,
       legend: { live: true },
     };
@@ -78,11 +90,11 @@ var socklabCharts = (function () {
       height: height || 260,
       series: [
         { label: 'percentile', value: function (u, v) { return v == null ? '' : percentileLabel(v); } },
-        { label: 'latency (ms)', stroke: COLORS[0], fill: 'rgba(31,111,235,0.08)', width: 2, value: function (u, v) { return v == null ? '' : v.toFixed(3) + ' ms'; } },
+        { label: 'latency (ms)', stroke: COLORS[0], fill: 'rgba(31,111,235,0.08)', width: 2, points: { show: false }, value: function (u, v) { return v == null ? '' : v.toFixed(3) + ' ms'; } },
       ],
       scales: { x: { time: false, distr: 3 }, y: { range: function (u, min, max) { return [0, Math.max(0.001, max * 1.1)]; } } },
       axes: [
-        { splits: function () { return [1, 2, 10, 100, 1000, 10000, 100000].filter(function (x) { return x <= Math.max(10, xs[xs.length - 1] || 10); }); }, values: function (u, vals) { return vals.map(percentileLabel); } },
+        { splits: function () { return [1, 10, 100, 1000, 10000, 100000, 1000000].filter(function (x) { return x <= Math.max(10, xs[xs.length - 1] || 10); }); }, values: function (u, vals) { return vals.map(percentileLabel); } },
         { values: function (u, vals) { return vals.map(function (v) { return v + ' ms'; }); }, size: 70 },
       ],
     };
