@@ -14,11 +14,17 @@ import { countRows, labelled, type ConnectionRow, type DashboardSource, type Sec
  * const server = await startMessageServer({ port: 0, onMessage: last.record });
  */
 export class LastMessages {
-  readonly #messages = new WeakMap<TcpConnection, Buffer>();
+  // A Map, not a WeakMap: setting an existing key is the cheapest store per message; `forget` (on close) keeps
+  // it from holding closed connections.
+  readonly #messages = new Map<TcpConnection, Buffer>();
   /** Bound, so it can be handed over as a callback. */
   readonly record = (connection: TcpConnection, message: Buffer): void => {
     this.#messages.set(connection, message);
   };
+
+  forget(connection: TcpConnection): void {
+    this.#messages.delete(connection);
+  }
 
   /** The connection's last message as text, cut to `maxBytes` (a cut may split a UTF-8 sequence: shown as U+FFFD). */
   text(connection: TcpConnection, maxBytes = DEFAULTS.dashboardLastMessageBytes): string | undefined {
@@ -55,6 +61,7 @@ export function tcpServerSource(options: TcpServerSourceOptions): DashboardSourc
     closed.bytesIn += this.socket.bytesRead;
     closed.bytesOut += this.socket.bytesWritten;
     closed.messagesOut += this.stats.messagesOut;
+    lastMessages?.forget(this);
   }
   // When each connection arrived: a WeakMap, so a closed connection's entry goes with it.
   const connectedAt = new WeakMap<TcpConnection, number>();
