@@ -84,15 +84,14 @@ export class RateSeries {
  * @example latencyDistribution(histogram) // [[0, 80], [20.6, 95], …, [99.9, 2100], [100, 5300]]
  */
 export function latencyDistribution(histogram: hdr.Histogram): [number, number][] {
-  const points: [number, number][] = [];
-  if (histogram.totalCount === 0) return points;
-  for (let k = 0; k <= 60; k++) {
-    const tail = 10 ** (-k / 10);
-    // Past one sample in the tail, the percentile is just the maximum.
-    if (tail * histogram.totalCount < 1) break;
-    const percentile = Math.round((1 - tail) * 1e6) / 1e4;
-    points.push([percentile, histogram.getValueAtPercentile(percentile)]);
-  }
+  if (histogram.totalCount === 0) return [];
+  const percentiles = new Set([50, 75, 90, 99, 99.9, 99.99, 99.999]);
+  for (let k = 0; k <= 60; k++) percentiles.add(Math.round((1 - 10 ** (-k / 10)) * 1e6) / 1e4);
+  const points: [number, number][] = [...percentiles]
+    .sort((a, b) => a - b)
+    // Past one sample in the tail, a percentile is just the maximum.
+    .filter((percentile) => ((100 - percentile) / 100) * histogram.totalCount >= 1)
+    .map((percentile) => [percentile, histogram.getValueAtPercentile(percentile)]);
   points.push([100, histogram.maxValue]);
   return points;
 }
