@@ -86,4 +86,9 @@ test('--dashboard refuses a malformed address with a usage error, and a host oth
   assert.match(bad.stderr, /--dashboard/);
   const { child } = await startCliServer(t, ['udp-serve', '--port', '0', '--quiet', '--dashboard', '0.0.0.0:0']);
   await child.waitFor(/note: the dashboard listens on 0\.0\.0\.0/, 5000, 'stderr');
+  // A dashboard port already taken fails the command like any other bind failure, and the server goes too.
+  const [, taken] = await child.waitFor(/dashboard on http:\/\/\S+:(\d+)\//);
+  const clash = await runCli(t, ['serve', '--port', '0', '--dashboard', taken!]);
+  assert.equal(clash.code, 1);
+  assert.match(clash.stderr, /SL_ERR_BIND/);
 });
