@@ -29,11 +29,25 @@ export function parseDashboardAddress(text: string): { host: string; port: numbe
 
 /**
  * Starts the dashboard a command asked for and prints where it is; a note goes to `warn` when it is reachable
- * from other machines.
+ * from other machines. If it cannot start (port taken), `stopWatched` stops what it was to watch before the
+ * error is passed on, so the command fails as a whole.
  */
-export async function serveDashboard(flag: string, source: DashboardSource, print: (line: string) => void, warn: (line: string) => void): Promise<Dashboard> {
+export async function serveDashboard(
+  flag: string,
+  source: DashboardSource,
+  print: (line: string) => void,
+  warn: (line: string) => void,
+  stopWatched: () => Promise<void> = async () => {},
+): Promise<Dashboard> {
   const { host, port } = parseDashboardAddress(flag);
-  const dashboard = await startDashboard({ source, host, port });
+  let dashboard: Dashboard;
+  try {
+    dashboard = await startDashboard({ source, host, port });
+  } catch (err) {
+    source.detach();
+    await stopWatched();
+    throw err;
+  }
   print(`dashboard on ${dashboard.url} (metrics: ${dashboard.url}metrics)`);
   if (!isLoopback(host)) warn(`note: the dashboard listens on ${host}, so other machines can see it (peer addresses and messages included); it is read-only`);
   return dashboard;

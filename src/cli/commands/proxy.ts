@@ -85,10 +85,7 @@ export default defineCommand({
     const watch = async (source: DashboardSource, proxy: { close(): Promise<void> }) =>
       values.dashboard === undefined
         ? undefined
-        : serveDashboard(values.dashboard, source, (line) => println(io.stdout, line), (line) => println(io.stderr, line)).catch(async (err: unknown) => {
-            await proxy.close();
-            throw err;
-          });
+        : serveDashboard(values.dashboard, source, (line) => println(io.stdout, line), (line) => println(io.stderr, line), () => proxy.close());
     if (values.udp) {
       const proxy = await startUdpProxy({
         ...common,

@@ -111,10 +111,8 @@ export default defineCommand({
             tcpServerSource({ tcp: server.tcp, title: `serve (${mode})`, messagesReceived: () => server.stats.messages, errors: server.stats.errors, ...(lastMessages ? { lastMessages } : {}) }),
             (line) => println(io.stdout, line),
             (line) => println(io.stderr, line),
-          ).catch(async (err: unknown) => {
-            await server.close();
-            throw err;
-          });
+            () => server.close(),
+          );
     if (!isLoopback(values.host)) println(io.stderr, `note: listening on ${values.host}, so other machines can connect`);
     if (server.tcp.maxConnections < values['max-connections']) {
       println(io.stderr, `note: only enough file descriptors for ${server.tcp.maxConnections} clients (see ulimit -n); more are told "server full"`);

@@ -76,10 +76,7 @@ export default defineCommand({
     const dashboard =
       values.dashboard === undefined
         ? undefined
-        : await serveDashboard(values.dashboard, counterServerSource(server), (line) => println(io.stdout, line), (line) => println(io.stderr, line)).catch(async (err: unknown) => {
-            await server.close();
-            throw err;
-          });
+        : await serveDashboard(values.dashboard, counterServerSource(server), (line) => println(io.stdout, line), (line) => println(io.stderr, line), () => server.close());
     await untilAborted(io.signal);
     await Promise.all([server.close(), dashboard?.close()]);
     const { gets, ignored, overloaded, dropped, retries, empty, oversized, malformed, denied, rateLimited, amplificationLimited } = server.stats;
