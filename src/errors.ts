@@ -21,6 +21,7 @@
  * | `SL_ERR_SHUTDOWN` | the server is shutting down (told to clients it closes) |
  * | `SL_ERR_ABORTED` | the operation's `AbortSignal` fired |
  * | `SL_ERR_USAGE` | a CLI flag or argument is wrong (exit code 2) |
+ * | `SL_ERR_REPORT` | `bench --report` cannot write its HTML file |
  */
 export type SocklabCode =
   | 'SL_ERR_RESOLVE'
@@ -39,7 +40,8 @@ export type SocklabCode =
   | 'SL_ERR_SERVER_FULL'
   | 'SL_ERR_SHUTDOWN'
   | 'SL_ERR_ABORTED'
-  | 'SL_ERR_USAGE';
+  | 'SL_ERR_USAGE'
+  | 'SL_ERR_REPORT';
 
 /**
  * Base class of every socklab error.

@@ -58,3 +58,10 @@ export { startTcpProxy, TcpProxy, type TcpProxyOptions, type TcpFaults, type Tcp
 export { startUdpProxy, UdpProxy, type UdpProxyOptions, type UdpFaults, type UdpProxyStats } from './proxy/udp-proxy.js';
 export { seededRandom } from './proxy/random.js';
 export { runCounterClient, type CounterClientOptions, type CounterClientEvent, type CounterClientResult } from './apps/counter-client.js';
+export { startDashboard, type Dashboard, type DashboardOptions, type DashboardState } from './dashboard/server.js';
+export type { DashboardSource, SourceSample, Section, Card, ConnectionRow, MetricSpec, RateSpec } from './dashboard/source.js';
+export { tcpServerSource, LastMessages, type TcpServerSourceOptions } from './dashboard/sources/tcp-server.js';
+export { counterServerSource } from './dashboard/sources/udp-server.js';
+export { tcpProxySource, udpProxySource, type FaultSettings } from './dashboard/sources/proxy.js';
+export { createMetricsRegistry } from './metrics/registry.js';
+export { renderHtmlReport } from './bench/html-report.js';

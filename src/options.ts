@@ -104,6 +104,26 @@ export const DEFAULTS = Object.freeze({
    * @default 65536
    */
   maxRememberedRequests: 65_536,
+  /**
+   * How often the dashboard samples its server and pushes an update to open pages (at most this far behind).
+   * @default 500
+   */
+  dashboardIntervalMs: 500,
+  /**
+   * Pages (server-sent event streams) a dashboard feeds at once; more are answered 503.
+   * @default 16
+   */
+  maxDashboardClients: 16,
+  /**
+   * Connections listed in the dashboard's table; the rest are counted, not listed, so a page stays small.
+   * @default 200
+   */
+  dashboardMaxRows: 200,
+  /**
+   * Bytes of a peer's last message shown on the dashboard (the rest is cut; the message itself is untouched).
+   * @default 120
+   */
+  dashboardLastMessageBytes: 120,
 });
 
 export type Defaults = typeof DEFAULTS;

@@ -64,6 +64,8 @@ export interface CounterServer {
   address(): Endpoint;
   /** The last value handed out. */
   readonly counter: number;
+  /** Replies waiting for their delay now. */
+  readonly pending: number;
   /** Stops at once; replies still waiting for their delay are not sent. */
   close(): Promise<void>;
 }
@@ -319,6 +321,9 @@ export async function startCounterServer(options: CounterServerOptions = {}): Pr
     address: () => endpoint.address(),
     get counter() {
       return counter;
+    },
+    get pending() {
+      return pending.size;
     },
     close: async () => {
       clearTimeout(timer);

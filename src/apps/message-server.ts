@@ -45,6 +45,8 @@ export interface MessageServerOptions extends ListenOptions {
   onEvent?: (event: ServerEvent) => void;
   /** @default true */
   logMessages?: boolean;
+  /** Sees every message before it is answered (the dashboard keeps the last one per connection); keep it cheap. */
+  onMessage?: (connection: TcpConnection, message: Buffer) => void;
   /**
    * Send the greeting at accept instead of one event-loop turn later. Faster to greet (about 20% more
    * connections per second in the benchmark), but a client that sends at once and then answers the greeting,
@@ -96,6 +98,7 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
   const once = options.once ?? mode === 'greet';
   const logMessages = options.logMessages ?? true;
   const emit = options.onEvent ?? (() => {});
+  const observe = options.onMessage;
   const templated = replyTemplate.includes('{message}');
   // A function, not a string, as the replacement: in a string "$`", "$&" and "$'" are patterns, and a peer's
   // message "$`" came back as part of the template (found by the fuzz test).
@@ -139,6 +142,7 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
   // connection): a server holding 10,000 idle clients pays for state, not for a set of closures each.
   function onMessage(this: TcpConnection, message: Buffer): void {
     stats.messages++;
+    if (observe) observe(this, message);
     if (logMessages) emit({ type: 'message', peer: this.remote, text: message.toString('utf8') });
     if (this.state !== 'open') return;
     const session = sessions.get(this)!;

@@ -30,6 +30,70 @@ export interface BenchResult {
   cpuPercent: number;
   /** Mode-specific extras (hold: opened, answered, …). */
   extra: Record<string, number>;
+  /** Completions per second, second by second over the measured period (for the HTML report). */
+  series?: RateSeriesData;
+  /** The latency distribution as [percentile, microseconds] pairs, 0% to 100% (max): the HDR percentile plot. */
+  percentiles?: [number, number][];
+}
+
+/** `perSec[i]` completions per second in the interval ending `atMs[i]` ms after measuring began. */
+export interface RateSeriesData {
+  atMs: number[];
+  perSec: number[];
+}
+
+/**
+ * Completions per second, one point per elapsed second: fed the running count by a bench's clock (which ticks
+ * every 100 ms anyway), so it costs nothing per request.
+ *
+ * @example
+ * const series = new RateSeries(performance.now());
+ * series.tick(performance.now(), completed); // as often as you like; a point is kept once a second has passed
+ */
+export class RateSeries {
+  readonly #data: RateSeriesData = { atMs: [], perSec: [] };
+  #startedAt: number;
+  #lastAt: number;
+  #lastCount = 0;
+
+  constructor(startedAt: number, intervalMs = 1000) {
+    this.#startedAt = startedAt;
+    this.#lastAt = startedAt;
+    this.intervalMs = intervalMs;
+  }
+
+  readonly intervalMs: number;
+
+  tick(now: number, count: number, final = false): void {
+    const elapsed = now - this.#lastAt;
+    if (elapsed < this.intervalMs && !(final && elapsed >= this.intervalMs / 10)) return;
+    this.#data.atMs.push(Math.round(now - this.#startedAt));
+    this.#data.perSec.push(Math.round(((count - this.#lastCount) * 1000) / elapsed));
+    this.#lastAt = now;
+    this.#lastCount = count;
+  }
+
+  toJSON(): RateSeriesData {
+    return { atMs: [...this.#data.atMs], perSec: [...this.#data.perSec] };
+  }
+}
+
+/**
+ * Points of the HDR percentile plot: percentiles 0, 90, 99, 99.9, … (ten per decade of 1/(1-p)) as far as the
+ * sample count resolves them, then the maximum as 100.
+ * @example latencyDistribution(histogram) // [[0, 80], [20.6, 95], …, [99.9, 2100], [100, 5300]]
+ */
+export function latencyDistribution(histogram: hdr.Histogram): [number, number][] {
+  if (histogram.totalCount === 0) return [];
+  const percentiles = new Set([50, 75, 90, 99, 99.9, 99.99, 99.999]);
+  for (let k = 0; k <= 60; k++) percentiles.add(Math.round((1 - 10 ** (-k / 10)) * 1e6) / 1e4);
+  const points: [number, number][] = [...percentiles]
+    .sort((a, b) => a - b)
+    // Past one sample in the tail, a percentile is just the maximum.
+    .filter((percentile) => ((100 - percentile) / 100) * histogram.totalCount >= 1)
+    .map((percentile) => [percentile, histogram.getValueAtPercentile(percentile)]);
+  points.push([100, histogram.maxValue]);
+  return points;
 }
 
 /** What a mode measured; {@link benchResult} derives the rest. */
@@ -48,6 +112,7 @@ export interface Measured {
   lost: number;
   cpu: { stop: () => number };
   extra: Record<string, number>;
+  series?: RateSeries;
 }
 
 /** Assembles a mode's result: the target, the rate, the percentiles and the CPU, the same way for every mode. */
@@ -66,6 +131,8 @@ export function benchResult(measured: Measured): BenchResult {
     lost,
     cpuPercent: measured.cpu.stop(),
     extra,
+    ...(measured.series ? { series: measured.series.toJSON() } : {}),
+    percentiles: latencyDistribution(measured.histogram),
   };
 }
 

@@ -1,7 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { systemCode } from '../errors.js';
-import { benchResult, cpuMeter, createLatencyHistogram, type BenchResult } from './report.js';
+import type { Histogram } from 'hdr-histogram-js';
+import { benchResult, cpuMeter, createLatencyHistogram, RateSeries, type BenchResult } from './report.js';
 
 /** How the bench recognises a reply: a line (ends at LF), or whatever one read brings (the seed's servers). */
 export type ReplyFraming = 'line' | 'read';
@@ -25,6 +26,8 @@ export interface TcpBenchOptions {
   /** Connects in flight at once while opening; bursts past the server's backlog would only measure SYN drops. */
   openConcurrency?: number;
   onProgress?: (fraction: number, completed: number) => void;
+  /** Record latencies into this histogram (so a live view can read it); a new one by default. */
+  histogram?: Histogram;
   signal?: AbortSignal;
 }
 
@@ -96,23 +99,31 @@ async function openMany(options: TcpBenchOptions, count: number, counters: Count
   return sockets;
 }
 
-/** Waits warm-up + duration (or until aborted), reporting progress; calls `onMeasure` when measuring starts. */
-async function runClock(options: TcpBenchOptions, onMeasure: () => void, completed: () => number): Promise<number> {
+/**
+ * Waits warm-up + duration (or until aborted), reporting progress; calls `onMeasure` when measuring starts.
+ * Returns the measured time and the completions per second, second by second.
+ */
+async function runClock(options: TcpBenchOptions, onMeasure: () => void, completed: () => number): Promise<{ measuredMs: number; series: RateSeries | undefined }> {
   const total = options.warmupMs + options.durationMs;
   const startedAt = performance.now();
   let measureFrom = Infinity;
+  let series: RateSeries | undefined;
   for (;;) {
-    const elapsed = performance.now() - startedAt;
+    const now = performance.now();
+    const elapsed = now - startedAt;
     if (elapsed >= options.warmupMs && measureFrom === Infinity) {
-      measureFrom = performance.now();
+      measureFrom = now;
       onMeasure();
+      series = new RateSeries(now);
     }
+    series?.tick(now, completed());
     if (elapsed >= total || options.signal?.aborted) break;
     options.onProgress?.(Math.min(1, elapsed / total), completed());
     await sleep(Math.min(100, total - elapsed));
   }
   options.onProgress?.(1, completed());
-  return measureFrom === Infinity ? 0 : performance.now() - measureFrom;
+  series?.tick(performance.now(), completed(), true);
+  return { measuredMs: measureFrom === Infinity ? 0 : performance.now() - measureFrom, series };
 }
 
 /**
@@ -122,7 +133,7 @@ async function runClock(options: TcpBenchOptions, onMeasure: () => void, complet
 export async function runTcpBench(options: TcpBenchOptions): Promise<BenchResult> {
   const cpu = cpuMeter();
   const counters: Counters = { errors: 0, resets: 0 };
-  const histogram = createLatencyHistogram();
+  const histogram = options.histogram ?? createLatencyHistogram();
   const request = Buffer.from(`${options.payload}\n`);
   let measuring = false;
   let stopping = false;
@@ -156,7 +167,7 @@ export async function runTcpBench(options: TcpBenchOptions): Promise<BenchResult
         send();
       }),
   );
-  const measuredMs = await runClock(options, () => (measuring = true), () => completed);
+  const { measuredMs, series } = await runClock(options, () => (measuring = true), () => completed);
   measuring = false;
   stopping = true;
   await Promise.race([Promise.all(loops), sleep(2000)]);
@@ -173,6 +184,7 @@ export async function runTcpBench(options: TcpBenchOptions): Promise<BenchResult
     lost: 0,
     cpu,
     extra: { failedToOpen: options.connections - sockets.length },
+    ...(series ? { series } : {}),
   });
 }
 
@@ -183,7 +195,7 @@ export async function runTcpBench(options: TcpBenchOptions): Promise<BenchResult
 export async function runHoldBench(options: TcpBenchOptions): Promise<BenchResult> {
   const cpu = cpuMeter();
   const counters: Counters = { errors: 0, resets: 0 };
-  const histogram = createLatencyHistogram();
+  const histogram = options.histogram ?? createLatencyHistogram();
   const sockets = await openMany(options, options.connections, counters);
   let closedDuringHold = 0;
   for (const socket of sockets) {
@@ -235,7 +247,7 @@ export async function runHoldBench(options: TcpBenchOptions): Promise<BenchResul
 export async function runConnectBench(options: TcpBenchOptions): Promise<BenchResult> {
   const cpu = cpuMeter();
   const counters: Counters = { errors: 0, resets: 0 };
-  const histogram = createLatencyHistogram();
+  const histogram = options.histogram ?? createLatencyHistogram();
   const request = Buffer.from(`${options.payload}\n`);
   let measuring = false;
   let stopping = false;
@@ -281,9 +293,9 @@ export async function runConnectBench(options: TcpBenchOptions): Promise<BenchRe
   const loops = Array.from({ length: options.connections }, async () => {
     while (!stopping) await cycle();
   });
-  const measuredMs = await runClock(options, () => (measuring = true), () => completed);
+  const { measuredMs, series } = await runClock(options, () => (measuring = true), () => completed);
   measuring = false;
   stopping = true;
   await Promise.race([Promise.all(loops), sleep(options.timeoutMs + 1000)]);
-  return benchResult({ mode: 'connect', host: options.host, port: options.port, concurrency: options.connections, measuredMs, completed, histogram, ...counters, lost: 0, cpu, extra: {} });
+  return benchResult({ mode: 'connect', host: options.host, port: options.port, concurrency: options.connections, measuredMs, completed, histogram, ...counters, lost: 0, cpu, extra: {}, ...(series ? { series } : {}) });
 }

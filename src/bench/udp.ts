@@ -2,7 +2,8 @@ import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { benchResult, cpuMeter, createLatencyHistogram, type BenchResult } from './report.js';
+import type { Histogram } from 'hdr-histogram-js';
+import { benchResult, cpuMeter, createLatencyHistogram, RateSeries, type BenchResult } from './report.js';
 
 export interface UdpBenchOptions {
   host: string;
@@ -21,6 +22,8 @@ export interface UdpBenchOptions {
   /** SO_RCVBUF asked for (the kernel caps it at net.core.rmem_max). */
   receiveBufferBytes?: number;
   onProgress?: (fraction: number, completed: number) => void;
+  /** Record latencies into this histogram (so a live view can read it); a new one by default. */
+  histogram?: Histogram;
   signal?: AbortSignal;
 }
 
@@ -31,7 +34,7 @@ export interface UdpBenchOptions {
  */
 export async function runUdpBench(options: UdpBenchOptions): Promise<BenchResult> {
   const cpu = cpuMeter();
-  const histogram = createLatencyHistogram();
+  const histogram = options.histogram ?? createLatencyHistogram();
   const request = Buffer.from(options.payload);
   const type = isIP(options.host) === 6 ? 'udp6' : 'udp4';
   let measuring = false;
@@ -81,6 +84,7 @@ export async function runUdpBench(options: UdpBenchOptions): Promise<BenchResult
   let measureFrom = Infinity;
   let lastProgress = 0;
   let turn = 0;
+  let series: RateSeries | undefined;
   while (!options.signal?.aborted) {
     const now = performance.now();
     const elapsed = now - startedAt;
@@ -88,7 +92,9 @@ export async function runUdpBench(options: UdpBenchOptions): Promise<BenchResult
     if (elapsed >= options.warmupMs && measureFrom === Infinity) {
       measureFrom = now;
       measuring = true;
+      series = new RateSeries(now);
     }
+    series?.tick(now, completed);
     expire(now);
     const due = Math.floor((options.ratePerSec * elapsed) / 1000) - scheduled;
     const allowed = Math.min(due, options.maxOutstanding - outstanding);
@@ -108,6 +114,7 @@ export async function runUdpBench(options: UdpBenchOptions): Promise<BenchResult
     await sleep(1);
   }
   const measuredMs = measureFrom === Infinity ? 0 : performance.now() - measureFrom;
+  series?.tick(performance.now(), completed, true);
   // Replies to the last requests are still owed: wait for them (or their timeout), then count.
   const drainUntil = performance.now() + options.timeoutMs + 50;
   while (outstanding > 0 && performance.now() < drainUntil) {
@@ -130,5 +137,6 @@ export async function runUdpBench(options: UdpBenchOptions): Promise<BenchResult
     lost,
     cpu,
     extra: { sent, outstandingAtEnd: outstanding },
+    ...(series ? { series } : {}),
   });
 }

@@ -47,7 +47,8 @@ export interface TcpProxyOptions extends TcpFaults {
 }
 
 export type TcpProxyEvent =
-  | { type: 'open'; id: number; client: Endpoint }
+  /** `socket` is the client's, for observers that read its byte counts (the dashboard); do not write to it. */
+  | { type: 'open'; id: number; client: Endpoint; socket?: Socket }
   | { type: 'upstream-failed'; id: number; message: string }
   | { type: 'reset'; id: number; why: string }
   | { type: 'close'; id: number; up: number; down: number };
@@ -160,7 +161,7 @@ function relay(proxy: TcpProxy, id: number, client: Socket, targetHost: string, 
   proxy.stats.active++;
   proxy.track(client);
   client.on('error', () => {});
-  emit({ type: 'open', id, client: socketEndpoint(client, 'remote') });
+  emit({ type: 'open', id, client: socketEndpoint(client, 'remote'), socket: client });
   client.once('close', () => {
     proxy.stats.active--;
     emit({ type: 'close', id, up: up?.bytes ?? 0, down: down?.bytes ?? 0 });

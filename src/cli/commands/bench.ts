@@ -1,7 +1,12 @@
 import { lookup } from 'node:dns/promises';
+import { writeFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import { isLoopback, unbracket } from '../../address.js';
-import { formatResult, type BenchResult } from '../../bench/report.js';
+import { renderHtmlReport } from '../../bench/html-report.js';
+import { createLatencyHistogram, formatResult, type BenchResult } from '../../bench/report.js';
+import { DASHBOARD_FLAG, parseDashboardAddress, serveDashboard } from '../../dashboard/cli.js';
+import { benchSource, type BenchProgress } from '../../dashboard/sources/bench.js';
+import { SocklabError } from '../../errors.js';
 import { runConnectBench, runHoldBench, runTcpBench, type ReplyFraming } from '../../bench/tcp.js';
 import { runUdpBench } from '../../bench/udp.js';
 import { defineCommand, parsePort, println, usageError } from '../command.js';
@@ -40,6 +45,8 @@ export default defineCommand({
     'timeout-ms': { type: 'number', default: 5000, min: 1, description: 'Connect timeout; udp and hold: a reply later than this is lost' },
     json: { type: 'boolean', description: 'Print the result as JSON on stdout' },
     'allow-remote': { type: 'boolean', description: 'Allow a target that is not loopback' },
+    report: { type: 'string', placeholder: 'file.html', description: 'Also write a self-contained HTML report: rate over time and an HDR latency plot' },
+    dashboard: DASHBOARD_FLAG,
   },
   examples: [
     'socklab bench tcp --port 12345 --connections 100 --duration-ms 5000',
@@ -47,6 +54,8 @@ export default defineCommand({
     'socklab bench connect -c 8',
     'socklab bench udp --rate 20000 --outstanding 10000 --timeout-ms 1000',
     'socklab bench tcp --no-greeting --reply-framing read   # the seed\'s async_server.py',
+    'socklab bench tcp --report bench.html                  # open bench.html in a browser, no network needed',
+    'socklab bench tcp -d 30000 --dashboard 9000            # watch it live on http://127.0.0.1:9000/',
   ],
   async run({ values, positionals }, io) {
     const [mode, hostArg = '127.0.0.1', portText] = positionals;
@@ -62,11 +71,21 @@ export default defineCommand({
     if (!isLoopback(address) && !values['allow-remote']) {
       throw usageError(`Refusing to load ${host} (${address}): not a loopback address. Pass --allow-remote for a machine you own`);
     }
+    if (values.dashboard !== undefined) parseDashboardAddress(values.dashboard);
+    if (values.report !== undefined && !values.report.endsWith('.html')) throw usageError(`Option '--report' takes a file name ending in .html; got '${values.report}'`);
+    const histogram = createLatencyHistogram();
+    const live: BenchProgress = { mode, target: `${host}:${port}`, histogram, fraction: 0, completed: 0 };
+    const dashboard =
+      values.dashboard === undefined ? undefined : await serveDashboard(values.dashboard, benchSource(live), (line) => println(io.stderr, line), (line) => println(io.stderr, line));
     const showProgress = io.stderr === process.stderr && process.stderr.isTTY === true && !values.json;
     const bar = showProgress ? new cliProgress.SingleBar({ format: `${mode} {bar} {percentage}% | {completed} done`, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
     bar?.start(100, 0, { completed: 0 });
-    const onProgress = (fraction: number, completed: number): void => bar?.update(Math.round(fraction * 100), { completed });
-    const common = { host: address, port, durationMs: values['duration-ms'], warmupMs: values['warmup-ms'], timeoutMs: values['timeout-ms'], onProgress, signal: io.signal };
+    const onProgress = (fraction: number, completed: number): void => {
+      live.fraction = fraction;
+      live.completed = completed;
+      bar?.update(Math.round(fraction * 100), { completed });
+    };
+    const common = { host: address, port, durationMs: values['duration-ms'], warmupMs: values['warmup-ms'], timeoutMs: values['timeout-ms'], onProgress, histogram, signal: io.signal };
     let result: BenchResult;
     try {
       if (mode === 'udp') {
@@ -83,6 +102,15 @@ export default defineCommand({
       }
     } finally {
       bar?.stop();
+      await dashboard?.close();
+    }
+    if (values.report !== undefined) {
+      try {
+        await writeFile(values.report, renderHtmlReport(result));
+      } catch (err) {
+        throw new SocklabError('SL_ERR_REPORT', `Cannot write the report to ${values.report}: ${(err as Error).message}`, { cause: err });
+      }
+      println(io.stderr, `report written to ${values.report}`);
     }
     if (values.json) println(io.stdout, JSON.stringify(result));
     else io.stdout.write(formatResult(result));

@@ -1,6 +1,9 @@
 import { formatEndpoint } from '../../address.js';
 import { startTcpProxy, type FaultDirection, type TcpProxyEvent } from '../../proxy/tcp-proxy.js';
 import { startUdpProxy } from '../../proxy/udp-proxy.js';
+import { DASHBOARD_FLAG, parseDashboardAddress, serveDashboard } from '../../dashboard/cli.js';
+import { tcpProxySource, udpProxySource, type FaultSettings } from '../../dashboard/sources/proxy.js';
+import type { DashboardSource } from '../../dashboard/source.js';
 import { defineCommand, println, targetFrom, untilAborted, usageError } from '../command.js';
 
 function formatTcpEvent(event: TcpProxyEvent): string {
@@ -63,26 +66,35 @@ export default defineCommand({
     reorder: { type: 'string', placeholder: 'p', description: 'UDP: chance to hold a datagram back behind the next' },
     seed: { type: 'number', description: 'Seed for random faults (default: random, printed)' },
     quiet: { type: 'boolean', short: 'q', description: 'Do not log each connection' },
+    dashboard: DASHBOARD_FLAG,
   },
   examples: [
     'socklab proxy localhost 12345 --port 9000 --latency-ms 100 --jitter-ms 20',
     'socklab proxy localhost 12345 --port 9000 --slice 1          # one byte per segment',
     'socklab proxy localhost 12345 --port 9000 --reset-after-bytes 100',
     'socklab proxy --udp localhost 12345 --port 9000 --drop 10% --duplicate 5% --reorder 5% --seed 1',
+    'socklab proxy localhost 12345 --port 9000 --reset-after-ms 5000 --dashboard 9001',
   ],
   async run({ values, positionals }, io) {
     const target = targetFrom(positionals, values['target-port'] ?? Number.NaN, '127.0.0.1');
     if (Number.isNaN(target.port)) throw usageError('Which target? Give its port: socklab proxy <host> <port>, or --target-port');
     const common = { host: values.host, port: values.port, targetHost: target.host, targetPort: target.port, latencyMs: values['latency-ms'], jitterMs: values['jitter-ms'], ...(values.seed === undefined ? {} : { seed: values.seed }) };
     const targetText = `${target.host}:${target.port}`;
+    if (values.dashboard !== undefined) parseDashboardAddress(values.dashboard);
+    const faults = faultSettings(values);
+    const watch = async (source: DashboardSource, proxy: { close(): Promise<void> }) =>
+      values.dashboard === undefined
+        ? undefined
+        : serveDashboard(values.dashboard, source, (line) => println(io.stdout, line), (line) => println(io.stderr, line), () => proxy.close());
     if (values.udp) {
       const proxy = await startUdpProxy({
         ...common,
         ...withDefined({ drop: parseProbability('drop', values.drop), duplicate: parseProbability('duplicate', values.duplicate), reorder: parseProbability('reorder', values.reorder) }),
       });
       println(io.stdout, `listening on udp ${formatEndpoint(proxy.address())}, proxying to ${targetText} (seed ${proxy.seed})`);
+      const dashboard = await watch(udpProxySource(proxy, faults), proxy);
       await untilAborted(io.signal);
-      await proxy.close();
+      await Promise.all([proxy.close(), dashboard?.close()]);
       const { forwarded, dropped, duplicated, reordered, sessions } = proxy.stats;
       println(io.stdout, `stopped: ${sessions} clients, ${forwarded} forwarded, ${dropped} dropped, ${duplicated} duplicated, ${reordered} reordered`);
       return 0;
@@ -102,13 +114,28 @@ export default defineCommand({
     });
     if (!values.quiet) proxy.on('event', (event) => println(io.stdout, formatTcpEvent(event)));
     println(io.stdout, `listening on ${formatEndpoint(proxy.address())}, proxying to ${targetText} (seed ${proxy.seed})`);
+    const dashboard = await watch(tcpProxySource(proxy, faults), proxy);
     await untilAborted(io.signal);
-    await proxy.close();
+    await Promise.all([proxy.close(), dashboard?.close()]);
     const { connections, bytesUp, bytesDown, resets } = proxy.stats;
     println(io.stdout, `stopped: ${connections} connections, ${bytesUp} bytes up, ${bytesDown} bytes down, ${resets} resets`);
     return 0;
   },
 });
+
+/** The fault flags given (non-default), for the dashboard's "faults configured" table. */
+function faultSettings(values: Record<string, unknown>): FaultSettings {
+  const names = values.udp
+    ? ['latency-ms', 'jitter-ms', 'drop', 'duplicate', 'reorder']
+    : ['latency-ms', 'jitter-ms', 'bandwidth', 'slice', 'reset-after-ms', 'reset-after-bytes', 'slow-close-ms', 'black-hole', 'direction'];
+  const given: FaultSettings = {};
+  for (const name of names) {
+    const value = values[name];
+    if (value === undefined || value === 0 || value === false || (name === 'direction' && value === 'both')) continue;
+    given[name] = typeof value === 'number' ? value : String(value);
+  }
+  return given;
+}
 
 /** Drops undefined values, so unset flags leave the library's defaults alone. */
 function withDefined<T extends Record<string, unknown>>(values: T): Partial<{ [K in keyof T]: Exclude<T[K], undefined> }> {

@@ -2,6 +2,8 @@ import { formatEndpoint, isLoopback } from '../../address.js';
 import { formatServerEvent, SERVE_MODES, startMessageServer, type ServeMode } from '../../apps/message-server.js';
 import { FRAMINGS, type Framing } from '../../codec/framing.js';
 import type { LineEnding } from '../../codec/lines.js';
+import { DASHBOARD_FLAG, parseDashboardAddress, serveDashboard } from '../../dashboard/cli.js';
+import { LastMessages, tcpServerSource } from '../../dashboard/sources/tcp-server.js';
 import { DEFAULTS } from '../../options.js';
 import { accessLists, defineCommand, println, untilAborted, usageError } from '../command.js';
 
@@ -58,6 +60,7 @@ export default defineCommand({
     'close-timeout-ms': { type: 'number', default: DEFAULTS.closeTimeoutMs, min: 0, description: 'On close and shutdown, how long to wait for a client to finish before dropping it' },
     allow: { type: 'string', placeholder: 'list', description: 'Only these addresses/CIDR ranges may connect, comma-separated (e.g. 127.0.0.0/8,::1)' },
     deny: { type: 'string', placeholder: 'list', description: 'These addresses/CIDR ranges may not connect, comma-separated' },
+    dashboard: DASHBOARD_FLAG,
   },
   examples: [
     'socklab serve                          # concurrent, 127.0.0.1:12345',
@@ -65,12 +68,16 @@ export default defineCommand({
     'socklab serve --mode greet             # like server2.py',
     'socklab serve --port 0 --quiet         # a free port, no message log',
     "socklab serve --reply 'echo: {message}'",
+    'socklab serve --dashboard 9000         # then open http://127.0.0.1:9000/',
   ],
   async run({ values }, io) {
     if (values.greeting !== undefined && values['no-greeting']) {
       throw usageError("Options '--greeting' and '--no-greeting' conflict");
     }
     const mode = values.mode as ServeMode;
+    if (values.dashboard !== undefined) parseDashboardAddress(values.dashboard);
+    // Only with a dashboard is each connection's last message kept (a reference, read when the page updates).
+    const lastMessages = values.dashboard === undefined ? undefined : new LastMessages();
     const server = await startMessageServer({
       host: values.host,
       port: values.port,
@@ -93,14 +100,25 @@ export default defineCommand({
       closeTimeoutMs: values['close-timeout-ms'],
       ...accessLists(values.allow, values.deny),
       onEvent: (event) => println(io.stdout, formatServerEvent(event)),
+      ...(lastMessages ? { onMessage: lastMessages.record } : {}),
     });
     println(io.stdout, `listening on ${formatEndpoint(server.address())} (${mode} mode)`);
+    const dashboard =
+      values.dashboard === undefined
+        ? undefined
+        : await serveDashboard(
+            values.dashboard,
+            tcpServerSource({ tcp: server.tcp, title: `serve (${mode})`, messagesReceived: () => server.stats.messages, errors: server.stats.errors, ...(lastMessages ? { lastMessages } : {}) }),
+            (line) => println(io.stdout, line),
+            (line) => println(io.stderr, line),
+            () => server.close(),
+          );
     if (!isLoopback(values.host)) println(io.stderr, `note: listening on ${values.host}, so other machines can connect`);
     if (server.tcp.maxConnections < values['max-connections']) {
       println(io.stderr, `note: only enough file descriptors for ${server.tcp.maxConnections} clients (see ulimit -n); more are told "server full"`);
     }
     await Promise.race([server.done, untilAborted(io.signal)]);
-    await server.close();
+    await Promise.all([server.close(), dashboard?.close()]);
     const { accepted, rejected, messages, denied, acceptErrors, errors } = server.stats;
     const extras = [
       denied > 0 ? `${denied} denied` : '',

@@ -1,5 +1,7 @@
 import { formatEndpoint } from '../../address.js';
 import { startCounterServer, type CounterEvent, type DropReason } from '../../apps/counter-server.js';
+import { DASHBOARD_FLAG, parseDashboardAddress, serveDashboard } from '../../dashboard/cli.js';
+import { counterServerSource } from '../../dashboard/sources/udp-server.js';
 import { DEFAULTS } from '../../options.js';
 import { accessLists, defineCommand, println, untilAborted } from '../command.js';
 
@@ -52,9 +54,11 @@ export default defineCommand({
     allow: { type: 'string', placeholder: 'list', description: 'Only these addresses/CIDR ranges are answered, comma-separated' },
     deny: { type: 'string', placeholder: 'list', description: 'These addresses/CIDR ranges are never answered, comma-separated' },
     quiet: { type: 'boolean', short: 'q', description: 'Do not log each datagram' },
+    dashboard: DASHBOARD_FLAG,
   },
-  examples: ['socklab udp-serve', 'socklab udp-serve --port 0 --delay-ms 0', 'echo get | ncat -u localhost 12345'],
+  examples: ['socklab udp-serve', 'socklab udp-serve --port 0 --delay-ms 0', 'echo get | ncat -u localhost 12345', 'socklab udp-serve --dashboard 9000   # gets/s, pending replies, drops: http://127.0.0.1:9000/'],
   async run({ values }, io) {
+    if (values.dashboard !== undefined) parseDashboardAddress(values.dashboard);
     const server = await startCounterServer({
       host: values.host,
       port: values.port,
@@ -69,8 +73,12 @@ export default defineCommand({
       onEvent: (event) => println(io.stdout, formatCounterEvent(event)),
     });
     println(io.stdout, `listening on udp ${formatEndpoint(server.address())}`);
+    const dashboard =
+      values.dashboard === undefined
+        ? undefined
+        : await serveDashboard(values.dashboard, counterServerSource(server), (line) => println(io.stdout, line), (line) => println(io.stderr, line), () => server.close());
     await untilAborted(io.signal);
-    await server.close();
+    await Promise.all([server.close(), dashboard?.close()]);
     const { gets, ignored, overloaded, dropped, retries, empty, oversized, malformed, denied, rateLimited, amplificationLimited } = server.stats;
     const details = Object.entries({ retries, empty, oversized, malformed, denied, 'rate-limited': rateLimited, amplification: amplificationLimited, overloaded })
       .filter(([, n]) => n > 0)

@@ -1,0 +1,131 @@
+/**
+ * What the dashboard costs: request/response throughput of `socklab serve` with `--dashboard` on and a page's
+ * event stream connected (updating every 500 ms, with every connection listed and its last message kept), against
+ * the same server without it. Each pair runs both at the same time (servers on one core, load on the other), so
+ * load from elsewhere falls on both alike; the result is the median of the pair ratios. Target: >= 0.95.
+ *
+ * Run on its own: npm run build && node dist/scripts/bench/dashboard.js   (DASHBOARD_BENCH_RUNS, default 7)
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { BenchResult } from '../../src/bench/report.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const CLI = `${ROOT}bin/socklab.cjs`;
+const RUNS = Number(process.env.DASHBOARD_BENCH_RUNS ?? 7);
+const DURATION_MS = Number(process.env.DASHBOARD_BENCH_DURATION_MS ?? 2000);
+const CONNECTIONS = 50;
+const PIN = spawnSync('taskset', ['-c', '0', 'true']).status === 0 && cpus().length >= 2;
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+function pinned(cpu: number, args: string[]): [string, string[]] {
+  return PIN ? ['taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args];
+}
+
+/** Starts `socklab serve` on CPU 0 and reads its port (and its dashboard's URL) from its output. */
+async function startServe(extra: string[]): Promise<{ child: ChildProcess; port: number; url?: string }> {
+  const [command, args] = pinned(0, [CLI, 'serve', '--port', '0', '--quiet', ...extra]);
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (text: string) => (out += text));
+  const deadline = Date.now() + 10_000;
+  while (!/listening on \S+:(\d+)/.test(out) || (extra.includes('--dashboard') && !/dashboard on (\S+)/.test(out))) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`serve did not start: ${out}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const url = /dashboard on (\S+)/.exec(out)?.[1];
+  return { child, port: Number(/listening on \S+:(\d+)/.exec(out)![1]), ...(url ? { url } : {}) };
+}
+
+/** One closed-loop run from CPU 1: `socklab bench tcp --json`. */
+function runBench(port: number): Promise<BenchResult> {
+  const [command, args] = pinned(1, [CLI, 'bench', 'tcp', '127.0.0.1', String(port), '-c', String(CONNECTIONS), '--duration-ms', String(DURATION_MS), '--warmup-ms', '500', '--json']);
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (out += text));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as BenchResult) : reject(new Error(`bench exited ${code}: ${out}`))));
+  });
+}
+
+/** A process's user + system CPU so far, in ms (Linux /proc; clock ticks are 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+export default async function run(): Promise<{ targets: Array<{ target: string; wanted: string; measured: string; met: boolean }>; markdown: string }> {
+  const plain = await startServe([]);
+  const watched = await startServe(['--dashboard', '0']);
+  // A page's worth of watching: the event stream stays open and every update is read.
+  let updates = 0;
+  let bytes = 0;
+  const stream = get(`${watched.url}events`, (res) => {
+    res.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      for (let at = chunk.indexOf('\n\n'); at !== -1; at = chunk.indexOf('\n\n', at + 2)) updates++;
+    });
+  });
+  stream.on('error', () => {});
+  const rates = { plain: [] as number[], watched: [] as number[] };
+  // Server CPU per request is far less sensitive than throughput to other load on a shared machine.
+  const cpuUsPerRequest = { plain: [] as number[], watched: [] as number[] };
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      // Both at once, servers sharing CPU 0 and load generators CPU 1: whatever else runs on the machine hits
+      // both sides of a pair at the same moment, and two CPU-bound servers on one core get equal time, so
+      // the throughput ratio is the inverse of their cost per request.
+      const servers = { plain, watched };
+      const before = { plain: cpuMs(plain.child.pid!), watched: cpuMs(watched.child.pid!) };
+      const [a, b] = await Promise.all([runBench(plain.port), runBench(watched.port)]);
+      for (const [name, result] of [['plain', a], ['watched', b]] as const) {
+        rates[name].push(result.perSec);
+        // Includes the warm-up, whose requests are not counted: the same bias on both sides.
+        cpuUsPerRequest[name].push(((cpuMs(servers[name].child.pid!) - before[name]) * 1000) / (result.perSec * ((DURATION_MS + 500) / 1000)));
+      }
+      log(`dashboard bench ${i + 1}/${RUNS}: plain ${Math.round(a.perSec)}/s, watched ${Math.round(b.perSec)}/s`);
+    }
+  } finally {
+    stream.destroy();
+    plain.child.kill('SIGTERM');
+    watched.child.kill('SIGTERM');
+  }
+  const pairRatios = rates.watched.map((w, i) => w / rates.plain[i]!);
+  // The median of the pair ratios: an unlucky pair does not move it.
+  const ratio = median(pairRatios);
+  const cpuRatio = median(cpuUsPerRequest.watched) / median(cpuUsPerRequest.plain);
+  const markdown = [
+    '## Dashboard cost',
+    '',
+    `\`socklab serve\` with \`--dashboard\` and a connected event stream (a page's updates every 500 ms: ${updates} received, ${Math.round(bytes / 1024)} KiB, each listing all ${CONNECTIONS} connections with their last message) against the same server without it. Closed-loop request/response, ${CONNECTIONS} connections, ${DURATION_MS / 1000} s per run, ${RUNS} pairs, the two halves of a pair run at the same time${PIN ? ' (both servers sharing CPU 0, both load generators on CPU 1, so the servers get equal CPU time and the ratio of their throughputs is the inverse of their cost per request)' : ''}.`,
+    '',
+    '| server | median requests/s | server CPU per request | runs (requests/s) |',
+    '| --- | ---: | ---: | --- |',
+    `| serve | ${Math.round(median(rates.plain))} | ${median(cpuUsPerRequest.plain).toFixed(2)} µs | ${rates.plain.map(Math.round).join(', ')} |`,
+    `| serve --dashboard (page open) | ${Math.round(median(rates.watched))} | ${median(cpuUsPerRequest.watched).toFixed(2)} µs | ${rates.watched.map(Math.round).join(', ')} |`,
+    '',
+    `Median of the pair ratios (with / without): **${ratio.toFixed(3)}** (pair by pair: ${pairRatios.map((r) => r.toFixed(2)).join(', ')}; ratio of medians ${(median(rates.watched) / median(rates.plain)).toFixed(3)}). Server CPU per request with / without: ${cpuRatio.toFixed(3)} (a cost of ${((cpuRatio - 1) * 100).toFixed(1)}%).`,
+    '',
+  ].join('\n');
+  return {
+    targets: [
+      { target: 'r/r throughput with the dashboard open', wanted: '>= 0.95x without', measured: `${ratio.toFixed(3)}x`, met: ratio >= 0.95 },
+      { target: 'server CPU per request with the dashboard open', wanted: '<= 1.05x without', measured: `${cpuRatio.toFixed(3)}x`, met: cpuRatio <= 1.05 },
+    ],
+    markdown,
+  };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { markdown } = await run();
+  process.stdout.write(markdown);
+}
