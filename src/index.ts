@@ -58,3 +58,17 @@ export { startTcpProxy, TcpProxy, type TcpProxyOptions, type TcpFaults, type Tcp
 export { startUdpProxy, UdpProxy, type UdpProxyOptions, type UdpFaults, type UdpProxyStats } from './proxy/udp-proxy.js';
 export { seededRandom } from './proxy/random.js';
 export { runCounterClient, type CounterClientOptions, type CounterClientEvent, type CounterClientResult } from './apps/counter-client.js';
+export {
+  MemoryState,
+  MemoryCounter,
+  type SharedState,
+  type SharedStateKind,
+  type SharedStateStatus,
+  type SharedStateEvents,
+  type CounterStore,
+} from './state/shared-state.js';
+export { RedisState, connectRedisState, parseRedisUrl, type RedisTarget, type RedisStateOptions } from './state/redis-state.js';
+export { ClusterHub, WorkerState } from './state/cluster-state.js';
+export { StateFileCounter, openStateFile, formatStateFile, parseStateFile, type StateFileOptions } from './state/state-file.js';
+export { startChatServer, formatChatEvent, type ChatServer, type ChatServerOptions, type ChatServerStats, type ChatEvent, type ChatMode } from './apps/chat-server.js';
+export { escapeControls } from './apps/chat/escape.js';

@@ -4,6 +4,20 @@ import { SocklabError, systemCode } from '../errors.js';
 import { DEFAULTS, checkCount } from '../options.js';
 import { Rooms, backendUnavailable, type SharedState, type SharedStateEvents, type SharedStateStatus } from './shared-state.js';
 
+/**
+ * INCRBY with a floor: the counter is first raised to the highest value this instance ever handed out. A Redis
+ * restarted without persistence comes back with no counter; without the floor the next INCRBY would start again
+ * at 1 and this instance would repeat its own values. (Values other instances handed out above this instance's
+ * highest are not known here: only a Redis that persists the key, e.g. appendonly, keeps those unique.)
+ */
+const ALLOCATE_SCRIPT = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local floor = tonumber(ARGV[2])
+if current < floor then redis.call('SET', KEYS[1], floor) end
+return redis.call('INCRBY', KEYS[1], ARGV[1])`;
+
+type AllocatingRedis = Redis & { socklabAllocate(key: string, count: number, floor: number): Promise<number> };
+
 /** Where a Redis server is, from a `redis://host:port[/db]` URL. */
 export interface RedisTarget {
   host: string;
@@ -58,7 +72,9 @@ export interface RedisStateOptions {
 export class RedisState extends EventEmitter<SharedStateEvents> implements SharedState {
   readonly kind = 'redis' as const;
   readonly location: string;
-  readonly #commands: Redis;
+  readonly #commands: AllocatingRedis;
+  /** The highest value this instance was given: the floor of every allocation. */
+  #highest = 0;
   readonly #subscriber: Redis;
   readonly #rooms = new Rooms();
   readonly #prefix: string;
@@ -97,7 +113,8 @@ export class RedisState extends EventEmitter<SharedStateEvents> implements Share
       client.on('ready', () => this.#update());
       return client;
     };
-    this.#commands = make();
+    this.#commands = make() as AllocatingRedis;
+    this.#commands.defineCommand('socklabAllocate', { numberOfKeys: 1, lua: ALLOCATE_SCRIPT });
     this.#subscriber = make();
     this.#subscriber.on('message', (channel: string, message: string) => {
       if (channel.startsWith(this.#roomPrefix)) this.#rooms.deliver(channel.slice(this.#roomPrefix.length), message);
@@ -155,8 +172,11 @@ export class RedisState extends EventEmitter<SharedStateEvents> implements Share
 
   allocate(count: number): Promise<number> {
     if (this.#commands.status !== 'ready') return Promise.reject(backendUnavailable(this.location, this.#lastError));
-    return this.#commands.incrby(this.#counterKey, count).then(
-      (last) => last - count + 1,
+    return this.#commands.socklabAllocate(this.#counterKey, count, this.#highest).then(
+      (last) => {
+        if (last > this.#highest) this.#highest = last;
+        return last - count + 1;
+      },
       (err: unknown) => {
         throw backendUnavailable(this.location, systemCode(err) ?? (err as Error).message);
       },
