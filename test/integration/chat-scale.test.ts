@@ -1,8 +1,9 @@
 // Chat across processes: Redis killed and restarted mid-chat, and --workers process groups that leave no orphans.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { startCliServer, stopChecked } from '../helpers/processes.js';
+import { runCli, startCliServer, stopChecked } from '../helpers/processes.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { RedisServer } from '../helpers/redis.js';
 import { tally } from '../helpers/tally.js';
@@ -89,6 +90,18 @@ describe('chat across processes', () => {
     const { stdout } = await stopChecked(child);
     assert.match(stdout, /stopped: 4 clients served, 1 messages, \d+ deliveries, [1-9]\d* from other servers/);
     for (const pid of workers) assert.ok(!alive(pid), `worker ${pid} outlived the primary`);
+  });
+
+  it('a worker that cannot listen: the group stops with one clear error naming both causes (exit 1)', async (t) => {
+    const taken = createServer();
+    t.after(() => taken.close());
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    const { code, stderr } = await runCli(t, ['serve', '--mode', 'chat', '--workers', '2', '--port', String(port)]);
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /address already in use.*\[SL_ERR_BIND\]/);
+    assert.match(stderr, /before listening \[SL_ERR_WORKER\]/);
+    assert.doesNotMatch(stderr, /\n\s+at /);
   });
 
   it('kill -9 of the primary: its workers exit too', async (t) => {
