@@ -208,6 +208,8 @@ export default async function run(): Promise<{ targets: Array<{ target: string; 
     '',
     `Chat: ${CLIENTS} clients, one sending ${SEND_RATE} lines/s (so ${fmt(SEND_RATE * (CLIENTS - 1))} deliveries/s are due), ${DURATION_MS} ms per run,`,
     `clients spread round robin over the instances. Medians of ${RUNS} interleaved runs; ratio to one process in the same runs.`,
+    'Latency is from the sender\'s write to each reader\'s line, all on one machine (load generator included), so',
+    'p99 mostly shows how busy the shared machine was; the rate shows whether every delivery due was made.',
     '',
     '| chat server | deliveries/s | ratio | p50 latency | p99 latency | delivered of due |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',

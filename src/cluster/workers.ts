@@ -83,6 +83,9 @@ export async function runWorkers(options: RunWorkersOptions): Promise<Totals> {
         startFailed?.(new SocklabError('SL_ERR_WORKER', `Worker ${worker.id} exited (code ${code ?? signal}) before listening`));
         return;
       }
+      // Exit code 0: the worker stopped on its own SIGINT/SIGTERM (Ctrl-C reaches the whole process group), and
+      // the primary is about to stop too. Anything else is a crash: replace it.
+      if (code === 0) return;
       options.onWorkerExit?.(worker.id, code, signal);
       fork();
     });
