@@ -77,18 +77,22 @@ export class RedisState extends EventEmitter<SharedStateEvents> implements Share
   #highest = 0;
   readonly #subscriber: Redis;
   readonly #rooms = new Rooms();
-  readonly #prefix: string;
+  /** Channels are not per database in Redis: the db number is part of the name, so db 1 and db 2 are apart. */
+  readonly #roomPrefix: string;
   readonly #counterKey: string;
   #status: SharedStateStatus = 'down';
   #subscribed = false;
   #lastError = 'not connected';
+  /** Capped exponential backoff with jitter, so instances that lost Redis together do not come back in step. */
+  readonly #retryDelay: (attempt: number) => number;
 
   /** Use {@link connectRedisState}. */
   constructor(target: RedisTarget, options: RedisStateOptions = {}) {
     super();
     this.location = target.location;
-    this.#prefix = `${options.prefix ?? 'socklab:'}`;
-    this.#counterKey = `${this.#prefix}counter`;
+    const prefix = options.prefix ?? 'socklab:';
+    this.#counterKey = `${prefix}counter`;
+    this.#roomPrefix = `${prefix}${target.db}:room:`;
     const maxDelayMs = checkCount('maxRetryDelayMs', options.maxRetryDelayMs ?? DEFAULTS.backendMaxRetryDelayMs, 1);
     const connectTimeout = checkCount('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.backendConnectTimeoutMs, 1);
     const make = (): Redis => {
@@ -122,13 +126,7 @@ export class RedisState extends EventEmitter<SharedStateEvents> implements Share
     // A new connection has no subscriptions: they are made again (all rooms at once) before the state is up.
     this.#subscriber.prependListener('close', () => (this.#subscribed = false));
     this.#subscriber.on('ready', () => void this.#resubscribe());
-    this.#retryDelay = (attempt: number) => Math.min(maxDelayMs, 50 * 2 ** Math.min(attempt, 10)) * (0.5 + Math.random() / 2);
-  }
-
-  readonly #retryDelay: (attempt: number) => number;
-
-  get #roomPrefix(): string {
-    return `${this.#prefix}room:`;
+    this.#retryDelay = (attempt: number): number => Math.min(maxDelayMs, 50 * 2 ** Math.min(attempt, 10)) * (0.5 + Math.random() / 2);
   }
 
   get status(): SharedStateStatus {
