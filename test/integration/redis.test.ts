@@ -36,6 +36,20 @@ describe('udp-serve --redis', () => {
     tally({ valuesChecked: all.length, duplicatedValues: duplicates(all) });
   });
 
+  it('--workers 2 on Redis next to a single instance: one counter over all three processes', async (t) => {
+    const redis = await RedisServer.start(t);
+    const grouped = await startCliServer(t, ['udp-serve', '--port', '0', '--quiet', '--delay-ms', '0', '--rate-limit', 'inf', '--workers', '2', '--redis', redis.url]);
+    const single = await startCounter(t, redis);
+    const loads = await Promise.all([grouped.port, grouped.port, single.port].map((port) => CounterLoad.start(t, port, { window: 50, limit: 2000 })));
+    await Promise.all(loads.map((load) => load.until(2000, 20_000)));
+    for (const load of loads) load.stop();
+    const all = loads.flatMap((load) => load.values);
+    assert.ok(all.length >= 6000, `${all.length} values`);
+    assert.equal(duplicates(all), 0);
+    await stopChecked(grouped.child);
+    await stopChecked(single.child);
+  });
+
   it('kill -9 of an instance mid-run and a restart: still no duplicate', async (t) => {
     const redis = await RedisServer.start(t);
     const servers = await Promise.all([0, 1, 2].map(() => startCounter(t, redis)));
