@@ -182,7 +182,8 @@ export class RedisState extends EventEmitter<SharedStateEvents> implements Share
   }
 
   publish(room: string, payload: string): boolean {
-    if (this.#commands.status !== 'ready') return false;
+    // Down means down for rooms even if only the subscriber fell: nobody here would hear the answer.
+    if (this.#status !== 'up') return false;
     this.#commands.publish(this.#roomPrefix + room, payload).catch(() => {});
     return true;
   }

@@ -13,12 +13,14 @@ export class CounterLoad {
   #timer: NodeJS.Timeout | undefined;
   #window: number;
   #limit: number;
+  #lostAfterMs: number;
 
-  private constructor(socket: Socket, port: number, window: number, limit: number) {
+  private constructor(socket: Socket, port: number, window: number, limit: number, lostAfterMs: number) {
     this.socket = socket;
     this.#port = port;
     this.#window = window;
     this.#limit = limit;
+    this.#lostAfterMs = lostAfterMs;
     socket.on('message', (data) => {
       this.values.push(Number(data.toString('latin1')));
       this.#lastProgress = performance.now();
@@ -29,7 +31,11 @@ export class CounterLoad {
   }
 
   /** Starts sending to `port` until `limit` replies came or `stop()`; registered for cleanup with the test. */
-  static async start(t: TestContext, port: number, options: { window?: number; limit?: number } = {}): Promise<CounterLoad> {
+  /**
+   * `lostAfterMs`: a reply that long overdue is taken as lost and the window reopens. Keep it long for a lockstep
+   * client (window 1), or a late reply on a loaded machine puts two gets in flight.
+   */
+  static async start(t: TestContext, port: number, options: { window?: number; limit?: number; lostAfterMs?: number } = {}): Promise<CounterLoad> {
     const socket = createSocket('udp4');
     t.after(() => {
       try {
@@ -41,7 +47,7 @@ export class CounterLoad {
     socket.bind(0, '127.0.0.1');
     await once(socket, 'listening');
     socket.setRecvBufferSize(4 * 1024 * 1024);
-    const load = new CounterLoad(socket, port, options.window ?? 200, options.limit ?? Infinity);
+    const load = new CounterLoad(socket, port, options.window ?? 200, options.limit ?? Infinity, options.lostAfterMs ?? 100);
     load.#timer = setInterval(() => load.#recover(), 50);
     load.#fill();
     return load;
@@ -54,9 +60,9 @@ export class CounterLoad {
     }
   }
 
-  /** Replies that have not come in 100 ms are taken as lost (UDP), so the window opens again. */
+  /** Replies that have not come in `lostAfterMs` are taken as lost (UDP), so the window opens again. */
   #recover(): void {
-    if (performance.now() - this.#lastProgress < 100) return;
+    if (performance.now() - this.#lastProgress < this.#lostAfterMs) return;
     this.sent = this.values.length;
     this.#lastProgress = performance.now();
     this.#fill();

@@ -33,7 +33,7 @@ for (const [name, backend] of Object.entries(BACKENDS)) {
       const { ports, children } = await backend(t, ['udp-serve', '--port', '0', '--quiet', '--delay-ms', '0', '--rate-limit', 'inf']);
       // Pipelined clients (100 gets in flight) and lockstep ones (one get, wait for the value, the next).
       const loads = await Promise.all(ports.map((port) => CounterLoad.start(t, port, { window: 100, limit: 3000 })));
-      const lockstep = await Promise.all(ports.map((port) => CounterLoad.start(t, port, { window: 1, limit: 300 })));
+      const lockstep = await Promise.all(ports.map((port) => CounterLoad.start(t, port, { window: 1, limit: 300, lostAfterMs: 5000 })));
       await Promise.all([...loads.map((load) => load.until(3000, 20_000)), ...lockstep.map((load) => load.until(300, 20_000))]);
       for (const load of [...loads, ...lockstep]) load.stop();
       const all = [...loads, ...lockstep].flatMap((load) => load.values);
