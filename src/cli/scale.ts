@@ -53,7 +53,10 @@ export interface RunScaledOptions {
   stoppedLine(totals: Totals): string;
 }
 
-/** Checks the flag combination and reads `--redis`; bad values are usage errors (exit 2). */
+/**
+ * Checks the flag combination and reads `--redis`; bad values are usage errors (exit 2).
+ * @example checkScaleValues({ workers: 1, redis: 'redis://127.0.0.1/0' }) // { host: '127.0.0.1', port: 6379, db: 0, … }
+ */
 export function checkScaleValues(values: ScaleValues): RedisTarget | undefined {
   if (values.redis !== undefined && values.state !== undefined) {
     throw usageError("Options '--redis' and '--state' conflict: with Redis the counter lives in Redis");
@@ -75,6 +78,7 @@ async function localCounter(values: ScaleValues): Promise<CounterStore> {
  * Runs one server the way the flags say: alone in this process (state in memory or in a `--state` file), as
  * the primary of `--workers` processes (the primary holds the counter and relays the room; the workers
  * serve), as one of those workers, or on a shared Redis (`--redis`, combinable with `--workers`).
+ * @example return runScaled({ values, io, start: async (state) => …, listeningLine, stoppedLine });
  */
 export async function runScaled(options: RunScaledOptions): Promise<number> {
   const { values, io } = options;

@@ -14,7 +14,10 @@ function isControl(message: unknown): message is ControlMessage {
   return kind === 'listening' || kind === 'stopped' || kind === 'stop';
 }
 
-/** True in a process forked by {@link runWorkers}. */
+/**
+ * True in a process forked by {@link runWorkers}.
+ * @example const state = isWorker() ? new WorkerState() : new MemoryState();
+ */
 export function isWorker(): boolean {
   return cluster.isWorker;
 }
@@ -115,12 +118,18 @@ export async function runWorkers(options: RunWorkersOptions): Promise<Totals> {
   return totals;
 }
 
-/** In a worker: tells the primary the address it listens on (the primary prints it once for all). */
+/**
+ * In a worker: tells the primary the address it listens on (the primary prints it once for all).
+ * @example reportListening('127.0.0.1:12345');
+ */
 export function reportListening(address: string): void {
   process.send?.({ socklab: 'listening', address } satisfies ControlMessage);
 }
 
-/** In a worker: resolves when the primary asks it to stop, or on its own SIGINT/SIGTERM. */
+/**
+ * In a worker: resolves when the primary asks it to stop, or on its own SIGINT/SIGTERM.
+ * @example await stopRequested(io.signal); await server.close();
+ */
 export function stopRequested(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const onMessage = (message: unknown): void => {
@@ -135,7 +144,10 @@ export function stopRequested(signal: AbortSignal): Promise<void> {
   });
 }
 
-/** In a worker: hands its totals to the primary and waits until they are sent. */
+/**
+ * In a worker: hands its totals to the primary and waits until they are sent.
+ * @example await reportStopped({ gets: 10 });
+ */
 export function reportStopped(totals: Totals): Promise<void> {
   return new Promise((resolve) => {
     if (!process.send || !process.connected) return resolve();

@@ -68,6 +68,10 @@ export interface RedisStateOptions {
  * Nothing is queued while Redis is unreachable (`enableOfflineQueue: false`, no retry of a command in flight):
  * `allocate` rejects with SL_ERR_BACKEND_UNAVAILABLE and `publish` returns false, while both connections
  * reconnect with capped backoff. Messages published during an outage are lost across instances.
+ *
+ * @example
+ * const state = await connectRedisState(parseRedisUrl('redis://127.0.0.1:6379/0'));
+ * state.on('status', (status, why) => console.error(`redis ${status} ${why ?? ''}`));
  */
 export class RedisState extends EventEmitter<SharedStateEvents> implements SharedState {
   readonly kind = 'redis' as const;

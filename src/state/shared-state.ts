@@ -42,12 +42,18 @@ export interface SharedState extends EventEmitter<SharedStateEvents> {
   close(): Promise<void>;
 }
 
-/** The error `allocate` rejects with while the backend is down. */
+/**
+ * The error `allocate` rejects with while the backend is down.
+ * @example throw backendUnavailable('redis://127.0.0.1:6379/0', 'ECONNREFUSED')
+ */
 export function backendUnavailable(location: string, why: string): SocklabError {
   return new SocklabError('SL_ERR_BACKEND_UNAVAILABLE', `Shared state at ${location} is unavailable: ${why}`);
 }
 
-/** Subscribers per room, shared by the implementations that deliver locally. */
+/**
+ * Subscribers per room, shared by the implementations that deliver locally.
+ * @example const rooms = new Rooms(); rooms.add('lobby', console.log); rooms.deliver('lobby', 'hi');
+ */
 export class Rooms {
   readonly #rooms = new Map<string, Set<(payload: string) => void>>();
 
@@ -78,14 +84,20 @@ export class Rooms {
   }
 }
 
-/** Allocates counter values; {@link MemoryState} and the workers' primary take one. */
+/**
+ * Allocates counter values; {@link MemoryState} and the workers' primary take one.
+ * @example const first = await store.allocate(10); // first … first + 9 are ours
+ */
 export interface CounterStore {
   readonly location: string;
   allocate(count: number): Promise<number>;
   close(): Promise<void>;
 }
 
-/** A plain counter in this process's memory: gone when the process ends. */
+/**
+ * A plain counter in this process's memory: gone when the process ends.
+ * @example await new MemoryCounter().allocate(1) // 1
+ */
 export class MemoryCounter implements CounterStore {
   readonly location = 'memory';
   #last = 0;

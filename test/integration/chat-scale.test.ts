@@ -92,6 +92,16 @@ describe('chat across processes', () => {
     for (const pid of workers) assert.ok(!alive(pid), `worker ${pid} outlived the primary`);
   });
 
+  it('serve --mode concurrent --workers 2 answers every client and sums the workers\' totals', async (t) => {
+    const { child, port } = await startCliServer(t, ['serve', '--port', '0', '--quiet', '--workers', '2']);
+    const clients = await Promise.all([0, 1, 2, 3].map(() => RawClient.connect(t, port)));
+    for (const client of clients) client.socket.write('hello\nquit\n');
+    for (const client of clients) await client.waitForClose();
+    for (const client of clients) assert.equal(client.text.match(/got message\n/g)?.length, 2, client.text);
+    const { stdout } = await stopChecked(child);
+    assert.match(stdout, /stopped: 4 clients served, 8 messages, 0 rejected/);
+  });
+
   it('a worker that cannot listen: the group stops with one clear error naming both causes (exit 1)', async (t) => {
     const taken = createServer();
     t.after(() => taken.close());
