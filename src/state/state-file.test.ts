@@ -44,3 +44,24 @@ describe('state file', () => {
     await assert.rejects(openStateFile(join(dir, 'plain-file', 'counter')), { code: 'SL_ERR_STATE_IO' });
   });
 });
+
+describe('state file lock', () => {
+  it('one server per state file: a second open fails while the first holds it, and works once it is closed', async (t) => {
+    const path = join(tempDir(t), 'counter');
+    const first = await openStateFile(path);
+    await assert.rejects(openStateFile(path), (err: NodeJS.ErrnoException) => err.code === 'SL_ERR_STATE_IO' && /in use by process \d+/.test(err.message));
+    await first.close();
+    const second = await openStateFile(path);
+    assert.ok((await second.allocate(1)) > first.highWater);
+    await second.close();
+  });
+
+  it('takes over a lock left by a process that no longer runs (kill -9)', async (t) => {
+    const path = join(tempDir(t), 'counter');
+    // PIDs are below 2^22 on Linux: this one cannot be running.
+    writeFileSync(`${path}.lock`, '4194305\n');
+    const counter = await openStateFile(path);
+    assert.equal(await counter.allocate(1), 1);
+    await counter.close();
+  });
+});

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SocklabError, systemCode } from '../errors.js';
 import { DEFAULTS, checkCount } from '../options.js';
@@ -64,9 +64,12 @@ export class StateFileCounter implements CounterStore {
   /** Blocks reserved since start (one write and fsync each). */
   blocksReserved = 0;
 
+  readonly #unlock: () => Promise<void>;
+
   /** Use {@link openStateFile}. */
-  constructor(path: string, highWater: number, blockSize: number) {
+  constructor(path: string, highWater: number, blockSize: number, unlock: () => Promise<void> = async () => {}) {
     this.location = path;
+    this.#unlock = unlock;
     this.#last = highWater;
     this.#highWater = highWater;
     this.blockSize = blockSize;
@@ -131,7 +134,40 @@ export class StateFileCounter implements CounterStore {
 
   async close(): Promise<void> {
     while (this.#writing) await this.#writing.catch(() => {});
+    await this.#unlock();
   }
+}
+
+/** True while a process with this PID exists (signal 0 checks without sending anything). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return systemCode(err) === 'EPERM';
+  }
+}
+
+/**
+ * Takes `<path>.lock` for this process: two servers on one state file would each reserve their own blocks from
+ * the same mark and hand out the same values. A lock left by a process that no longer runs (kill -9) is taken over.
+ */
+async function lockStateFile(path: string): Promise<() => Promise<void>> {
+  const lock = `${path}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(lock, `${process.pid}\n`, { flag: 'wx' });
+      return () => unlink(lock).catch(() => {});
+    } catch (err) {
+      if (systemCode(err) !== 'EEXIST') throw ioError(path, 'write', err);
+    }
+    const holder = Number.parseInt(await readFile(lock, 'latin1').catch(() => ''), 10);
+    if (Number.isInteger(holder) && processAlive(holder)) {
+      throw new SocklabError('SL_ERR_STATE_IO', `State file ${path} is in use by process ${holder} (${lock}); one server per state file`);
+    }
+    await unlink(lock).catch(() => {});
+  }
+  throw new SocklabError('SL_ERR_STATE_IO', `Cannot lock state file ${path}: another server took ${lock} at the same time`);
 }
 
 /**
@@ -142,14 +178,22 @@ export class StateFileCounter implements CounterStore {
  */
 export async function openStateFile(path: string, options: StateFileOptions = {}): Promise<StateFileCounter> {
   const blockSize = checkCount('blockSize', options.blockSize ?? DEFAULTS.stateBlockSize, 1);
+  const unlock = await lockStateFile(path);
   let highWater = 0;
   try {
     highWater = parseStateFile(path, await readFile(path, 'latin1'));
   } catch (err) {
-    if (err instanceof SocklabError) throw err;
-    if (systemCode(err) !== 'ENOENT') throw ioError(path, 'read', err);
+    if (err instanceof SocklabError || systemCode(err) !== 'ENOENT') {
+      await unlock();
+      throw err instanceof SocklabError ? err : ioError(path, 'read', err);
+    }
   }
-  const counter = new StateFileCounter(path, highWater, blockSize);
-  await counter.reserve(highWater + blockSize);
+  const counter = new StateFileCounter(path, highWater, blockSize, unlock);
+  try {
+    await counter.reserve(highWater + blockSize);
+  } catch (err) {
+    await unlock();
+    throw err;
+  }
   return counter;
 }

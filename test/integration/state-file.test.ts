@@ -65,7 +65,7 @@ describe('udp-serve --state', () => {
     assert.equal(duplicates([...a.values, ...later]), 0);
   });
 
-  it('a corrupt or unwritable state file is a clear error at start (exit 1), never a silent reset', async (t) => {
+  it('a corrupt, unwritable or already used state file is a clear error at start (exit 1), never a silent reset', async (t) => {
     const dir = tempDir(t);
     writeFileSync(join(dir, 'corrupt'), 'socklab-counter 1\nhigh-water 500\nsha256 ' + '0'.repeat(64) + '\n');
     const corrupt = await runCli(t, ['udp-serve', '--port', '0', '--state', join(dir, 'corrupt')]);
@@ -74,6 +74,11 @@ describe('udp-serve --state', () => {
     const unwritable = await runCli(t, ['udp-serve', '--port', '0', '--state', join(dir, 'no-such-dir', 'counter')]);
     assert.equal(unwritable.code, 1);
     assert.match(unwritable.stderr, /Cannot write state file .*ENOENT \[SL_ERR_STATE_IO\]/);
+    const { child } = await startWithState(t, join(dir, 'shared'));
+    const second = await runCli(t, ['udp-serve', '--port', '0', '--state', join(dir, 'shared')]);
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, new RegExp(`in use by process ${child.proc.pid}.*\\[SL_ERR_STATE_IO\\]`));
+    await stopChecked(child);
     const workers = await runCli(t, ['udp-serve', '--port', '0', '--workers', '2', '--state', join(dir, 'corrupt')]);
     assert.equal(workers.code, 1);
     assert.match(workers.stderr, /SL_ERR_STATE_CORRUPT/);
