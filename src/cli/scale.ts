@@ -84,10 +84,12 @@ export async function runScaled(options: RunScaledOptions): Promise<number> {
   const { values, io } = options;
   const redis = checkScaleValues(values);
   if (isWorker()) {
+    // Listened for from the start: the primary may ask a worker to stop before it has finished starting.
+    const stop = stopRequested(io.signal);
     const state = redis ? await connectRedisState(redis) : new WorkerState();
     const server = await options.start(state);
     reportListening(server.address);
-    await stopRequested(io.signal);
+    await stop;
     await server.close();
     await reportStopped(server.totals());
     await state.close();

@@ -43,23 +43,30 @@ export interface RunWorkersOptions {
 /**
  * Runs `count` copies of the command as node:cluster workers sharing one listening port (TCP connections and
  * UDP datagrams are spread over them by the kernel and the primary) and returns their summed totals once
- * `signal` fires and every worker has stopped. A worker that dies is replaced; if the primary dies, node:cluster
+ * `signal` fires and every worker has stopped. A worker that crashes is replaced; if the primary dies, node:cluster
  * makes every worker exit, so no worker outlives it.
  *
- * @throws {SocklabError} SL_ERR_WORKER when a worker exits before it listens (its own error is on stderr)
+ * @throws {SocklabError} SL_ERR_WORKER when a worker exits before it listens (its own error is on stderr), or
+ * when workers keep dying (5 crashes in 10 s)
  * @example const totals = await runWorkers({ count: 2, argv: ['serve', '--mode', 'chat', '--workers', '2'], hub, signal, onListening });
  */
 export async function runWorkers(options: RunWorkersOptions): Promise<Totals> {
   cluster.setupPrimary({ exec: BIN, args: options.argv, silent: false });
   const workers = new Set<Worker>();
+  /** Workers that said they listen, so they also listen for 'stop'; one still starting may miss that message. */
+  const ready = new WeakSet<Worker>();
   const totals: Totals = {};
   let stopping = false;
   let listening = 0;
-  let startFailed: ((err: Error) => void) | undefined;
-  let allListening: (() => void) | undefined;
-  const started = new Promise<void>((resolve, reject) => {
-    allListening = resolve;
-    startFailed = reject;
+  /** Times of recent crashes: a worker that keeps dying is a bug to report, not to restart forever. */
+  const crashes: number[] = [];
+  let allListening!: () => void;
+  const started = new Promise<void>((resolve) => (allListening = resolve));
+  let fail!: (err: SocklabError) => void;
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  const aborted = new Promise<void>((resolve) => {
+    if (options.signal.aborted) resolve();
+    else options.signal.addEventListener('abort', () => resolve(), { once: true });
   });
 
   const fork = (): Worker => {
@@ -71,9 +78,10 @@ export async function runWorkers(options: RunWorkersOptions): Promise<Totals> {
       if (!isControl(message)) return;
       if (message.socklab === 'listening' && !announced) {
         announced = true;
+        ready.add(worker);
         if (++listening === options.count) {
           options.onListening(message.address);
-          allListening?.();
+          allListening();
         }
       } else if (message.socklab === 'stopped') {
         for (const [name, value] of Object.entries(message.totals)) totals[name] = (totals[name] ?? 0) + value;
@@ -82,13 +90,20 @@ export async function runWorkers(options: RunWorkersOptions): Promise<Totals> {
     worker.on('exit', (code, signal) => {
       workers.delete(worker);
       if (stopping) return;
-      if (!announced) {
-        startFailed?.(new SocklabError('SL_ERR_WORKER', `Worker ${worker.id} exited (code ${code ?? signal}) before listening`));
+      // Exit code 0: the worker stopped on its own SIGINT/SIGTERM (Ctrl-C reaches the whole process group), and
+      // the primary is about to stop too. Anything else is a crash.
+      if (code === 0 && announced) return;
+      if (listening < options.count) {
+        fail(new SocklabError('SL_ERR_WORKER', `Worker ${worker.id} exited (code ${code ?? signal}) before listening`));
         return;
       }
-      // Exit code 0: the worker stopped on its own SIGINT/SIGTERM (Ctrl-C reaches the whole process group), and
-      // the primary is about to stop too. Anything else is a crash: replace it.
-      if (code === 0) return;
+      const now = Date.now();
+      crashes.push(now);
+      while (crashes[0]! < now - 10_000) crashes.shift();
+      if (crashes.length >= 5) {
+        fail(new SocklabError('SL_ERR_WORKER', `Workers keep dying (${crashes.length} in 10 s, the last with code ${code ?? signal}); stopping`));
+        return;
+      }
       options.onWorkerExit?.(worker.id, code, signal);
       fork();
     });
@@ -98,7 +113,10 @@ export async function runWorkers(options: RunWorkersOptions): Promise<Totals> {
   const stopAll = async (): Promise<void> => {
     stopping = true;
     const exits = [...workers].map((worker) => new Promise<void>((resolve) => (worker.isDead() ? resolve() : worker.once('exit', () => resolve()))));
-    for (const worker of workers) if (worker.isConnected()) worker.send({ socklab: 'stop' } satisfies ControlMessage);
+    for (const worker of workers) {
+      if (ready.has(worker) && worker.isConnected()) worker.send({ socklab: 'stop' } satisfies ControlMessage);
+      else worker.process.kill('SIGTERM');
+    }
     const timer = setTimeout(() => {
       for (const worker of workers) worker.process.kill('SIGKILL');
     }, options.stopTimeoutMs ?? 10_000);
@@ -108,12 +126,12 @@ export async function runWorkers(options: RunWorkersOptions): Promise<Totals> {
 
   for (let i = 0; i < options.count; i++) fork();
   try {
-    await Promise.race([started, new Promise<void>((resolve) => options.signal.addEventListener('abort', () => resolve(), { once: true }))]);
+    await Promise.race([started, failed, aborted]);
+    await Promise.race([failed, aborted]);
   } catch (err) {
     await stopAll();
     throw err;
   }
-  if (!options.signal.aborted) await new Promise<void>((resolve) => options.signal.addEventListener('abort', () => resolve(), { once: true }));
   await stopAll();
   return totals;
 }

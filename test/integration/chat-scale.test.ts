@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
+import { CounterLoad } from '../helpers/counter-load.js';
 import { runCli, startCliServer, stopChecked } from '../helpers/processes.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { RedisServer } from '../helpers/redis.js';
@@ -112,6 +113,32 @@ describe('chat across processes', () => {
     assert.match(stderr, /address already in use.*\[SL_ERR_BIND\]/);
     assert.match(stderr, /before listening \[SL_ERR_WORKER\]/);
     assert.doesNotMatch(stderr, /\n\s+at /);
+  });
+
+  it('a crashed worker is replaced; workers that keep crashing stop the group with SL_ERR_WORKER (exit 1)', async (t) => {
+    const { child, port } = await startCliServer(t, ['udp-serve', '--port', '0', '--quiet', '--delay-ms', '0', '--workers', '2']);
+    for (let crash = 1; crash <= 5; crash++) {
+      const [victim] = childPids(child.proc.pid!);
+      assert.ok(victim !== undefined, `crash ${crash}: no worker left.\n${child.stderr}`);
+      process.kill(victim, 'SIGKILL');
+      if (crash < 5) {
+        await child.waitFor(new RegExp(`(worker \\d+ died \\(SIGKILL\\); starting another\\n[^]*){${crash}}`), 10_000, 'stderr');
+        await eventually(() => childPids(child.proc.pid!).length === 2, 'the replacement');
+      }
+      if (crash === 1) {
+        // Still one counter after a crash: the replacement serves on the same port.
+        const load = await CounterLoad.start(t, port, { window: 10, limit: 200 });
+        await load.until(200, 10_000);
+        load.stop();
+        assert.ok(load.values.length >= 200, `${load.values.length} values`);
+        assert.equal(new Set(load.values).size, load.values.length, 'no value twice');
+      }
+    }
+    const { code } = await child.finish(15_000);
+    assert.equal(code, 1);
+    assert.match(child.stderr, /Workers keep dying \(5 in 10 s.*\[SL_ERR_WORKER\]/);
+    assert.equal(childPids(child.proc.pid!).length, 0);
+    tally({ fault: 'worker crash loop' });
   });
 
   it('kill -9 of the primary: its workers exit too', async (t) => {
