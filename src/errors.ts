@@ -22,6 +22,10 @@
  * | `SL_ERR_ABORTED` | the operation's `AbortSignal` fired |
  * | `SL_ERR_USAGE` | a CLI flag or argument is wrong (exit code 2) |
  * | `SL_ERR_REPORT` | `bench --report` cannot write its HTML file |
+ * | `SL_ERR_BACKEND_UNAVAILABLE` | the shared-state backend (Redis, the cluster primary) cannot be reached |
+ * | `SL_ERR_STATE_CORRUPT` | a `--state` file is not one socklab wrote, or its checksum does not match |
+ * | `SL_ERR_STATE_IO` | a `--state` file cannot be read, written or synced to disk |
+ * | `SL_ERR_WORKER` | a `--workers` worker process failed to start or died |
  */
 export type SocklabCode =
   | 'SL_ERR_RESOLVE'
@@ -41,7 +45,11 @@ export type SocklabCode =
   | 'SL_ERR_SHUTDOWN'
   | 'SL_ERR_ABORTED'
   | 'SL_ERR_USAGE'
-  | 'SL_ERR_REPORT';
+  | 'SL_ERR_REPORT'
+  | 'SL_ERR_BACKEND_UNAVAILABLE'
+  | 'SL_ERR_STATE_CORRUPT'
+  | 'SL_ERR_STATE_IO'
+  | 'SL_ERR_WORKER';
 
 /**
  * Base class of every socklab error.

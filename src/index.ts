@@ -65,3 +65,17 @@ export { counterServerSource } from './dashboard/sources/udp-server.js';
 export { tcpProxySource, udpProxySource, type FaultSettings } from './dashboard/sources/proxy.js';
 export { createMetricsRegistry } from './metrics/registry.js';
 export { renderHtmlReport } from './bench/html-report.js';
+export {
+  MemoryState,
+  MemoryCounter,
+  type SharedState,
+  type SharedStateKind,
+  type SharedStateStatus,
+  type SharedStateEvents,
+  type CounterStore,
+} from './state/shared-state.js';
+export { RedisState, connectRedisState, parseRedisUrl, type RedisTarget, type RedisStateOptions } from './state/redis-state.js';
+export { ClusterHub, WorkerState } from './state/cluster-state.js';
+export { StateFileCounter, openStateFile, formatStateFile, parseStateFile, type StateFileOptions } from './state/state-file.js';
+export { startChatServer, formatChatEvent, type ChatServer, type ChatServerOptions, type ChatServerStats, type ChatEvent, type ChatMode } from './apps/chat-server.js';
+export { escapeControls } from './apps/chat/escape.js';

@@ -124,6 +124,27 @@ export const DEFAULTS = Object.freeze({
    * @default 120
    */
   dashboardLastMessageBytes: 120,
+  /**
+   * Counter values a `--state` file reserves at a time: one write and fsync per block, and at most one block of
+   * values skipped by a restart (kill -9 included).
+   * @default 1000
+   */
+  stateBlockSize: 1000,
+  /**
+   * Longest wait between two reconnect attempts to the shared-state backend (Redis); attempts back off up to it.
+   * @default 2000
+   */
+  backendMaxRetryDelayMs: 2000,
+  /**
+   * How long a start-up connect to the shared-state backend (Redis) may take before the server gives up.
+   * @default 5000
+   */
+  backendConnectTimeoutMs: 5000,
+  /**
+   * Longest chat name a client may take with `/nick` (in bytes, after escaping).
+   * @default 32
+   */
+  maxNameBytes: 32,
 });
 
 export type Defaults = typeof DEFAULTS;

@@ -162,4 +162,33 @@ export const SCENARIOS: readonly Scenario[] = [
       await server.interrupt();
     },
   },
+  {
+    id: 'scaling-out',
+    async run(s) {
+      const server = s.terminal('server').step('15-scaling-out');
+      const port = String(await s.server(server));
+      const [, second] = await server.waitFor(/instance 2 listening on \S+:(\d+)/);
+      const alice = s.terminal('alice').start('ncat 127.0.0.1 12345', 'ncat', ['127.0.0.1', port]);
+      await alice.waitFor(/\* you are .*\n/);
+      alice.type('/nick alice');
+      await alice.waitFor(/you are now alice\n/);
+      // Instance 2 listens on a free port; the server terminal shows it normalised as 50001, so bob's shows the same.
+      const bob = s.terminal('bob').start('ncat 127.0.0.1 50001', 'ncat', ['127.0.0.1', second!]);
+      await bob.waitFor(/\* you are .*\n/);
+      await alice.waitFor(/joined\n/);
+      bob.type('/nick bob');
+      await alice.waitFor(/is now bob\n/);
+      alice.type('hi bob, from instance 1');
+      await bob.waitFor(/alice: hi bob, from instance 1\n/);
+      bob.type('hi alice, from instance 2');
+      await alice.waitFor(/bob: hi alice, from instance 2\n/);
+      bob.type('quit');
+      await bob.eof().exited();
+      await alice.waitFor(/\* bob left\n/);
+      alice.type('quit');
+      await alice.eof().exited();
+      await server.waitFor(/instance 1: \S+ left/);
+      await server.interrupt();
+    },
+  },
 ];

@@ -1,17 +1,22 @@
 import { createAccessCheck, type AccessOptions } from '../access.js';
 import type { Endpoint } from '../address.js';
 import { DEFAULTS, checkCount } from '../options.js';
+import { MemoryState, type SharedState, type SharedStateStatus } from '../state/shared-state.js';
 import { bindUdp, type BindUdpOptions, type UdpEndpoint, type UdpStats } from '../udp/endpoint.js';
 import { SourceRateLimiter } from '../udp/rate-limit.js';
+import { ReplyRing } from './_reply-ring.js';
+import { ValueBatcher, type PendingGet } from './_value-batcher.js';
 
 /** Why a datagram got no reply. */
-export type DropReason = 'empty' | 'oversized' | 'malformed' | 'denied' | 'rate-limited' | 'amplification' | 'overloaded';
+export type DropReason = 'empty' | 'oversized' | 'malformed' | 'denied' | 'rate-limited' | 'amplification' | 'overloaded' | 'backend-unavailable';
 
 /** What the counter server reports, for logs and tests. */
 export type CounterEvent =
   | { type: 'request'; from: Endpoint; text: string; id?: string; retry: boolean }
   | { type: 'reply'; to: Endpoint; value: number; id?: string }
-  | { type: 'dropped'; from: Endpoint; reason: DropReason; bytes: number };
+  | { type: 'dropped'; from: Endpoint; reason: DropReason; bytes: number }
+  /** The shared state went down or came back (reported once per change, even with `logMessages` off). */
+  | { type: 'backend'; status: SharedStateStatus; location: string; reason?: string };
 
 export interface CounterServerOptions extends BindUdpOptions, AccessOptions {
   /** Wait before answering a `get`. @default DEFAULTS.replyDelayMs */
@@ -28,6 +33,11 @@ export interface CounterServerOptions extends BindUdpOptions, AccessOptions {
   maxTrackedSources?: number;
   /** `get <id>` requests remembered for retries. @default DEFAULTS.maxRememberedRequests */
   maxRememberedRequests?: number;
+  /**
+   * Where counter values come from. Pass a shared one (`--workers`, Redis) to run several servers as one
+   * counter; the server does not close it. @default a new MemoryState (this process only)
+   */
+  state?: SharedState;
   onEvent?: (event: CounterEvent) => void;
   /** Report `request`, `reply` and `dropped` events. @default true */
   logMessages?: boolean;
@@ -52,6 +62,8 @@ export interface CounterStats extends UdpStats {
   amplificationLimited: number;
   /** `get`s dropped because `maxPendingReplies` were waiting. */
   overloaded: number;
+  /** `get`s dropped because the shared state could not give a value (never invented). */
+  backendUnavailable: number;
   /** Most replies ever waiting at once (never above `maxPendingReplies`). */
   peakPending: number;
   replied: number;
@@ -62,93 +74,13 @@ export interface CounterServer {
   readonly endpoint: UdpEndpoint;
   readonly stats: CounterStats;
   address(): Endpoint;
-  /** The last value handed out. */
+  /** The highest value this server handed out. */
   readonly counter: number;
   /** Replies waiting for their delay now. */
   readonly pending: number;
+  readonly state: SharedState;
   /** Stops at once; replies still waiting for their delay are not sent. */
   close(): Promise<void>;
-}
-
-/**
- * Replies waiting for their delay, in arrival order (so in due order, the delay being constant), kept in typed
- * arrays used as a ring. At 20,000 gets/s and a 500 ms delay, 10,000 replies wait at once: as objects they would
- * survive into every young-generation GC and be copied each time (measured: 7-16 ms pauses, p99 540 ms); as
- * numbers in typed arrays there is nothing for the GC to copy. Sender addresses are interned, so each distinct
- * address string is kept once.
- */
-class ReplyRing {
-  #capacity = 1024;
-  #head = 0;
-  #size = 0;
-  #dueAt = new Float64Array(this.#capacity);
-  #value = new Float64Array(this.#capacity);
-  #port = new Uint16Array(this.#capacity);
-  #endpoint = new Uint32Array(this.#capacity);
-  #ending = new Uint8Array(this.#capacity);
-  /** Request ids, only for `get <id>`: plain `get`s (the hot path) leave it holey and the GC has nothing to do. */
-  #requestId: (string | undefined)[] = [];
-  readonly #endpointIds = new Map<string, number>();
-  readonly #endpoints: Endpoint[] = [];
-
-  get size(): number {
-    return this.#size;
-  }
-
-  push(dueAt: number, value: number, to: Endpoint, ending: 0 | 1 | 2, requestId: string | undefined): void {
-    if (this.#size === this.#capacity) this.#grow();
-    const at = (this.#head + this.#size) % this.#capacity;
-    let id = this.#endpointIds.get(to.address);
-    if (id === undefined) {
-      id = this.#endpoints.length;
-      this.#endpointIds.set(to.address, id);
-      this.#endpoints.push({ address: to.address, port: 0, family: to.family });
-    }
-    this.#dueAt[at] = dueAt;
-    this.#value[at] = value;
-    this.#port[at] = to.port;
-    this.#endpoint[at] = id;
-    this.#ending[at] = ending;
-    if (requestId !== undefined || this.#requestId[at] !== undefined) this.#requestId[at] = requestId;
-    this.#size++;
-  }
-
-  /** When the oldest reply is due, or undefined when none waits. */
-  nextDueAt(): number | undefined {
-    return this.#size === 0 ? undefined : this.#dueAt[this.#head];
-  }
-
-  /** Removes the oldest reply and hands it to `send`. */
-  shift(send: (value: number, to: Endpoint, ending: 0 | 1 | 2, requestId: string | undefined) => void): void {
-    const at = this.#head;
-    const endpoint = this.#endpoints[this.#endpoint[at]!]!;
-    const requestId = this.#requestId[at];
-    if (requestId !== undefined) this.#requestId[at] = undefined;
-    this.#head = (this.#head + 1) % this.#capacity;
-    this.#size--;
-    send(this.#value[at]!, { address: endpoint.address, port: this.#port[at]!, family: endpoint.family }, this.#ending[at] as 0 | 1 | 2, requestId);
-  }
-
-  #grow(): void {
-    const capacity = this.#capacity * 2;
-    const reorder = <T extends { [index: number]: number }>(from: T, to: T): T => {
-      for (let i = 0; i < this.#size; i++) to[i] = from[(this.#head + i) % this.#capacity]!;
-      return to;
-    };
-    this.#dueAt = reorder(this.#dueAt, new Float64Array(capacity));
-    this.#value = reorder(this.#value, new Float64Array(capacity));
-    this.#port = reorder(this.#port, new Uint16Array(capacity));
-    this.#endpoint = reorder(this.#endpoint, new Uint32Array(capacity));
-    this.#ending = reorder(this.#ending, new Uint8Array(capacity));
-    const requestIds: (string | undefined)[] = [];
-    for (let i = 0; i < this.#size; i++) {
-      const id = this.#requestId[(this.#head + i) % this.#capacity];
-      if (id !== undefined) requestIds[i] = id;
-    }
-    this.#requestId = requestIds;
-    this.#capacity = capacity;
-    this.#head = 0;
-  }
 }
 
 const ENDINGS = ['', '\n', '\r\n'] as const;
@@ -236,6 +168,7 @@ export async function startCounterServer(options: CounterServerOptions = {}): Pr
     rateLimited: 0,
     amplificationLimited: 0,
     overloaded: 0,
+    backendUnavailable: 0,
     peakPending: 0,
     replied: 0,
   });
@@ -244,8 +177,9 @@ export async function startCounterServer(options: CounterServerOptions = {}): Pr
     get: () => counts.empty + counts.oversized + counts.malformed,
   }) as typeof counts & Pick<CounterStats, 'ignored'>;
   let counter = 0;
+  const state = options.state ?? new MemoryState();
   const pending = new ReplyRing();
-  /** `address port id` → the value that request id was given; oldest forgotten first. */
+  /** `address port id` → the value that request id was given (0 while it is on its way); oldest forgotten first. */
   const remembered = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
 
@@ -270,6 +204,48 @@ export async function startCounterServer(options: CounterServerOptions = {}): Pr
     if (logMessages) emit({ type: 'dropped', from, reason, bytes });
   };
 
+  const remember = (key: string, value: number): void => {
+    if (!remembered.has(key) && remembered.size >= maxRemembered) remembered.delete(remembered.keys().next().value!);
+    remembered.set(key, value);
+  };
+
+  // Values arrive for a whole batch at once; new gets take them in arrival order. A value whose reply would break
+  // the amplification bound (possible only when other instances moved the shared counter past the guess made at
+  // arrival) is skipped, never sent.
+  const settle = (gets: PendingGet[], first: number | undefined, error: Error | undefined): void => {
+    let next = first ?? 0;
+    for (const get of gets) {
+      let value: number | undefined;
+      if (get.retry) value = remembered.get(get.key!) || undefined;
+      else if (error === undefined) {
+        value = next++;
+        if (value > counter) counter = value;
+        if (get.key !== undefined && maxRemembered > 0) remember(get.key, value);
+      } else if (get.key !== undefined && remembered.get(get.key) === 0) remembered.delete(get.key);
+      if (value === undefined) {
+        stats.backendUnavailable++;
+        drop(get.from, 'backend-unavailable', get.bytes);
+        continue;
+      }
+      if (replyLength(value, get.ending, get.id) > maxAmplification * get.bytes) {
+        stats.amplificationLimited++;
+        drop(get.from, 'amplification', get.bytes);
+        continue;
+      }
+      if (get.retry) stats.retries++;
+      else stats.gets++;
+      pending.push(get.arrivedAt + delayMs, value, get.from, get.ending, get.id);
+    }
+    const due = pending.nextDueAt();
+    if (timer === undefined && due !== undefined) timer = setTimeout(sendDue, Math.max(0, due - performance.now()));
+  };
+  const batcher = new ValueBatcher(state, settle);
+
+  const onStatus = (status: SharedStateStatus, reason?: string): void => {
+    emit({ type: 'backend', status, location: state.location, ...(reason === undefined ? {} : { reason }) });
+  };
+  state.on('status', onStatus);
+
   endpoint.on('message', ({ data, from }) => {
     if (allowed && !allowed(from.address)) {
       stats.denied++;
@@ -291,43 +267,41 @@ export async function startCounterServer(options: CounterServerOptions = {}): Pr
     }
     const key = request.id === undefined ? undefined : `${from.address} ${from.port} ${request.id}`;
     const earlier = key === undefined ? undefined : remembered.get(key);
-    const value = earlier ?? counter + 1;
+    // The value this get will most likely take: exact with one server; with several on a shared counter it can
+    // only be higher, which settle() checks again.
+    const value = earlier || counter + batcher.unknownValues + 1;
     if (replyLength(value, request.ending, request.id) > maxAmplification * data.length) {
       stats.amplificationLimited++;
       return drop(from, 'amplification', data.length);
     }
-    if (pending.size >= maxPending) {
+    const waiting = pending.size + batcher.size;
+    if (waiting >= maxPending) {
       stats.overloaded++;
       return drop(from, 'overloaded', data.length);
     }
     if (logMessages) emit({ type: 'request', from, text: data.toString('utf8'), retry: earlier !== undefined, ...(request.id === undefined ? {} : { id: request.id }) });
-    if (earlier !== undefined) stats.retries++;
-    else {
-      stats.gets++;
-      counter = value;
-      if (key !== undefined && maxRemembered > 0) {
-        if (remembered.size >= maxRemembered) remembered.delete(remembered.keys().next().value!);
-        remembered.set(key, value);
-      }
-    }
-    pending.push(performance.now() + delayMs, value, from, request.ending, request.id);
-    if (pending.size > stats.peakPending) stats.peakPending = pending.size;
-    timer ??= setTimeout(sendDue, delayMs);
+    if (key !== undefined && earlier === undefined && maxRemembered > 0) remember(key, 0);
+    batcher.push({ arrivedAt: performance.now(), from, ending: request.ending, id: request.id, key, retry: earlier !== undefined, bytes: data.length });
+    if (waiting + 1 > stats.peakPending) stats.peakPending = waiting + 1;
   });
 
   return {
     endpoint,
     stats,
     address: () => endpoint.address(),
+    state,
     get counter() {
       return counter;
     },
     get pending() {
-      return pending.size;
+      return pending.size + batcher.size;
     },
     close: async () => {
       clearTimeout(timer);
+      batcher.clear();
+      state.off('status', onStatus);
       await endpoint.close();
+      if (options.state === undefined) await state.close();
     },
   };
 }

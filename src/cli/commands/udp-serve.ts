@@ -1,9 +1,10 @@
 import { formatEndpoint } from '../../address.js';
-import { startCounterServer, type CounterEvent, type DropReason } from '../../apps/counter-server.js';
+import { startCounterServer, type CounterEvent, type CounterStats, type DropReason } from '../../apps/counter-server.js';
 import { DASHBOARD_FLAG, parseDashboardAddress, serveDashboard } from '../../dashboard/cli.js';
 import { counterServerSource } from '../../dashboard/sources/udp-server.js';
 import { DEFAULTS } from '../../options.js';
-import { accessLists, defineCommand, println, untilAborted } from '../command.js';
+import { accessLists, defineCommand, println, usageError } from '../command.js';
+import { runScaled, SCALE_OPTIONS, STATE_FILE_OPTIONS } from '../scale.js';
 
 const DROP_REASONS: Record<DropReason, string> = {
   empty: 'empty datagram',
@@ -13,6 +14,7 @@ const DROP_REASONS: Record<DropReason, string> = {
   'rate-limited': 'source over its rate limit (--rate-limit)',
   amplification: 'reply would exceed --max-amplification times the request',
   overloaded: 'too many replies pending (--max-pending)',
+  'backend-unavailable': 'shared state unreachable, no value to give (never invented)',
 };
 
 function formatCounterEvent(event: CounterEvent): string {
@@ -23,6 +25,10 @@ function formatCounterEvent(event: CounterEvent): string {
       return `sending ${event.id === undefined ? '' : `${event.id} `}${event.value} to ${formatEndpoint(event.to)}`;
     case 'dropped':
       return `dropped ${event.bytes} bytes from ${formatEndpoint(event.from)}: ${DROP_REASONS[event.reason]}`;
+    case 'backend':
+      return event.status === 'down'
+        ? `shared state ${event.location} unreachable (${event.reason ?? 'unknown'}): gets are dropped, not answered, until it is back`
+        : `shared state ${event.location} ${event.status === 'up' ? 'reachable again' : 'closed'}`;
   }
 }
 
@@ -40,6 +46,15 @@ export default defineCommand({
     'Dropped and counted, never answered: empty, oversized and malformed datagrams, addresses refused by',
     '--allow/--deny, sources over --rate-limit, replies that would be more than --max-amplification times',
     'their request (so the server cannot amplify a spoofed flood), and gets beyond --max-pending.',
+    '',
+    'One counter for many servers:',
+    '  --workers N   N processes on this machine share the port; the primary hands out the values',
+    '  --redis URL   every instance on this Redis shares one counter (INCRBY, one round trip per batch of gets).',
+    '                If Redis goes away, gets are dropped and counted, never answered with an invented value.',
+    '  --state FILE  the counter survives restarts, kill -9 included: values are reserved in blocks of',
+    '                --state-block-size, each written and fsynced before use; a restart skips the rest of a block.',
+    'Values are unique across all instances; a client that waits for each reply before its next get sees them',
+    'increase.',
   ].join('\n'),
   positionals: [],
   options: {
@@ -54,40 +69,82 @@ export default defineCommand({
     allow: { type: 'string', placeholder: 'list', description: 'Only these addresses/CIDR ranges are answered, comma-separated' },
     deny: { type: 'string', placeholder: 'list', description: 'These addresses/CIDR ranges are never answered, comma-separated' },
     quiet: { type: 'boolean', short: 'q', description: 'Do not log each datagram' },
+    ...SCALE_OPTIONS,
+    ...STATE_FILE_OPTIONS,
     dashboard: DASHBOARD_FLAG,
   },
-  examples: ['socklab udp-serve', 'socklab udp-serve --port 0 --delay-ms 0', 'echo get | ncat -u localhost 12345', 'socklab udp-serve --dashboard 9000   # gets/s, pending replies, drops: http://127.0.0.1:9000/'],
+  examples: [
+    'socklab udp-serve',
+    'socklab udp-serve --port 0 --delay-ms 0',
+    'echo get | ncat -u localhost 12345',
+    'socklab udp-serve --workers 2 --state /var/lib/socklab/counter',
+    'socklab udp-serve --redis redis://10.0.0.5:6379/0   # run it on several machines: one counter',
+    'socklab udp-serve --dashboard 9000   # gets/s, pending replies, drops: http://127.0.0.1:9000/',
+  ],
   async run({ values }, io) {
-    if (values.dashboard !== undefined) parseDashboardAddress(values.dashboard);
-    const server = await startCounterServer({
-      host: values.host,
-      port: values.port,
-      delayMs: values['delay-ms'],
-      maxPendingReplies: values['max-pending'],
-      receiveBufferBytes: values['receive-buffer-bytes'],
-      maxRequestBytes: values['max-request-bytes'],
-      maxAmplification: values['max-amplification'],
-      maxRequestsPerSecondPerSource: values['rate-limit'],
-      ...accessLists(values.allow, values.deny),
-      logMessages: !values.quiet,
-      onEvent: (event) => println(io.stdout, formatCounterEvent(event)),
+    if (values.dashboard !== undefined) {
+      parseDashboardAddress(values.dashboard);
+      if (values.workers > 1) {
+        throw usageError("Option '--dashboard' watches one process; with '--workers' each worker is a process of its own");
+      }
+    }
+    return runScaled({
+      values: { workers: values.workers, redis: values.redis, state: values.state, 'state-block-size': values['state-block-size'] },
+      io,
+      start: async (state) => {
+        const server = await startCounterServer({
+          host: values.host,
+          port: values.port,
+          delayMs: values['delay-ms'],
+          maxPendingReplies: values['max-pending'],
+          receiveBufferBytes: values['receive-buffer-bytes'],
+          maxRequestBytes: values['max-request-bytes'],
+          maxAmplification: values['max-amplification'],
+          maxRequestsPerSecondPerSource: values['rate-limit'],
+          ...accessLists(values.allow, values.deny),
+          state,
+          logMessages: !values.quiet,
+          onEvent: (event) => println(event.type === 'backend' ? io.stderr : io.stdout, formatCounterEvent(event)),
+        });
+        const dashboard =
+          values.dashboard === undefined
+            ? undefined
+            : await serveDashboard(values.dashboard, counterServerSource(server), (line) => println(io.stdout, line), (line) => println(io.stderr, line), () => server.close());
+        return {
+          address: formatEndpoint(server.address()),
+          totals: () => pickStats(server.stats),
+          close: async () => {
+            await Promise.all([server.close(), dashboard?.close()]);
+          },
+        };
+      },
+      listeningLine: (address, workers) => `listening on udp ${address}${workers > 1 ? ` (${workers} workers)` : ''}`,
+      stoppedLine,
     });
-    println(io.stdout, `listening on udp ${formatEndpoint(server.address())}`);
-    const dashboard =
-      values.dashboard === undefined
-        ? undefined
-        : await serveDashboard(values.dashboard, counterServerSource(server), (line) => println(io.stdout, line), (line) => println(io.stderr, line), () => server.close());
-    await untilAborted(io.signal);
-    await Promise.all([server.close(), dashboard?.close()]);
-    const { gets, ignored, overloaded, dropped, retries, empty, oversized, malformed, denied, rateLimited, amplificationLimited } = server.stats;
-    const details = Object.entries({ retries, empty, oversized, malformed, denied, 'rate-limited': rateLimited, amplification: amplificationLimited, overloaded })
-      .filter(([, n]) => n > 0)
-      .map(([name, n]) => `${name} ${n}`);
-    if (overloaded > 0) details.push(`peak pending ${server.stats.peakPending}`);
-    println(
-      io.stdout,
-      `stopped: ${gets} gets answered, ${ignored} ignored, ${overloaded + dropped + denied + rateLimited + amplificationLimited} dropped${details.length ? ` (${details.join(', ')})` : ''}`,
-    );
-    return 0;
   },
 });
+
+function pickStats(stats: CounterStats): Record<string, number> {
+  const { gets, ignored, overloaded, dropped, retries, empty, oversized, malformed, denied, rateLimited, amplificationLimited, backendUnavailable, peakPending } = stats;
+  return { gets, ignored, overloaded, dropped, retries, empty, oversized, malformed, denied, rateLimited, amplificationLimited, backendUnavailable, peakPending };
+}
+
+function stoppedLine(t: Record<string, number>): string {
+  const n = (name: string): number => t[name] ?? 0;
+  const details = Object.entries({
+    retries: n('retries'),
+    empty: n('empty'),
+    oversized: n('oversized'),
+    malformed: n('malformed'),
+    denied: n('denied'),
+    'rate-limited': n('rateLimited'),
+    amplification: n('amplificationLimited'),
+    overloaded: n('overloaded'),
+    'backend unavailable': n('backendUnavailable'),
+  })
+    .filter(([, value]) => value > 0)
+    .map(([name, value]) => `${name} ${value}`);
+  if (n('overloaded') > 0) details.push(`peak pending ${n('peakPending')}`);
+  const droppedTotal = n('overloaded') + n('dropped') + n('denied') + n('rateLimited') + n('amplificationLimited') + n('backendUnavailable');
+  return `stopped: ${n('gets')} gets answered, ${n('ignored')} ignored, ${droppedTotal} dropped${details.length ? ` (${details.join(', ')})` : ''}`;
+}

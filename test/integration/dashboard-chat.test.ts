@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { test } from 'node:test';
+import { CLI, start } from '../helpers/processes.js';
+
+interface ChatState {
+  sections: { title: string; rows: (string | number)[][] }[];
+  connections: { peer: string; lastMessage?: string }[];
+}
+
+/** Reads lines from a socket until one matches. */
+async function readUntil(socket: Socket, pattern: RegExp, seen: string[]): Promise<void> {
+  while (!seen.some((line) => pattern.test(line))) {
+    const [chunk] = (await once(socket, 'data')) as [Buffer];
+    seen.push(...chunk.toString('utf8').split('\n'));
+  }
+}
+
+test('serve --mode chat --dashboard lists who is in the room, names chosen with /nick shown as text', async (t) => {
+  const child = start(t, process.execPath, [CLI, 'serve', '--mode', 'chat', '--port', '0', '--dashboard', '0']);
+  const [, port] = await child.waitFor(/listening on 127\.0\.0\.1:(\d+)/, 10_000);
+  const [, url] = await child.waitFor(/dashboard on (http:\/\/\S+\/)/, 10_000);
+  const sockets = await Promise.all(
+    [0, 1].map(async () => {
+      const socket = connect({ host: '127.0.0.1', port: Number(port) });
+      t.after(() => socket.destroy());
+      await once(socket, 'connect');
+      return socket;
+    }),
+  );
+  const seen: string[] = [];
+  await readUntil(sockets[0]!, /^\* you are /, seen);
+  sockets[0]!.write('/nick <b>alice</b>\n');
+  await readUntil(sockets[0]!, /^\* you are now /, seen);
+
+  const roomOf = async (): Promise<(string | number)[][]> => {
+    const state = (await (await fetch(`${url}api/state`)).json()) as ChatState;
+    const room = state.sections.find((section) => section.title.startsWith('In the room'));
+    assert.ok(room, `a room section in ${JSON.stringify(state.sections.map((s) => s.title))}`);
+    return room.rows;
+  };
+  let rows = await roomOf();
+  const deadline = Date.now() + 3000;
+  while (rows.length !== 2 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    rows = await roomOf();
+  }
+  assert.equal(rows.length, 2);
+  const names = rows.map((row) => row[0]).sort();
+  assert.ok(names.includes('<b>alice</b>'), `alice in ${JSON.stringify(names)}`);
+  assert.ok(names.some((name) => /^127\.0\.0\.1:\d+$/.test(String(name))), 'the other member named by its address');
+
+  sockets[1]!.destroy();
+  while ((await roomOf()).length !== 1 && Date.now() < deadline + 3000) await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.deepEqual((await roomOf()).map((row) => row[0]), ['<b>alice</b>']);
+});
+
+test('serve --dashboard with --workers is refused with a reason (exit 2)', async (t) => {
+  const child = start(t, process.execPath, [CLI, 'serve', '--mode', 'chat', '--port', '0', '--workers', '2', '--dashboard', '0']);
+  const { code } = await child.finish(10_000);
+  assert.equal(code, 2);
+  assert.match(child.stderr, /--dashboard.*--workers/);
+});
