@@ -21,6 +21,7 @@
  * | `SL_ERR_SHUTDOWN` | the server is shutting down (told to clients it closes) |
  * | `SL_ERR_ABORTED` | the operation's `AbortSignal` fired |
  * | `SL_ERR_USAGE` | a CLI flag or argument is wrong (exit code 2) |
+ * | `SL_ERR_EXEC` | the program given to `--exec`/`--sh-exec` could not be started |
  */
 export type SocklabCode =
   | 'SL_ERR_RESOLVE'
@@ -39,7 +40,8 @@ export type SocklabCode =
   | 'SL_ERR_SERVER_FULL'
   | 'SL_ERR_SHUTDOWN'
   | 'SL_ERR_ABORTED'
-  | 'SL_ERR_USAGE';
+  | 'SL_ERR_USAGE'
+  | 'SL_ERR_EXEC';
 
 /**
  * Base class of every socklab error.
@@ -101,6 +103,7 @@ export function connectError(target: string, cause: unknown): SocklabError {
       cause,
     });
   }
+  if (code === 'ENOENT') return new SocklabError('SL_ERR_CONNECT', `Cannot connect to ${target}: no such socket file`, { cause });
   return new SocklabError('SL_ERR_CONNECT', `Cannot connect to ${target}: ${code ?? String(cause)}`, { cause });
 }
 
