@@ -1,7 +1,9 @@
 import { formatEndpoint } from '../../address.js';
 import { startCounterServer, type CounterEvent, type DropReason } from '../../apps/counter-server.js';
 import { DEFAULTS } from '../../options.js';
-import { accessLists, defineCommand, println, untilAborted } from '../command.js';
+import { accessLists, defineCommand, untilAborted } from '../command.js';
+import { JSON_FLAG } from '../flags/output.js';
+import { EventOutput } from '../json-events.js';
 
 const DROP_REASONS: Record<DropReason, string> = {
   empty: 'empty datagram',
@@ -22,6 +24,14 @@ function formatCounterEvent(event: CounterEvent): string {
     case 'dropped':
       return `dropped ${event.bytes} bytes from ${formatEndpoint(event.from)}: ${DROP_REASONS[event.reason]}`;
   }
+}
+
+/** The counter server's events by their `--json` names (docs/json-events.md). */
+const COUNTER_EVENT_NAMES = { request: 'get', reply: 'reply', dropped: 'drop' } as const;
+
+function counterEventFields(event: CounterEvent): Record<string, unknown> {
+  const { type: _type, ...fields } = event;
+  return fields;
 }
 
 export default defineCommand({
@@ -52,9 +62,11 @@ export default defineCommand({
     allow: { type: 'string', placeholder: 'list', description: 'Only these addresses/CIDR ranges are answered, comma-separated' },
     deny: { type: 'string', placeholder: 'list', description: 'These addresses/CIDR ranges are never answered, comma-separated' },
     quiet: { type: 'boolean', short: 'q', description: 'Do not log each datagram' },
+    ...JSON_FLAG,
   },
   examples: ['socklab udp-serve', 'socklab udp-serve --port 0 --delay-ms 0', 'echo get | ncat -u localhost 12345'],
   async run({ values }, io) {
+    const out = new EventOutput(io, values.json === true);
     const server = await startCounterServer({
       host: values.host,
       port: values.port,
@@ -66,9 +78,9 @@ export default defineCommand({
       maxRequestsPerSecondPerSource: values['rate-limit'],
       ...accessLists(values.allow, values.deny),
       logMessages: !values.quiet,
-      onEvent: (event) => println(io.stdout, formatCounterEvent(event)),
+      onEvent: (event) => out.event(COUNTER_EVENT_NAMES[event.type], counterEventFields(event), formatCounterEvent(event)),
     });
-    println(io.stdout, `listening on udp ${formatEndpoint(server.address())}`);
+    out.event('listening', { address: server.address(), protocol: 'udp' }, `listening on udp ${formatEndpoint(server.address())}`);
     await untilAborted(io.signal);
     await server.close();
     const { gets, ignored, overloaded, dropped, retries, empty, oversized, malformed, denied, rateLimited, amplificationLimited } = server.stats;
@@ -76,8 +88,9 @@ export default defineCommand({
       .filter(([, n]) => n > 0)
       .map(([name, n]) => `${name} ${n}`);
     if (overloaded > 0) details.push(`peak pending ${server.stats.peakPending}`);
-    println(
-      io.stdout,
+    out.event(
+      'stopped',
+      { totals: { ...server.stats } },
       `stopped: ${gets} gets answered, ${ignored} ignored, ${overloaded + dropped + denied + rateLimited + amplificationLimited} dropped${details.length ? ` (${details.join(', ')})` : ''}`,
     );
     return 0;
