@@ -125,13 +125,14 @@ export class EventOutput {
     readonly json: boolean,
   ) {}
 
-  /** Prints an event: as JSON with `--json`, else its human line (if any) on stdout. */
+  /** Prints an event: its human line (if any) on stdout, or with `--json` the JSON line on stdout and the human line on stderr. */
   event(name: string, fields: Record<string, unknown>, human?: string): void {
     if (this.json) {
       const line: Record<string, unknown> = { v: JSON_EVENTS_VERSION, ts: new Date().toISOString(), event: name };
       for (const [key, value] of Object.entries(fields)) if (value !== undefined) line[key] = jsonValue(value);
       println(this.io.stdout, JSON.stringify(line));
-    } else if (human !== undefined) println(this.io.stdout, human);
+    }
+    if (human !== undefined) println(this.json ? this.io.stderr : this.io.stdout, human);
   }
 
   /** A human line that is not an event: stdout normally, stderr with `--json`. */

@@ -160,7 +160,9 @@ export class ProgramSession {
       if (!socket.destroyed) void conn.close();
     });
     child.once('exit', (code, signal) => {
-      finish({ pid: child.pid, code, signal, killed: this.#killed });
+      // The connection may close (and call terminate()) between the program's own exit and our hearing of it:
+      // only a death by signal counts as killed by us.
+      finish({ pid: child.pid, code, signal, killed: this.#killed && signal !== null });
       // Whatever the program left in its pipes is still delivered; a grandchild that holds stdout open
       // does not keep the connection alive past the grace period.
       const closeTimer = setTimeout(() => {
