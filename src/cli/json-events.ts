@@ -47,6 +47,10 @@ export const EVENT_SCHEMA: Readonly<Record<string, EventSchema>> = Object.freeze
     from: 'bench',
     required: { mode: 'string', startMs: 'number', endMs: 'number', completed: 'integer', perSec: 'number', measuring: 'boolean' },
   },
+  data: {
+    from: '--log FILE --log-format jsonl (not stdout)',
+    required: { direction: 'string', peer: 'endpoint', offset: 'integer', bytes: 'integer', base64: 'string' },
+  },
   summary: { from: 'bench, udp-client, client', required: { totals: 'object' } },
   stopped: { from: 'serve, udp-serve, proxy', required: { totals: 'object' } },
 });

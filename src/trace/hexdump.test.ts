@@ -32,7 +32,7 @@ describe('formatHexLines', () => {
     lines.forEach((line, row) => {
       const hex = line.slice(10, 58).replace(/\s+/g, '');
       assert.equal(hex, all.subarray(row * 16, row * 16 + 16).toString('hex'));
-      const ascii = line.slice(60, -1);
+      const ascii = line.slice(61, -1);
       assert.equal(ascii.length, 16);
       for (let i = 0; i < 16; i++) {
         const byte = row * 16 + i;
