@@ -3,10 +3,9 @@ export type Direction = 'in' | 'out';
 
 const BYTES_PER_LINE = 16;
 
-/** One byte as the ASCII column shows it: printable ASCII as itself, anything else as '.'. */
-function printable(byte: number): string {
-  return byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : '.';
-}
+// Lookup tables: a dump is built per byte, so no per-byte toString/padStart in the loop.
+const HEX = Array.from({ length: 256 }, (_, byte) => `${byte.toString(16).padStart(2, '0')} `);
+const ASCII = Array.from({ length: 256 }, (_, byte) => (byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : '.'));
 
 /**
  * A hex dump in the classic `hexdump -C` layout: an 8-digit hex offset, 16 bytes in hex (a gap after the 8th),
@@ -24,8 +23,8 @@ export function formatHexLines(bytes: Uint8Array, offset = 0): string[] {
     for (let i = 0; i < BYTES_PER_LINE; i++) {
       if (i === 8) hex += ' ';
       if (i < row.length) {
-        hex += `${row[i]!.toString(16).padStart(2, '0')} `;
-        ascii += printable(row[i]!);
+        hex += HEX[row[i]!];
+        ascii += ASCII[row[i]!];
       } else {
         hex += '   ';
       }

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { formatEndpoint, type Endpoint } from '../address.js';
 import { JSON_EVENTS_VERSION } from './event-version.js';
+import { DEFAULTS } from '../options.js';
 import { formatHexDump, type Direction } from './hexdump.js';
 
 /** How `--log FILE` writes a session: readable text, a hex dump, or one JSON object per line. */
@@ -13,10 +14,23 @@ export interface TraceSink {
   write(text: string): unknown;
 }
 
-/** One chunk of a session in a log format. `at` is when it passed (ms since the epoch). */
-export function formatTraceEntry(format: LogFormat, entry: { direction: Direction; peer: Endpoint; offset: number; bytes: Uint8Array; at: number }): string {
-  const peer = formatEndpoint(entry.peer);
-  const ts = new Date(entry.at).toISOString();
+/** One chunk that passed, as the tracer holds it until the end of the event-loop turn. */
+export interface TraceEntry {
+  direction: Direction;
+  peer: Endpoint;
+  offset: number;
+  bytes: Uint8Array;
+  /** When it passed, ms since the epoch. */
+  at: number;
+}
+
+/** A connection's endpoint object is the same for all its chunks: its text is worked out once. */
+const peerNames = new WeakMap<Endpoint, string>();
+
+/** One chunk of a session in a log format. `ts` is `at` as ISO 8601 (passed in, so a batch formats it once). */
+export function formatTraceEntry(format: LogFormat, entry: TraceEntry, ts = new Date(entry.at).toISOString()): string {
+  let peer = peerNames.get(entry.peer);
+  if (peer === undefined) peerNames.set(entry.peer, (peer = formatEndpoint(entry.peer)));
   const bytes = Buffer.from(entry.bytes.buffer, entry.bytes.byteOffset, entry.bytes.byteLength);
   switch (format) {
     case 'hex':
@@ -49,20 +63,55 @@ export function formatTraceEntry(format: LogFormat, entry: { direction: Directio
  * trace.watch(socket, conn.remote);
  */
 export class SessionTracer {
+  /** Chunks not recorded because more than `maxPendingBytes` waited to be formatted (a flood outran the log). */
+  dropped = 0;
   readonly #outputs: readonly { sink: TraceSink; format: LogFormat }[];
+  readonly #maxPendingBytes: number;
+  #pending: TraceEntry[] = [];
+  #pendingBytes = 0;
 
-  constructor(outputs: readonly { sink: TraceSink; format: LogFormat }[]) {
+  constructor(outputs: readonly { sink: TraceSink; format: LogFormat }[], options: { maxPendingBytes?: number } = {}) {
     this.#outputs = outputs;
+    this.#maxPendingBytes = options.maxPendingBytes ?? DEFAULTS.maxLogBufferBytes;
   }
 
   get enabled(): boolean {
     return this.#outputs.length > 0;
   }
 
-  /** Records one chunk. */
+  /**
+   * Records one chunk. Nothing is formatted on the data path: chunks wait (bounded) until the end of the
+   * event-loop turn, then each sink gets the turn's entries as one string, with one timestamp per millisecond.
+   */
   record(direction: Direction, peer: Endpoint, offset: number, bytes: Uint8Array): void {
-    const at = Date.now();
-    for (const { sink, format } of this.#outputs) sink.write(formatTraceEntry(format, { direction, peer, offset, bytes, at }));
+    if (this.#pendingBytes + bytes.length > this.#maxPendingBytes) {
+      this.dropped++;
+      return;
+    }
+    if (this.#pending.length === 0) setImmediate(() => this.flush());
+    this.#pending.push({ direction, peer, offset, bytes, at: Date.now() });
+    this.#pendingBytes += bytes.length;
+  }
+
+  /** Formats and writes what is pending now (called once per turn; call it before closing the sinks). */
+  flush(): void {
+    const entries = this.#pending;
+    if (entries.length === 0) return;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    for (const { sink, format } of this.#outputs) {
+      let text = '';
+      let lastAt = -1;
+      let ts = '';
+      for (const entry of entries) {
+        if (entry.at !== lastAt) {
+          lastAt = entry.at;
+          ts = new Date(lastAt).toISOString();
+        }
+        text += formatTraceEntry(format, entry, ts);
+      }
+      sink.write(text);
+    }
   }
 
   /**

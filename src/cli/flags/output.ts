@@ -44,12 +44,14 @@ export function openTracer(values: { hex?: boolean | undefined; log?: string | u
     }
     outputs.push({ sink: file, format: (values['log-format'] ?? 'text') as LogFormat });
   }
+  const tracer = new SessionTracer(outputs);
   return {
-    tracer: new SessionTracer(outputs),
+    tracer,
     close: async () => {
-      if (!file) return;
-      await file.close();
-      if (file.dropped > 0) io.stderr.write(`note: ${file.dropped} log entries dropped (the disk could not keep up)\n`);
+      tracer.flush();
+      const dropped = tracer.dropped + (file?.dropped ?? 0);
+      await file?.close();
+      if (dropped > 0) io.stderr.write(`note: ${dropped} chunks left out of the trace (it could not keep up with the traffic)\n`);
     },
   };
 }
