@@ -58,3 +58,10 @@ export { startTcpProxy, TcpProxy, type TcpProxyOptions, type TcpFaults, type Tcp
 export { startUdpProxy, UdpProxy, type UdpProxyOptions, type UdpFaults, type UdpProxyStats } from './proxy/udp-proxy.js';
 export { seededRandom } from './proxy/random.js';
 export { runCounterClient, type CounterClientOptions, type CounterClientEvent, type CounterClientResult } from './apps/counter-client.js';
+export { startExecServer, formatExit, type ExecServer, type ExecServerOptions, type ExecServerEvent, type ExecServerStats } from './exec/exec-server.js';
+export { ProgramSession, programCommand, describeCommand, type ProgramCommand, type ProgramOptions, type ProgramExit } from './exec/program.js';
+export { splitCommandLine } from './exec/argv.js';
+export { toSocketPath, formatSocketPath, probeSocketPath, prepareSocketPath, type SocketPathState } from './unix/socket-path.js';
+export { formatHexDump, formatHexLines, type Direction } from './trace/hexdump.js';
+export { SessionTracer, formatTraceEntry, LOG_FORMATS, type LogFormat, type TraceSink, type TraceEntry } from './trace/session-trace.js';
+export { BatchedFileWriter } from './trace/batched-file-writer.js';

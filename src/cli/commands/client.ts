@@ -78,55 +78,55 @@ export default defineCommand({
     }
 
     async function runInteractive(): Promise<number> {
-    const interactive = io.stdin.isTTY === true;
-    const lines = createInterface({ input: io.stdin, crlfDelay: Infinity, terminal: false });
-    // Create the iterator now: readline emits lines that arrive before it exists to nobody, and piped
-    // stdin is read while we are still connecting.
-    const input = lines[Symbol.asyncIterator]();
-    try {
-      const result = await runMessageClient(
-        {
-          ...where,
-          hello: values['no-hello'] ? null : values.hello,
-          lineEnding: values.eol as LineEnding,
-          quitCommand: values.quit,
-          connectTimeoutMs: values['connect-timeout-ms'],
-          replyTimeoutMs: values['reply-timeout-ms'],
-          lingerMs: values['linger-ms'],
-          lockstep: !values.pipeline,
-          greetingWaitMs: values['greeting-wait-ms'],
-          lineReplies: values['line-replies'] === true,
-          signal: io.signal,
-        },
-        { [Symbol.asyncIterator]: () => input },
-        (event) => {
-          if (event.type === 'reply') out.event('received', { text: event.text }, event.text);
-          else if (event.type === 'connected') {
-            trace.tracer.watch(event.connection.socket, event.connection.remote);
-            out.event('connected', { peer: event.connection.remote });
-            if (values.verbose || interactive) {
-              println(io.stderr, `connected to ${formatEndpoint(event.connection.remote)}${interactive ? `; type messages, "${values.quit}" to end` : ''}`);
+      const interactive = io.stdin.isTTY === true;
+      const lines = createInterface({ input: io.stdin, crlfDelay: Infinity, terminal: false });
+      // Create the iterator now: readline emits lines that arrive before it exists to nobody, and piped
+      // stdin is read while we are still connecting.
+      const input = lines[Symbol.asyncIterator]();
+      try {
+        const result = await runMessageClient(
+          {
+            ...where,
+            hello: values['no-hello'] ? null : values.hello,
+            lineEnding: values.eol as LineEnding,
+            quitCommand: values.quit,
+            connectTimeoutMs: values['connect-timeout-ms'],
+            replyTimeoutMs: values['reply-timeout-ms'],
+            lingerMs: values['linger-ms'],
+            lockstep: !values.pipeline,
+            greetingWaitMs: values['greeting-wait-ms'],
+            lineReplies: values['line-replies'] === true,
+            signal: io.signal,
+          },
+          { [Symbol.asyncIterator]: () => input },
+          (event) => {
+            if (event.type === 'reply') out.event('received', { text: event.text }, event.text);
+            else if (event.type === 'connected') {
+              trace.tracer.watch(event.connection.socket, event.connection.remote);
+              out.event('connected', { peer: event.connection.remote });
+              if (values.verbose || interactive) {
+                println(io.stderr, `connected to ${formatEndpoint(event.connection.remote)}${interactive ? `; type messages, "${values.quit}" to end` : ''}`);
+              }
+            } else if (event.type === 'closed-by-server') {
+              const missing = event.missingReplies > 0 ? `; ${event.missingReplies} replies never came` : '';
+              println(io.stderr, `connection lost: closed by the server${missing}`);
             }
-          } else if (event.type === 'closed-by-server') {
-            const missing = event.missingReplies > 0 ? `; ${event.missingReplies} replies never came` : '';
-            println(io.stderr, `connection lost: closed by the server${missing}`);
-          }
-        },
-      );
-      out.event('closed', { reason: result.ending, missingReplies: result.missingReplies });
-      out.event('summary', { totals: { sent: result.sent, replies: result.replies, missingReplies: result.missingReplies } });
-      if (values.verbose) println(io.stderr, `closed: ${result.sent} messages sent, ${result.replies} replies`);
-      return result.ending === 'server-closed' && result.missingReplies > 0 ? 1 : 0;
-    } catch (err) {
-      // A reset is the server going away (killed, crashed, or cutting us off): say so plainly, no stack trace.
-      if (err instanceof SocklabError && err.code === 'SL_ERR_CONNECTION_RESET') {
-        println(io.stderr, `connection lost: ${err.message} [${err.code}]`);
-        return 1;
+          },
+        );
+        out.event('closed', { reason: result.ending, missingReplies: result.missingReplies });
+        out.event('summary', { totals: { sent: result.sent, replies: result.replies, missingReplies: result.missingReplies } });
+        if (values.verbose) println(io.stderr, `closed: ${result.sent} messages sent, ${result.replies} replies`);
+        return result.ending === 'server-closed' && result.missingReplies > 0 ? 1 : 0;
+      } catch (err) {
+        // A reset is the server going away (killed, crashed, or cutting us off): say so plainly, no stack trace.
+        if (err instanceof SocklabError && err.code === 'SL_ERR_CONNECTION_RESET') {
+          println(io.stderr, `connection lost: ${err.message} [${err.code}]`);
+          return 1;
+        }
+        throw err;
+      } finally {
+        lines.close();
       }
-      throw err;
-    } finally {
-      lines.close();
-    }
     }
   },
 });
