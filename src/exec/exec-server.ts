@@ -84,18 +84,20 @@ export async function startExecServer(options: ExecServerOptions): Promise<ExecS
     stats.programs++;
     sessions.add(session);
     if (session.pid !== undefined) emit({ type: 'exec', peer, pid: session.pid });
-    let exit: ProgramExit | undefined;
-    void session.exited.then((result) => {
-      exit = result;
+    void session.exited.then((exit) => {
       sessions.delete(session);
-      if (result.code === 0) stats.exitedOk++;
-      if (result.error) stats.errors[result.error.code] = (stats.errors[result.error.code] ?? 0) + 1;
-      emit({ type: 'exit', peer, exit: result });
+      if (exit.code === 0) stats.exitedOk++;
+      if (exit.error) stats.errors[exit.error.code] = (stats.errors[exit.error.code] ?? 0) + 1;
+      emit({ type: 'exit', peer, exit });
     });
     conn.once('close', (error) => {
       if (error) stats.errors[error.code] = (stats.errors[error.code] ?? 0) + 1;
-      const reason = error?.code ?? (exit === undefined ? 'client closed' : exit.error ? 'SL_ERR_EXEC' : 'program exited');
-      emit({ type: 'closed', peer, reason, bytesIn: session.bytesIn, bytesOut: session.bytesOut, ...(error ? { error } : {}) });
+      // The program's exit may be heard after the socket closes (its pipes close first): the reason waits for
+      // it. A program we had to kill means the client left first.
+      void session.exited.then((exit) => {
+        const reason = error?.code ?? (exit.error ? 'SL_ERR_EXEC' : exit.killed ? 'client closed' : 'program exited');
+        emit({ type: 'closed', peer, reason, bytesIn: session.bytesIn, bytesOut: session.bytesOut, ...(error ? { error } : {}) });
+      });
     });
   });
   tcp.on('rejected', (conn) => emit({ type: 'rejected', peer: conn.remote }));

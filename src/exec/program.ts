@@ -192,8 +192,8 @@ export class ProgramSession {
   terminate(): Promise<ProgramExit> {
     if (this.#exit === undefined && !this.#killed) {
       this.#killed = true;
-      this.child.stdin.destroy();
       this.child.kill('SIGTERM');
+      this.child.stdin.destroy();
       this.#killTimer = setTimeout(() => this.child.kill('SIGKILL'), this.#killGraceMs);
     }
     return this.exited;
