@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import * as hdr from 'hdr-histogram-js';
 import { EVENT_SCHEMA } from '../../src/cli/json-events.js';
 import { parseEvents, stopJson, waitForEvent, type JsonEvent } from '../helpers/json-lines.js';
 import { CLI, ROOT, runCli, start, startCliServer, stopChecked } from '../helpers/processes.js';
@@ -135,11 +136,18 @@ describe('--json on every command', () => {
     await reset.waitForClose();
     await waitForEvent(proxy, (e) => e.event === 'closed');
     note(await stopJson(proxy));
-    const bench = await runCli(t, ['bench', 'tcp', '127.0.0.1', String(targetPort), '-c', '1', '-d', '400', '--warmup-ms', '0', '--interval-ms', '100', '--json']);
+    const hdrLog = join(tempDir(t), 'latency.hlog');
+    const bench = await runCli(t, ['bench', 'tcp', '127.0.0.1', String(targetPort), '-c', '1', '-d', '400', '--warmup-ms', '0', '--interval-ms', '100', '--json', '--hdr-log', hdrLog]);
     assert.equal(bench.code, 0, bench.stderr);
     const benchEvents = note(parseEvents(bench.stdout));
     assert.ok(benchEvents.filter((e) => e.event === 'interval').length >= 2, 'interval lines stream');
     assert.equal(benchEvents.at(-1)!.event, 'summary');
+    // The HDR log decodes to the same histogram the summary's percentiles came from.
+    const logged = new hdr.HistogramLogReader(readFileSync(hdrLog, 'utf8')).nextIntervalHistogram();
+    const latency = (benchEvents.at(-1)!.totals as { latencyUs: { count: number; p99: number } }).latencyUs;
+    assert.ok(logged !== null);
+    assert.equal(logged.totalCount, latency.count);
+    assert.equal(logged.getValueAtPercentile(99), latency.p99);
     await stopChecked(target);
     for (const event of ['listening', 'connected', 'waiting', 'message', 'closed', 'received', 'resolved', 'get', 'reply', 'drop', 'sent', 'fault', 'interval', 'summary', 'stopped', 'rejected']) {
       assert.ok(seen.has(event), `the session produced a ${event} event`);

@@ -92,8 +92,8 @@ export default defineCommand({
     'socklab serve --mode greet             # like server2.py',
     'socklab serve --port 0 --quiet         # a free port, no message log',
     "socklab serve --reply 'echo: {message}'",
-    'socklab serve --exec cat                # an echo server, inetd style (raw bytes)',
-    "socklab serve --sh-exec 'date; uptime'   # each client gets the output, then FIN",
+    'socklab serve --exec cat               # an echo server, inetd style (raw bytes)',
+    "socklab serve --sh-exec 'date; uptime' # each client gets the output, then FIN",
     'socklab serve --unix /tmp/socklab.sock --json',
     'socklab serve --hex --log session.jsonl --log-format jsonl',
   ],
@@ -104,6 +104,10 @@ export default defineCommand({
     const out = new EventOutput(io, values.json === true);
     const path = unixPathFrom(values.unix);
     const command = execCommandFrom(values);
+    if (command) {
+      const protocol = (['greeting', 'no-greeting', 'reply', 'once', 'greet-at-accept'] as const).find((flag) => values[flag] !== undefined && values[flag] !== false);
+      if (protocol) throw usageError(`Option '--${protocol}' is for the message protocol; with --exec the program gets the raw bytes`);
+    }
     const trace = openTracer(values, io);
     try {
       if (command) {
