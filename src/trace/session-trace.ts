@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { formatEndpoint, type Endpoint } from '../address.js';
 import { JSON_EVENTS_VERSION } from './event-version.js';
 import { DEFAULTS } from '../options.js';
+import { formatSocketPath } from '../unix/socket-path.js';
 import { formatHexDump, type Direction } from './hexdump.js';
 
 /** How `--log FILE` writes a session: readable text, a hex dump, or one JSON object per line. */
@@ -26,6 +27,7 @@ export interface TraceEntry {
 
 /** A connection's endpoint object is the same for all its chunks: its text is worked out once. */
 const peerNames = new WeakMap<Endpoint, string>();
+const peerJsons = new WeakMap<Endpoint, string>();
 
 /** One chunk of a session in a log format. `ts` is `at` as ISO 8601 (passed in, so a batch formats it once). */
 export function formatTraceEntry(format: LogFormat, entry: TraceEntry, ts = new Date(entry.at).toISOString()): string {
@@ -38,19 +40,17 @@ export function formatTraceEntry(format: LogFormat, entry: TraceEntry, ts = new 
     case 'text':
       // JSON-quoted so a peer's control bytes cannot rewrite the log or the terminal that shows it.
       return `${ts} ${peer} ${entry.direction === 'in' ? '<' : '>'} ${JSON.stringify(bytes.toString('latin1'))}\n`;
-    case 'jsonl':
-      return (
-        JSON.stringify({
-          v: JSON_EVENTS_VERSION,
-          ts,
-          event: 'data',
-          direction: entry.direction,
-          peer: entry.peer,
-          offset: entry.offset,
-          bytes: bytes.length,
-          base64: bytes.toString('base64'),
-        }) + '\n'
-      );
+    case 'jsonl': {
+      // Built by hand rather than JSON.stringify(object): this runs per chunk, and every part but the peer is
+      // a number or a string that needs no escaping (ISO time, base64); the peer's JSON is made once.
+      let peerJson = peerJsons.get(entry.peer);
+      if (peerJson === undefined) {
+        const { address, port, family } = entry.peer;
+        peerJson = JSON.stringify({ address: family === 'unix' ? formatSocketPath(address) : address, port, family });
+        peerJsons.set(entry.peer, peerJson);
+      }
+      return `{"v":${JSON_EVENTS_VERSION},"ts":"${ts}","event":"data","direction":"${entry.direction}","peer":${peerJson},"offset":${entry.offset},"bytes":${bytes.length},"base64":"${bytes.toString('base64')}"}\n`;
+    }
   }
 }
 

@@ -170,7 +170,8 @@ async function serveMessages(values: ServeValues, path: string | undefined, out:
     closeTimeoutMs: values['close-timeout-ms'],
     ...accessLists(values.allow, values.deny),
     ...(tracer.enabled ? { onConnection: (conn: TcpConnection) => tracer.watch(conn.socket, conn.remote) } : {}),
-    onEvent: (event) => out.event(event.type, eventFields(event), formatServerEvent(event)),
+    // The message log is a hot path: without --json, no event object is built.
+    onEvent: out.json ? (event) => out.event(event.type, eventFields(event), formatServerEvent(event)) : (event) => out.say(formatServerEvent(event)),
   });
   const address = server.address();
   out.event('listening', { address, protocol: address.family === 'unix' ? 'unix' : 'tcp', mode }, `listening on ${formatEndpoint(address)} (${mode} mode)`);

@@ -78,7 +78,9 @@ export default defineCommand({
       maxRequestsPerSecondPerSource: values['rate-limit'],
       ...accessLists(values.allow, values.deny),
       logMessages: !values.quiet,
-      onEvent: (event) => out.event(COUNTER_EVENT_NAMES[event.type], counterEventFields(event), formatCounterEvent(event)),
+      onEvent: out.json
+        ? (event) => out.event(COUNTER_EVENT_NAMES[event.type], counterEventFields(event), formatCounterEvent(event))
+        : (event) => out.say(formatCounterEvent(event)),
     });
     out.event('listening', { address: server.address(), protocol: 'udp' }, `listening on udp ${formatEndpoint(server.address())}`);
     await untilAborted(io.signal);
