@@ -91,6 +91,19 @@ describe('UNIX domain sockets', () => {
     await stopChecked(server);
   });
 
+  it('serve --unix --exec: ncat -U gets the program, with half-close carried through', async (t) => {
+    await requireTool('ncat', 'ncat');
+    const path = join(tempDir(t), 'exec.sock');
+    const server = await serveUnix(t, path, ['--exec', 'tr a-z A-Z']);
+    const ncat = start(t, 'ncat', ['-U', path]);
+    ncat.input('shout over a file\n', true); // EOF → FIN → tr's end of input → its answer, exit and our FIN
+    const { code } = await ncat.finish();
+    assert.equal(code, 0);
+    assert.equal(ncat.stdout, 'SHOUT OVER A FILE\n');
+    await server.waitFor(/program exit code 0/);
+    await stopChecked(server);
+  });
+
   it('never removes a file that is not a socket', async (t) => {
     const path = join(tempDir(t), 'notes.txt');
     writeFileSync(path, 'precious');
