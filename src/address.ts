@@ -1,17 +1,22 @@
 import { isIP, type Socket } from 'node:net';
+import { formatSocketPath } from './unix/socket-path.js';
 
-/** An endpoint of a socket: what `socket.address()` and `rinfo` describe. */
+/**
+ * An endpoint of a socket: what `socket.address()` and `rinfo` describe. A UNIX domain socket has no port: its
+ * `address` is the path (`\0name` for a Linux abstract name; '' for a client's unnamed end) and `port` is 0.
+ */
 export interface Endpoint {
   address: string;
   port: number;
-  family: 'IPv4' | 'IPv6';
+  family: 'IPv4' | 'IPv6' | 'unix';
 }
 
 /**
  * Formats an endpoint the way URLs do: `127.0.0.1:12345`, `[::1]:12345`.
  * @example formatEndpoint({ address: '::1', port: 80 }) // '[::1]:80'
  */
-export function formatEndpoint(endpoint: { address: string; port: number }): string {
+export function formatEndpoint(endpoint: { address: string; port: number; family?: string }): string {
+  if (endpoint.family === 'unix') return endpoint.address === '' ? 'unix:(unnamed)' : `unix:${formatSocketPath(endpoint.address)}`;
   return isIP(endpoint.address) === 6 ? `[${endpoint.address}]:${endpoint.port}` : `${endpoint.address}:${endpoint.port}`;
 }
 
@@ -23,6 +28,8 @@ export function toEndpoint(info: { address: string; port: number; family?: strin
 
 /** A TCP socket's peer (`remote`) or own (`local`) endpoint; `?` and port 0 once the socket no longer knows. */
 export function socketEndpoint(socket: Socket, side: 'remote' | 'local'): Endpoint {
+  // A UNIX domain socket's peer is usually unnamed (clients rarely bind a path), so it has neither address nor port.
+  if (isUnixSocket(socket)) return { address: '', port: 0, family: 'unix' };
   return side === 'remote'
     ? toEndpoint({ address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0, family: socket.remoteFamily })
     : toEndpoint({ address: socket.localAddress ?? '?', port: socket.localPort ?? 0, family: socket.localFamily });
@@ -39,4 +46,10 @@ export function isLoopback(host: string): boolean {
 /** Strips the brackets users type around IPv6 literals (`[::1]`). */
 export function unbracket(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+/** True for a socket over a UNIX domain socket (libuv's Pipe handle) rather than TCP. */
+export function isUnixSocket(socket: Socket): boolean {
+  const handle = (socket as unknown as { _handle?: { constructor?: { name?: string } } })._handle;
+  return handle?.constructor?.name === 'Pipe';
 }

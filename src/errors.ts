@@ -26,6 +26,7 @@
  * | `SL_ERR_STATE_CORRUPT` | a `--state` file is not one socklab wrote, or its checksum does not match |
  * | `SL_ERR_STATE_IO` | a `--state` file cannot be read, written or synced to disk |
  * | `SL_ERR_WORKER` | a `--workers` worker process failed to start or died |
+ * | `SL_ERR_EXEC` | the program given to `--exec`/`--sh-exec` could not be started |
  */
 export type SocklabCode =
   | 'SL_ERR_RESOLVE'
@@ -49,7 +50,8 @@ export type SocklabCode =
   | 'SL_ERR_BACKEND_UNAVAILABLE'
   | 'SL_ERR_STATE_CORRUPT'
   | 'SL_ERR_STATE_IO'
-  | 'SL_ERR_WORKER';
+  | 'SL_ERR_WORKER'
+  | 'SL_ERR_EXEC';
 
 /**
  * Base class of every socklab error.
@@ -111,6 +113,7 @@ export function connectError(target: string, cause: unknown): SocklabError {
       cause,
     });
   }
+  if (code === 'ENOENT') return new SocklabError('SL_ERR_CONNECT', `Cannot connect to ${target}: no such socket file`, { cause });
   return new SocklabError('SL_ERR_CONNECT', `Cannot connect to ${target}: ${code ?? String(cause)}`, { cause });
 }
 

@@ -145,6 +145,23 @@ export const DEFAULTS = Object.freeze({
    * @default 32
    */
   maxNameBytes: 32,
+  /**
+   * With `--exec`, once the connection has closed, how long the program has after SIGTERM before SIGKILL.
+   * @default 2000
+   */
+  execKillGraceMs: 2_000,
+  /**
+   * Connections (so programs running at once) a server with `--exec` serves unless told otherwise: each one is a
+   * process, far heavier than a socket.
+   * @default 64
+   */
+  execMaxConnections: 64,
+  /**
+   * Bytes a session log (`--log FILE`) holds waiting for the disk; past it entries are dropped and counted,
+   * so a slow disk never slows the connections down or grows memory without bound.
+   * @default 4194304
+   */
+  maxLogBufferBytes: 4 * 1024 * 1024,
 });
 
 export type Defaults = typeof DEFAULTS;

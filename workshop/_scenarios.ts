@@ -191,4 +191,36 @@ export const SCENARIOS: readonly Scenario[] = [
       await server.interrupt();
     },
   },
+  singleProgram('unix-socket', '16-unix-socket'),
+  {
+    id: 'unix-cli',
+    async run(s) {
+      // A path inside the checkout: unique to it, and short enough for sun_path (108 bytes).
+      const server = s.terminal('server').socklab(['serve', '--unix', 'dist/demo.sock']);
+      await server.waitFor(/listening on unix:/);
+      const client = s.terminal('client').start('ncat -U dist/demo.sock', 'ncat', ['-U', 'dist/demo.sock']);
+      await client.waitFor(/connected to server\n/);
+      client.type('hello over a file');
+      await client.waitFor(/got message\n/);
+      await client.eof().exited();
+      await server.waitFor(/closed/);
+      await server.interrupt();
+    },
+  },
+  singleProgram('inetd', '17-inetd'),
+  {
+    id: 'inetd-cli',
+    async run(s) {
+      const server = s.terminal('server').socklab(['serve', '--port', '0', '--exec', 'tr a-z A-Z'], ['serve', '--exec', "'tr a-z A-Z'"]);
+      const port = String(await s.server(server));
+      const client = s.terminal('client').start('ncat 127.0.0.1 12345', 'ncat', ['127.0.0.1', port]);
+      client.type('shout this');
+      // tr writes to a pipe, so it buffers: the answer comes when its input ends (our Ctrl-D, carried as FIN).
+      client.eof();
+      await client.waitFor(/SHOUT THIS\n/);
+      await client.exited();
+      await server.waitFor(/closed \(program exited\)/);
+      await server.interrupt();
+    },
+  },
 ];

@@ -118,7 +118,8 @@ export function normalise(text: string, serverPort: number): string {
     if (!seen.has(port)) seen.set(port, String(50_001 + seen.size));
     return `${prefix}:${seen.get(port)}`;
   });
-  return result;
+  // Process ids (socklab serve --exec logs them) differ on every run.
+  return result.replace(/\(pid \d+\)/g, '(pid 4242)');
 }
 
 /** Timings differ from run to run: compare them as `# ms`. */

@@ -26,11 +26,21 @@ export type ServerEvent =
   | { type: 'connected'; peer: Endpoint }
   | { type: 'waiting'; peer: Endpoint; ahead: number }
   | { type: 'message'; peer: Endpoint; text: string }
-  | { type: 'closed'; peer: Endpoint; reason: string; error?: SocklabError }
+  | { type: 'closed'; peer: Endpoint; reason: string; error?: SocklabError; totals?: ConnectionTotals }
   | { type: 'rejected'; peer: Endpoint }
   | { type: 'denied'; peer: Endpoint };
 
+/** What went through one connection, reported when it closes. */
+export interface ConnectionTotals {
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
 export interface MessageServerOptions extends ListenOptions {
+  /** Called with each accepted connection before anything is read or sent (to trace its bytes, say). */
+  onConnection?: (conn: TcpConnection) => void;
   /** @default 'concurrent' */
   mode?: ServeMode;
   /** Sent on connect; null sends none. @default the seed's text for the mode */
@@ -164,7 +174,8 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
   function onClose(this: TcpConnection, error: SocklabError | undefined): void {
     const session = sessions.get(this);
     if (error) stats.errors[error.code] = (stats.errors[error.code] ?? 0) + 1;
-    emit({ type: 'closed', peer: this.remote, reason: error?.code ?? session?.ending ?? 'closed', ...(error ? { error } : {}) });
+    const totals = { messagesIn: this.stats.messagesIn, messagesOut: this.stats.messagesOut, bytesIn: this.socket.bytesRead, bytesOut: this.socket.bytesWritten };
+    emit({ type: 'closed', peer: this.remote, reason: error?.code ?? session?.ending ?? 'closed', ...(error ? { error } : {}), totals });
     sessionEnded();
   }
 
@@ -194,6 +205,7 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
   };
 
   tcp.on('connection', (conn) => {
+    options.onConnection?.(conn);
     if (mode === 'concurrent' || current === undefined) {
       start(conn);
       return;

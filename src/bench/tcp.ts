@@ -10,6 +10,8 @@ export type ReplyFraming = 'line' | 'read';
 export interface TcpBenchOptions {
   host: string;
   port: number;
+  /** Connect to this UNIX domain socket instead of host and port. */
+  path?: string;
   /** Connections (tcp, hold) or parallel connect loops (connect). */
   connections: number;
   /** Measured period. */
@@ -33,6 +35,11 @@ export interface TcpBenchOptions {
 
 const LF = 0x0a;
 
+/** Where to connect: the UNIX socket if there is one, else host and port. */
+function target(options: TcpBenchOptions): { path: string } | { host: string; port: number } {
+  return options.path === undefined ? { host: options.host, port: options.port } : { path: options.path };
+}
+
 function countLines(chunk: Buffer): number {
   let count = 0;
   for (let at = chunk.indexOf(LF); at !== -1; at = chunk.indexOf(LF, at + 1)) count++;
@@ -53,7 +60,7 @@ function noteError(counters: Counters, err: unknown): void {
 /** Opens one connection and, if asked, waits for the greeting. Resolves with the socket and leftover replies. */
 function open(options: TcpBenchOptions): Promise<{ socket: Socket; extraReplies: number }> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: options.host, port: options.port, noDelay: true });
+    const socket = connect({ ...target(options), noDelay: true });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
@@ -255,7 +262,7 @@ export async function runConnectBench(options: TcpBenchOptions): Promise<BenchRe
   const cycle = (): Promise<void> =>
     new Promise((resolve) => {
       const startedAt = performance.now();
-      const socket = connect({ host: options.host, port: options.port, noDelay: true });
+      const socket = connect({ ...target(options), noDelay: true });
       let greeted = !options.greeting;
       const timer = setTimeout(() => socket.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), options.timeoutMs);
       const done = (): void => {

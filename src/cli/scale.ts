@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import type { Endpoint } from '../address.js';
 import { isWorker, reportListening, reportStopped, runWorkers, stopRequested, type Totals } from '../cluster/workers.js';
 import { DEFAULTS } from '../options.js';
 import { ClusterHub, WorkerState } from '../state/cluster-state.js';
@@ -38,7 +39,7 @@ export interface ScaleValues {
 
 /** A server the scaled runner starts, whatever it serves. */
 export interface ScaledServer {
-  address: string;
+  address: Endpoint;
   totals(): Totals;
   close(): Promise<void>;
 }
@@ -47,10 +48,10 @@ export interface RunScaledOptions {
   values: ScaleValues;
   io: Io;
   start(state: SharedState): Promise<ScaledServer>;
-  /** The `listening on …` line, given the address (and how many workers share it). */
-  listeningLine(address: string, workers: number): string;
-  /** The `stopped: …` line from the totals (summed over workers). */
-  stoppedLine(totals: Totals): string;
+  /** Reports that the server listens, given the address (and how many workers share it); printed once. */
+  onListening(address: Endpoint, workers: number): void;
+  /** Reports the totals (summed over workers) once the server has stopped. */
+  onStopped(totals: Totals): void;
 }
 
 /**
@@ -78,7 +79,7 @@ async function localCounter(values: ScaleValues): Promise<CounterStore> {
  * Runs one server the way the flags say: alone in this process (state in memory or in a `--state` file), as
  * the primary of `--workers` processes (the primary holds the counter and relays the room; the workers
  * serve), as one of those workers, or on a shared Redis (`--redis`, combinable with `--workers`).
- * @example return runScaled({ values, io, start: async (state) => …, listeningLine, stoppedLine });
+ * @example return runScaled({ values, io, start: async (state) => …, onListening, onStopped });
  */
 export async function runScaled(options: RunScaledOptions): Promise<number> {
   const { values, io } = options;
@@ -105,10 +106,10 @@ export async function runScaled(options: RunScaledOptions): Promise<number> {
         argv: process.argv.slice(2),
         hub,
         signal: io.signal,
-        onListening: (address) => println(io.stdout, options.listeningLine(address, values.workers)),
+        onListening: (address) => options.onListening(address, values.workers),
         onWorkerExit: (id, code, signal) => println(io.stderr, `worker ${id} died (${code ?? signal}); starting another`),
       });
-      println(io.stdout, options.stoppedLine(totals));
+      options.onStopped(totals);
     } finally {
       await hub?.close();
     }
@@ -117,10 +118,10 @@ export async function runScaled(options: RunScaledOptions): Promise<number> {
   const state = redis ? await connectRedisState(redis) : new MemoryState(await localCounter(values));
   try {
     const server = await options.start(state);
-    println(io.stdout, options.listeningLine(server.address, 1));
+    options.onListening(server.address, 1);
     await untilAborted(io.signal);
     await server.close();
-    println(io.stdout, options.stoppedLine(server.totals()));
+    options.onStopped(server.totals());
   } finally {
     await state.close();
   }

@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
+import type { Endpoint } from '../address.js';
 import { SocklabError } from '../errors.js';
 import type { ClusterHub } from '../state/cluster-state.js';
 
@@ -7,7 +8,7 @@ import type { ClusterHub } from '../state/cluster-state.js';
 export type Totals = Record<string, number>;
 
 /** Control messages between the primary and its workers (state traffic is in state/cluster-state.ts). */
-type ControlMessage = { socklab: 'listening'; address: string } | { socklab: 'stopped'; totals: Totals } | { socklab: 'stop' };
+type ControlMessage = { socklab: 'listening'; address: Endpoint } | { socklab: 'stopped'; totals: Totals } | { socklab: 'stop' };
 
 function isControl(message: unknown): message is ControlMessage {
   const kind = (message as { socklab?: unknown } | null)?.socklab;
@@ -33,7 +34,7 @@ export interface RunWorkersOptions {
   hub: ClusterHub | undefined;
   signal: AbortSignal;
   /** Called once every worker listens, with the address they share. */
-  onListening: (address: string) => void;
+  onListening: (address: Endpoint) => void;
   /** Told when a worker dies unexpectedly (it is replaced). */
   onWorkerExit?: (id: number, code: number | null, signal: string | null) => void;
   /** How long stopping workers may take before they are killed. @default 10000 */
@@ -138,9 +139,9 @@ export async function runWorkers(options: RunWorkersOptions): Promise<Totals> {
 
 /**
  * In a worker: tells the primary the address it listens on (the primary prints it once for all).
- * @example reportListening('127.0.0.1:12345');
+ * @example reportListening(server.address());
  */
-export function reportListening(address: string): void {
+export function reportListening(address: Endpoint): void {
   process.send?.({ socklab: 'listening', address } satisfies ControlMessage);
 }
 

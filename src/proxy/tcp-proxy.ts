@@ -3,6 +3,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { formatEndpoint, socketEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
 import { resolveHost } from '../dns.js';
 import { bindError } from '../errors.js';
+import { formatSocketPath, prepareSocketPath, removeSocketPath, toSocketPath } from '../unix/socket-path.js';
 import { checkCount, checkPort } from '../options.js';
 import { freshSeed, jitteredDelay, seededRandom } from './random.js';
 
@@ -41,7 +42,14 @@ export interface TcpProxyOptions extends TcpFaults {
   /** @default 0 */
   port?: number;
   targetHost?: string;
-  targetPort: number;
+  /** Required unless `targetPath` is given. */
+  targetPort?: number;
+  /** Listen on this UNIX domain socket instead of `host`/`port` (`@name`: Linux abstract). */
+  path?: string;
+  /** Relay to the UNIX domain socket at this path instead of `targetHost`/`targetPort`. */
+  targetPath?: string;
+  /** Sees every chunk relayed, before faults apply: `up` from the client, `down` from the target (for --hex, --log). */
+  onChunk?: (id: number, client: Endpoint, direction: 'up' | 'down', offset: number, chunk: Buffer) => void;
   /** Bytes held in a delayed direction before reading from its source pauses. @default 1048576 */
   maxHeldBytes?: number;
 }
@@ -81,7 +89,9 @@ export class TcpProxy extends EventEmitter<ProxyEvents> {
   }
 
   address(): Endpoint {
-    return toEndpoint(this.#server.address() as { address: string; port: number; family: string });
+    const bound = this.#server.address();
+    if (typeof bound === 'string') return { address: bound, port: 0, family: 'unix' };
+    return toEndpoint(bound as { address: string; port: number; family: string });
   }
 
   /** @internal */
@@ -92,9 +102,11 @@ export class TcpProxy extends EventEmitter<ProxyEvents> {
 
   /** Stops listening and destroys every relayed connection. */
   async close(): Promise<void> {
+    const bound = this.address();
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const socket of this.#sockets) socket.destroy();
     await closed;
+    if (bound.family === 'unix') await removeSocketPath(bound.address);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -112,17 +124,22 @@ export class TcpProxy extends EventEmitter<ProxyEvents> {
  * // clients connect to proxy.address().port
  */
 export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
-  const targetPort = checkPort('targetPort', options.targetPort);
-  const target = await resolveHost(options.targetHost ?? '127.0.0.1');
+  const targetPath = options.targetPath === undefined ? undefined : toSocketPath(options.targetPath);
+  const target: Target =
+    targetPath !== undefined
+      ? { path: targetPath }
+      : { host: (await resolveHost(options.targetHost ?? '127.0.0.1')).address, port: checkPort('targetPort', options.targetPort ?? Number.NaN) };
   const host = unbracket(options.host ?? '127.0.0.1');
   const port = checkPort('port', options.port ?? 0);
+  const path = options.path === undefined ? undefined : toSocketPath(options.path);
   const faults = resolveFaults(options);
   const seed = options.seed ?? freshSeed();
   const random = seededRandom(seed);
+  if (path !== undefined) await prepareSocketPath(path);
   const server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(bindError(formatEndpoint({ address: host, port }), err)));
-    server.listen({ host, port }, () => {
+    server.once('error', (err) => reject(bindError(path === undefined ? formatEndpoint({ address: host, port }) : formatSocketPath(path), err)));
+    server.listen(path === undefined ? { host, port } : { path }, () => {
       server.removeAllListeners('error');
       resolve();
     });
@@ -132,10 +149,12 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   let nextId = 1;
   server.on('connection', (client) => {
     const id = nextId++;
-    relay(proxy, id, client, target.address, targetPort, faults, random);
+    relay(proxy, id, client, target, faults, random, options.onChunk);
   });
   return proxy;
 }
+
+type Target = { host: string; port: number } | { path: string };
 
 type ResolvedFaults = Required<Omit<TcpFaults, 'seed'>> & { maxHeldBytes: number };
 
@@ -155,13 +174,14 @@ function resolveFaults(options: TcpProxyOptions): ResolvedFaults {
   };
 }
 
-function relay(proxy: TcpProxy, id: number, client: Socket, targetHost: string, targetPort: number, faults: ResolvedFaults, random: () => number): void {
+function relay(proxy: TcpProxy, id: number, client: Socket, target: Target, faults: ResolvedFaults, random: () => number, onChunk: TcpProxyOptions['onChunk']): void {
   const emit = (event: TcpProxyEvent): void => void proxy.emit('event', event);
   proxy.stats.connections++;
   proxy.stats.active++;
   proxy.track(client);
   client.on('error', () => {});
-  emit({ type: 'open', id, client: socketEndpoint(client, 'remote'), socket: client });
+  const clientEndpoint = socketEndpoint(client, 'remote');
+  emit({ type: 'open', id, client: clientEndpoint, socket: client });
   client.once('close', () => {
     proxy.stats.active--;
     emit({ type: 'close', id, up: up?.bytes ?? 0, down: down?.bytes ?? 0 });
@@ -177,8 +197,19 @@ function relay(proxy: TcpProxy, id: number, client: Socket, targetHost: string, 
     return;
   }
 
-  const upstream = connect({ host: targetHost, port: targetPort, allowHalfOpen: true });
+  const upstream = connect({ ...target, allowHalfOpen: true });
   proxy.track(upstream);
+  if (onChunk) {
+    // Added before the relay's own listeners and with prependListener, so it sees each chunk first and does not start the flow.
+    const offsets = { up: 0, down: 0 };
+    const tap = (direction: 'up' | 'down') => (chunk: Buffer) => {
+      onChunk(id, clientEndpoint, direction, offsets[direction], chunk);
+      offsets[direction] += chunk.length;
+    };
+    client.prependListener('data', tap('up'));
+    upstream.prependListener('data', tap('down'));
+  }
+  // No-ops on UNIX sockets (no Nagle there).
   upstream.setNoDelay(true);
   client.setNoDelay(true);
   let resetDone = false;
@@ -220,7 +251,7 @@ function relay(proxy: TcpProxy, id: number, client: Socket, targetHost: string, 
 /** One direction of a relayed connection: reads from `from`, applies faults, writes to `to` in order. */
 class Direction {
   bytes = 0;
-  readonly #queue: { data: Buffer | null; at: number }[] = [];
+  readonly #queue: { data: Buffer | null; at: number; gapMs: number }[] = [];
   #heldBytes = 0;
   #lastAt = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -275,7 +306,7 @@ class Direction {
       this.#write(data);
       return;
     }
-    this.#queue.push({ data, at });
+    this.#queue.push({ data, at, gapMs });
     if (data) {
       this.#heldBytes += data.length;
       if (this.#heldBytes > (this.faults?.maxHeldBytes ?? 0)) this.from.pause();
@@ -293,10 +324,20 @@ class Direction {
   #flush(): void {
     this.#timer = undefined;
     const now = performance.now();
-    while (this.#queue.length > 0 && this.#queue[0]!.at <= now + 0.5 && !this.#waitingDrain) {
-      const { data } = this.#queue.shift()!;
-      if (data) this.#heldBytes -= data.length;
-      this.#write(data);
+    let wrote = false;
+    while (this.#queue.length > 0 && !this.#waitingDrain) {
+      const head = this.#queue[0]!;
+      // A slice keeps its gap after the one before it actually left: a late timer must not send two slices as
+      // one segment (the point of --slice is separate reads).
+      if (wrote && head.gapMs > 0) {
+        head.at = Math.max(head.at, now + head.gapMs);
+        break;
+      }
+      if (head.at > now + 0.5) break;
+      this.#queue.shift();
+      if (head.data) this.#heldBytes -= head.data.length;
+      this.#write(head.data);
+      wrote = true;
     }
     if (this.#heldBytes <= (this.faults?.maxHeldBytes ?? 0) / 2 && this.from.isPaused() && !this.#waitingDrain) this.from.resume();
     this.#schedule();

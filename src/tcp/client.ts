@@ -3,12 +3,16 @@ import { formatEndpoint } from '../address.js';
 import { resolveHostAll } from '../dns.js';
 import { SocklabError, abortedError, connectError } from '../errors.js';
 import { DEFAULTS, checkCount, checkPort } from '../options.js';
+import { formatSocketPath, toSocketPath } from '../unix/socket-path.js';
 import { TcpConnection, resolveConnectionOptions, type ConnectionOptions } from './connection.js';
 
 export interface ConnectOptions extends ConnectionOptions {
   /** Host name or IP literal. @default 'localhost' */
   host?: string;
-  port: number;
+  /** Required unless `path` is given. */
+  port?: number;
+  /** Connect to a UNIX domain socket at this path instead (`@name`: a Linux abstract name); `host` and `port` are ignored. */
+  path?: string;
   /** Only IPv4 (4) or IPv6 (6) addresses. @default either */
   family?: 4 | 6;
   /** Fails with SL_ERR_CONNECT_TIMEOUT after this long. @default DEFAULTS.connectTimeoutMs */
@@ -25,9 +29,14 @@ export interface ConnectOptions extends ConnectionOptions {
  * conn.send('ack');
  */
 export async function connectTcp(options: ConnectOptions): Promise<TcpConnection> {
-  const port = checkPort('port', options.port);
   const timeoutMs = checkCount('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs, 1, true);
   resolveConnectionOptions(options);
+  if (options.path !== undefined) {
+    const path = toSocketPath(options.path);
+    options.signal?.throwIfAborted();
+    return new TcpConnection(await openSocket({ path }, formatSocketPath(path), timeoutMs, options.signal), options);
+  }
+  const port = checkPort('port', options.port ?? Number.NaN);
   const host = options.host ?? 'localhost';
   options.signal?.throwIfAborted();
   const addresses = await resolveHostAll(host, options.family === undefined ? {} : { family: options.family });
@@ -35,7 +44,7 @@ export async function connectTcp(options: ConnectOptions): Promise<TcpConnection
   let lastError: unknown;
   for (const { address } of addresses) {
     try {
-      const socket = await openSocket(address, port, formatEndpoint({ address, port }), timeoutMs, options.signal);
+      const socket = await openSocket({ host: address, port }, formatEndpoint({ address, port }), timeoutMs, options.signal);
       return new TcpConnection(socket, options);
     } catch (err) {
       lastError = err;
@@ -46,10 +55,10 @@ export async function connectTcp(options: ConnectOptions): Promise<TcpConnection
   throw lastError;
 }
 
-function openSocket(address: string, port: number, target: string, timeoutMs: number, signal?: AbortSignal): Promise<Socket> {
+function openSocket(where: { host: string; port: number } | { path: string }, target: string, timeoutMs: number, signal?: AbortSignal): Promise<Socket> {
   return new Promise((resolve, reject) => {
     // allowHalfOpen: after the server's FIN we may still owe it data (and the reverse).
-    const socket = netConnect({ host: address, port, allowHalfOpen: true });
+    const socket = netConnect({ ...where, allowHalfOpen: true });
     const timer =
       timeoutMs === Infinity
         ? undefined

@@ -6,6 +6,7 @@ import { FD_RESERVE, freeFileDescriptors } from '../fd-limit.js';
 import { createAccessCheck, type AccessCheck, type AccessOptions } from '../access.js';
 import { formatEndpoint, socketEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
 import { SocklabError, bindError } from '../errors.js';
+import { formatSocketPath, prepareSocketPath, removeSocketPath, toSocketPath } from '../unix/socket-path.js';
 import { DEFAULTS, checkCount, checkPort } from '../options.js';
 import { TcpConnection, resolveConnectionOptions, type ConnectionOptions } from './connection.js';
 
@@ -22,6 +23,12 @@ export interface ListenOptions extends ConnectionOptions, AccessOptions {
   host?: string;
   /** 0 lets the OS choose a free port; read it back from `address()`. @default 0 */
   port?: number;
+  /**
+   * Listen on a UNIX domain socket at this path instead of TCP (`host` and `port` are then ignored); `@name` is a
+   * Linux abstract name. A stale socket file left by a dead server is replaced, a live one refused
+   * (SL_ERR_BIND), and the file is removed on close.
+   */
+  path?: string;
   /** Kernel accept queue length. @default DEFAULTS.backlog */
   backlog?: number;
   /**
@@ -89,7 +96,8 @@ export class TcpServer extends EventEmitter<ServerEvents> {
       stats.active--;
       connections.delete(this);
     };
-    this.#endpoint = toEndpoint(server.address() as { address: string; port: number; family: string });
+    const bound = server.address();
+    this.#endpoint = typeof bound === 'string' ? { address: bound, port: 0, family: 'unix' } : toEndpoint(bound as { address: string; port: number; family: string });
     server.on('connection', (socket) => this.#accept(socket));
     server.on('error', (err) => {
       // After listen() succeeded, errors come from accept(2): EMFILE/ENFILE when fds run out. Node keeps the
@@ -137,6 +145,7 @@ export class TcpServer extends EventEmitter<ServerEvents> {
       const listenerClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
       await Promise.all([...this.connections].map((conn) => conn.close()));
       await listenerClosed;
+      if (this.#endpoint.family === 'unix') await removeSocketPath(this.#endpoint.address);
       this.emit('close');
     })();
     return this.#closing;
@@ -213,11 +222,14 @@ export async function listenTcp(options: ListenOptions = {}): Promise<TcpServer>
   // Stay inside the fd budget, so that the client past it hears "server full" instead of being dropped silently.
   const free = freeFileDescriptors();
   const maxConnections = free === undefined ? requested : Math.min(requested, Math.max(1, free - FD_RESERVE));
+  const socketPath = options.path === undefined ? undefined : toSocketPath(options.path);
   options.signal?.throwIfAborted();
+  if (socketPath !== undefined) await prepareSocketPath(socketPath);
   const netServer = createServer({ allowHalfOpen: true, pauseOnConnect: false });
+  const where = socketPath === undefined ? formatEndpoint({ address: host, port }) : formatSocketPath(socketPath);
   await new Promise<void>((resolve, reject) => {
-    netServer.once('error', (err) => reject(bindError(formatEndpoint({ address: host, port }), err)));
-    netServer.listen({ host, port, backlog }, () => {
+    netServer.once('error', (err) => reject(bindError(where, err)));
+    netServer.listen(socketPath === undefined ? { host, port, backlog } : { path: socketPath, backlog }, () => {
       netServer.removeAllListeners('error');
       resolve();
     });

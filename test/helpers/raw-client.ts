@@ -31,8 +31,11 @@ export class RawClient {
     });
   }
 
-  static async connect(t: TestContext, port: number, options: { localAddress?: string; host?: string } = {}): Promise<RawClient> {
-    const socket = connect({ host: options.host ?? '127.0.0.1', port, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
+  static async connect(t: TestContext, port: number, options: { localAddress?: string; host?: string; path?: string } = {}): Promise<RawClient> {
+    const socket =
+      options.path !== undefined
+        ? connect({ path: options.path })
+        : connect({ host: options.host ?? '127.0.0.1', port, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     const client = new RawClient(socket);
     t.after(() => void socket.destroy());
     await Promise.race([once(socket, 'connect'), once(socket, 'close')]);

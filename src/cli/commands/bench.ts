@@ -2,14 +2,18 @@ import { lookup } from 'node:dns/promises';
 import { writeFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import { isLoopback, unbracket } from '../../address.js';
+import { writeFileSync } from 'node:fs';
+import * as hdr from 'hdr-histogram-js';
 import { renderHtmlReport } from '../../bench/html-report.js';
-import { createLatencyHistogram, formatResult, type BenchResult } from '../../bench/report.js';
+import { createLatencyHistogram, formatResult, histogramOf, type BenchResult } from '../../bench/report.js';
 import { DASHBOARD_FLAG, parseDashboardAddress, serveDashboard } from '../../dashboard/cli.js';
 import { benchSource, type BenchProgress } from '../../dashboard/sources/bench.js';
 import { SocklabError } from '../../errors.js';
 import { runConnectBench, runHoldBench, runTcpBench, type ReplyFraming } from '../../bench/tcp.js';
 import { runUdpBench } from '../../bench/udp.js';
-import { defineCommand, parsePort, println, usageError } from '../command.js';
+import { defineCommand, parsePort, usageError } from '../command.js';
+import { JSON_FLAG, UNIX_FLAG, unixPathFrom } from '../flags/output.js';
+import { EventOutput } from '../json-events.js';
 
 const MODES = ['tcp', 'hold', 'connect', 'udp'] as const;
 
@@ -25,7 +29,11 @@ export default defineCommand({
     '  udp      open-loop "get"s at --rate, at most --outstanding awaiting replies, lost after --timeout-ms',
     '',
     'Every run is bounded by --warmup-ms + --duration-ms and stops by itself. Targets must be loopback',
-    '(127.0.0.0/8, ::1, localhost) unless --allow-remote: load only machines you own.',
+    '(127.0.0.0/8, ::1, localhost) unless --allow-remote: load only machines you own. --unix PATH loads a',
+    'server on a UNIX domain socket (tcp, hold and connect modes).',
+    '',
+    '--json streams one "interval" line per --interval-ms, then a "summary" line with the result (the',
+    'interval and summary lines of docs/json-events.md). Latencies are in microseconds.',
   ].join('\n'),
   positionals: [
     { name: 'mode', description: `What to measure: ${MODES.join(', ')}` },
@@ -43,7 +51,10 @@ export default defineCommand({
     rate: { type: 'number', default: 20_000, min: 1, description: 'udp: requests per second' },
     outstanding: { type: 'number', default: 10_000, min: 1, description: 'udp: requests awaiting a reply at most' },
     'timeout-ms': { type: 'number', default: 5000, min: 1, description: 'Connect timeout; udp and hold: a reply later than this is lost' },
-    json: { type: 'boolean', description: 'Print the result as JSON on stdout' },
+    ...JSON_FLAG,
+    'interval-ms': { type: 'number', default: 1000, min: 100, description: 'With --json: one "interval" line this often while running (like iperf3 --json-stream)' },
+    'hdr-log': { type: 'string', placeholder: 'file', description: 'Write the latency histogram of the measured period as an HdrHistogram log (HistogramLogProcessor, HdrHistogram plotters read it)' },
+    ...UNIX_FLAG,
     'allow-remote': { type: 'boolean', description: 'Allow a target that is not loopback' },
     report: { type: 'string', placeholder: 'file.html', description: 'Also write a self-contained HTML report: rate over time and an HDR latency plot' },
     dashboard: DASHBOARD_FLAG,
@@ -56,36 +67,45 @@ export default defineCommand({
     'socklab bench tcp --no-greeting --reply-framing read   # the seed\'s async_server.py',
     'socklab bench tcp --report bench.html                  # open bench.html in a browser, no network needed',
     'socklab bench tcp -d 30000 --dashboard 9000            # watch it live on http://127.0.0.1:9000/',
+    'socklab bench tcp --json --hdr-log latency.hlog | jq .perSec',
+    'socklab bench tcp --unix /tmp/socklab.sock',
   ],
   async run({ values, positionals }, io) {
     const [mode, hostArg = '127.0.0.1', portText] = positionals;
     if (mode === undefined || !(MODES as readonly string[]).includes(mode)) throw usageError(`Say what to measure: ${MODES.join(', ')}`);
     const port = portText === undefined ? values.port : parsePort(portText);
     const host = unbracket(hostArg);
-    let address: string;
-    try {
-      address = (await lookup(host)).address;
-    } catch {
-      throw usageError(`Cannot resolve host "${host}"`);
+    const path = unixPathFrom(values.unix);
+    if (path !== undefined && mode === 'udp') throw usageError('--unix is a stream socket: use it with tcp, hold or connect');
+    let address = '127.0.0.1';
+    if (path === undefined) {
+      try {
+        address = (await lookup(host)).address;
+      } catch {
+        throw usageError(`Cannot resolve host "${host}"`);
+      }
     }
-    if (!isLoopback(address) && !values['allow-remote']) {
+    const out = new EventOutput(io, values.json === true);
+    if (path === undefined && !isLoopback(address) && !values['allow-remote']) {
       throw usageError(`Refusing to load ${host} (${address}): not a loopback address. Pass --allow-remote for a machine you own`);
     }
     if (values.dashboard !== undefined) parseDashboardAddress(values.dashboard);
     if (values.report !== undefined && !values.report.endsWith('.html')) throw usageError(`Option '--report' takes a file name ending in .html; got '${values.report}'`);
     const histogram = createLatencyHistogram();
-    const live: BenchProgress = { mode, target: `${host}:${port}`, histogram, fraction: 0, completed: 0 };
+    const live: BenchProgress = { mode, target: path ?? `${host}:${port}`, histogram, fraction: 0, completed: 0 };
     const dashboard =
-      values.dashboard === undefined ? undefined : await serveDashboard(values.dashboard, benchSource(live), (line) => println(io.stderr, line), (line) => println(io.stderr, line));
+      values.dashboard === undefined ? undefined : await serveDashboard(values.dashboard, benchSource(live), (line) => out.note(line), (line) => out.note(line));
     const showProgress = io.stderr === process.stderr && process.stderr.isTTY === true && !values.json;
     const bar = showProgress ? new cliProgress.SingleBar({ format: `${mode} {bar} {percentage}% | {completed} done`, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
     bar?.start(100, 0, { completed: 0 });
+    const intervals = values.json ? intervalReporter(out, mode, values['warmup-ms'], values['duration-ms'], values['interval-ms']) : undefined;
     const onProgress = (fraction: number, completed: number): void => {
       live.fraction = fraction;
       live.completed = completed;
       bar?.update(Math.round(fraction * 100), { completed });
+      intervals?.(fraction, completed);
     };
-    const common = { host: address, port, durationMs: values['duration-ms'], warmupMs: values['warmup-ms'], timeoutMs: values['timeout-ms'], onProgress, histogram, signal: io.signal };
+    const common = { host: address, port, ...(path === undefined ? {} : { path }), durationMs: values['duration-ms'], warmupMs: values['warmup-ms'], timeoutMs: values['timeout-ms'], onProgress, histogram, signal: io.signal };
     let result: BenchResult;
     try {
       if (mode === 'udp') {
@@ -110,10 +130,47 @@ export default defineCommand({
       } catch (err) {
         throw new SocklabError('SL_ERR_REPORT', `Cannot write the report to ${values.report}: ${(err as Error).message}`, { cause: err });
       }
-      println(io.stderr, `report written to ${values.report}`);
+      out.note(`report written to ${values.report}`);
     }
-    if (values.json) println(io.stdout, JSON.stringify(result));
+    if (values['hdr-log'] !== undefined) writeHdrLog(values['hdr-log'], result);
+    if (values.json) out.event('summary', { totals: result });
     else io.stdout.write(formatResult(result));
     return result.errors > 0 || result.lost > 0 ? 1 : 0;
   },
 });
+
+/** Turns the bench's progress callbacks into one `interval` event per `intervalMs` (iperf3 --json-stream style). */
+function intervalReporter(out: EventOutput, mode: string, warmupMs: number, durationMs: number, intervalMs: number): (fraction: number, completed: number) => void {
+  const totalMs = warmupMs + durationMs;
+  let startMs = 0;
+  let startCompleted = 0;
+  return (fraction, completed) => {
+    const nowMs = fraction * totalMs;
+    if (nowMs - startMs < intervalMs && fraction < 1) return;
+    const spanMs = nowMs - startMs;
+    if (spanMs <= 0) return;
+    const done = completed - startCompleted;
+    out.event('interval', { mode, startMs: Math.round(startMs), endMs: Math.round(nowMs), completed: done, perSec: Math.round((done * 1000) / spanMs), measuring: nowMs > warmupMs });
+    startMs = nowMs;
+    startCompleted = completed;
+  };
+}
+
+/** The measured period's latencies (µs) as an HdrHistogram log: one interval histogram, values shown in ms. */
+function writeHdrLog(file: string, result: BenchResult): void {
+  const histogram = histogramOf(result);
+  if (!histogram) return;
+  let text = '';
+  const writer = new hdr.HistogramLogWriter((line: string) => (text += line));
+  const endMs = Date.now();
+  writer.outputComment(`socklab bench ${result.mode} ${result.target}: latency in microseconds`);
+  writer.outputLogFormatVersion();
+  writer.outputStartTime(endMs - result.measuredMs);
+  writer.outputLegend();
+  writer.outputIntervalHistogram(histogram, 0, result.measuredMs / 1000, 1000);
+  try {
+    writeFileSync(file, text);
+  } catch (err) {
+    throw usageError(`Cannot write --hdr-log file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}

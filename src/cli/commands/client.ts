@@ -4,7 +4,11 @@ import { runMessageClient } from '../../apps/message-client.js';
 import type { LineEnding } from '../../codec/lines.js';
 import { SocklabError } from '../../errors.js';
 import { DEFAULTS } from '../../options.js';
+import { connectTcp } from '../../tcp/client.js';
 import { defineCommand, HOST_AND_PORT, println, targetFrom } from '../command.js';
+import { clientExec, EXEC_FLAGS, execCommandFrom } from '../flags/exec.js';
+import { JSON_FLAG, openTracer, TRACE_FLAGS, UNIX_FLAG, unixPathFrom } from '../flags/output.js';
+import { EventOutput } from '../json-events.js';
 
 export default defineCommand({
   name: 'client',
@@ -21,6 +25,11 @@ export default defineCommand({
     '"quit" with no newline, use --eol none.',
     '',
     'Exit code: 0 after a clean end, 1 when the connection failed, was lost, or replies were missing.',
+    '',
+    "--exec PROG (or --sh-exec 'cmd') hands the connection to a program instead, as ncat -e does in connect mode:",
+    "its stdout is sent, what arrives is its stdin, raw (no hello, no framing); our exit code is 0 when it exits 0.",
+    '--unix PATH connects to a UNIX domain socket (@name: Linux abstract). --hex dumps the bytes to stderr,',
+    '--log FILE writes them to a file, --json prints events (connected, received, closed) as JSON lines.',
   ].join('\n'),
   positionals: HOST_AND_PORT,
   options: {
@@ -36,58 +45,88 @@ export default defineCommand({
     'line-replies': { type: 'boolean', description: 'Replies end only at a newline (line-based servers; exact over a slow or sliced link)' },
     pipeline: { type: 'boolean', description: 'Send lines without waiting for each reply (for line-based servers, or ones that never reply)' },
     verbose: { type: 'boolean', short: 'v', description: 'Report connect and close on stderr' },
+    ...UNIX_FLAG,
+    ...EXEC_FLAGS,
+    ...TRACE_FLAGS,
+    ...JSON_FLAG,
   },
   examples: [
     'socklab client                            # localhost:12345',
     'socklab client localhost 12345',
     "printf 'hello\\nquit\\n' | socklab client   # scripted session",
     'socklab client --eol none                 # the seed\'s wire format (no newlines)',
+    'socklab client --unix /tmp/socklab.sock',
+    "socklab client localhost 12345 --exec 'cat file.txt'   # send a file, ncat -e style",
   ],
   async run({ values, positionals }, io) {
     const { host, port } = targetFrom(positionals, values.port, 'localhost');
-    const interactive = io.stdin.isTTY === true;
-    const lines = createInterface({ input: io.stdin, crlfDelay: Infinity, terminal: false });
-    // Create the iterator now: readline emits lines that arrive before it exists to nobody, and piped
-    // stdin is read while we are still connecting.
-    const input = lines[Symbol.asyncIterator]();
+    const path = unixPathFrom(values.unix);
+    const where = path === undefined ? { host, port } : { path };
+    const out = new EventOutput(io, values.json === true);
+    const command = execCommandFrom(values);
+    const trace = openTracer(values, io);
     try {
-      const result = await runMessageClient(
-        {
-          host,
-          port,
-          hello: values['no-hello'] ? null : values.hello,
-          lineEnding: values.eol as LineEnding,
-          quitCommand: values.quit,
-          connectTimeoutMs: values['connect-timeout-ms'],
-          replyTimeoutMs: values['reply-timeout-ms'],
-          lingerMs: values['linger-ms'],
-          lockstep: !values.pipeline,
-          greetingWaitMs: values['greeting-wait-ms'],
-          lineReplies: values['line-replies'] === true,
-          signal: io.signal,
-        },
-        { [Symbol.asyncIterator]: () => input },
-        (event) => {
-          if (event.type === 'reply') println(io.stdout, event.text);
-          else if (event.type === 'connected' && (values.verbose || interactive)) {
-            println(io.stderr, `connected to ${formatEndpoint(event.connection.remote)}${interactive ? `; type messages, "${values.quit}" to end` : ''}`);
-          } else if (event.type === 'closed-by-server') {
-            const missing = event.missingReplies > 0 ? `; ${event.missingReplies} replies never came` : '';
-            println(io.stderr, `connection lost: closed by the server${missing}`);
-          }
-        },
-      );
-      if (values.verbose) println(io.stderr, `closed: ${result.sent} messages sent, ${result.replies} replies`);
-      return result.ending === 'server-closed' && result.missingReplies > 0 ? 1 : 0;
-    } catch (err) {
-      // A reset is the server going away (killed, crashed, or cutting us off): say so plainly, no stack trace.
-      if (err instanceof SocklabError && err.code === 'SL_ERR_CONNECTION_RESET') {
-        println(io.stderr, `connection lost: ${err.message} [${err.code}]`);
-        return 1;
+      if (command) {
+        const conn = await connectTcp({ ...where, connectTimeoutMs: values['connect-timeout-ms'], signal: io.signal });
+        trace.tracer.watch(conn.socket, conn.remote);
+        out.event('connected', { peer: conn.remote }, undefined);
+        return await clientExec(conn, command, values['kill-grace-ms'], out, io.signal, values.verbose === true);
       }
-      throw err;
+      return await runInteractive();
     } finally {
-      lines.close();
+      await trace.close();
+    }
+
+    async function runInteractive(): Promise<number> {
+      const interactive = io.stdin.isTTY === true;
+      const lines = createInterface({ input: io.stdin, crlfDelay: Infinity, terminal: false });
+      // Create the iterator now: readline emits lines that arrive before it exists to nobody, and piped
+      // stdin is read while we are still connecting.
+      const input = lines[Symbol.asyncIterator]();
+      try {
+        const result = await runMessageClient(
+          {
+            ...where,
+            hello: values['no-hello'] ? null : values.hello,
+            lineEnding: values.eol as LineEnding,
+            quitCommand: values.quit,
+            connectTimeoutMs: values['connect-timeout-ms'],
+            replyTimeoutMs: values['reply-timeout-ms'],
+            lingerMs: values['linger-ms'],
+            lockstep: !values.pipeline,
+            greetingWaitMs: values['greeting-wait-ms'],
+            lineReplies: values['line-replies'] === true,
+            signal: io.signal,
+          },
+          { [Symbol.asyncIterator]: () => input },
+          (event) => {
+            if (event.type === 'reply') out.event('received', { text: event.text }, event.text);
+            else if (event.type === 'connected') {
+              trace.tracer.watch(event.connection.socket, event.connection.remote);
+              out.event('connected', { peer: event.connection.remote });
+              if (values.verbose || interactive) {
+                println(io.stderr, `connected to ${formatEndpoint(event.connection.remote)}${interactive ? `; type messages, "${values.quit}" to end` : ''}`);
+              }
+            } else if (event.type === 'closed-by-server') {
+              const missing = event.missingReplies > 0 ? `; ${event.missingReplies} replies never came` : '';
+              println(io.stderr, `connection lost: closed by the server${missing}`);
+            }
+          },
+        );
+        out.event('closed', { reason: result.ending, missingReplies: result.missingReplies });
+        out.event('summary', { totals: { sent: result.sent, replies: result.replies, missingReplies: result.missingReplies } });
+        if (values.verbose) println(io.stderr, `closed: ${result.sent} messages sent, ${result.replies} replies`);
+        return result.ending === 'server-closed' && result.missingReplies > 0 ? 1 : 0;
+      } catch (err) {
+        // A reset is the server going away (killed, crashed, or cutting us off): say so plainly, no stack trace.
+        if (err instanceof SocklabError && err.code === 'SL_ERR_CONNECTION_RESET') {
+          println(io.stderr, `connection lost: ${err.message} [${err.code}]`);
+          return 1;
+        }
+        throw err;
+      } finally {
+        lines.close();
+      }
     }
   },
 });

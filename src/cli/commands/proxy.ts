@@ -1,21 +1,23 @@
-import { formatEndpoint } from '../../address.js';
+import { formatEndpoint, type Endpoint } from '../../address.js';
 import { startTcpProxy, type FaultDirection, type TcpProxyEvent } from '../../proxy/tcp-proxy.js';
 import { startUdpProxy } from '../../proxy/udp-proxy.js';
 import { DASHBOARD_FLAG, parseDashboardAddress, serveDashboard } from '../../dashboard/cli.js';
 import { tcpProxySource, udpProxySource, type FaultSettings } from '../../dashboard/sources/proxy.js';
 import type { DashboardSource } from '../../dashboard/source.js';
-import { defineCommand, println, targetFrom, untilAborted, usageError } from '../command.js';
+import { defineCommand, targetFrom, untilAborted, usageError } from '../command.js';
+import { JSON_FLAG, openTracer, TRACE_FLAGS, UNIX_FLAG, unixPathFrom } from '../flags/output.js';
+import { EventOutput } from '../json-events.js';
 
-function formatTcpEvent(event: TcpProxyEvent): string {
+function reportTcpEvent(out: EventOutput, event: TcpProxyEvent): void {
   switch (event.type) {
     case 'open':
-      return `#${event.id} ${formatEndpoint(event.client)} connected`;
+      return out.event('connected', { id: event.id, peer: event.client }, `#${event.id} ${formatEndpoint(event.client)} connected`);
     case 'upstream-failed':
-      return `#${event.id} cannot reach the target: ${event.message}`;
+      return out.event('upstream-failed', { id: event.id, message: event.message }, `#${event.id} cannot reach the target: ${event.message}`);
     case 'reset':
-      return `#${event.id} reset (${event.why})`;
+      return out.event('fault', { id: event.id, kind: 'reset', why: event.why }, `#${event.id} reset (${event.why})`);
     case 'close':
-      return `#${event.id} closed: ${event.up} bytes up, ${event.down} bytes down`;
+      return out.event('closed', { id: event.id, reason: 'closed', bytesUp: event.up, bytesDown: event.down }, `#${event.id} closed: ${event.up} bytes up, ${event.down} bytes down`);
   }
 }
 
@@ -41,6 +43,10 @@ export default defineCommand({
     '',
     'UDP faults (--udp): --drop, --duplicate and --reorder (fractions or percentages), --latency-ms and',
     '--jitter-ms. Every random choice comes from --seed (printed when not given), so a run can be replayed.',
+    '',
+    'UNIX sockets: --unix PATH listens on one, --upstream-unix PATH relays to one (so a TCP port can front a',
+    'socket file, or the reverse). --hex dumps what passes (< from the client, > from the target) to stderr,',
+    '--log FILE writes it to a file; --json prints events (connected, fault, closed) as JSON lines.',
   ].join('\n'),
   positionals: [
     { name: 'host', description: 'Target: the server to relay to (default: 127.0.0.1)' },
@@ -67,6 +73,10 @@ export default defineCommand({
     seed: { type: 'number', description: 'Seed for random faults (default: random, printed)' },
     quiet: { type: 'boolean', short: 'q', description: 'Do not log each connection' },
     dashboard: DASHBOARD_FLAG,
+    ...UNIX_FLAG,
+    'upstream-unix': { type: 'string', placeholder: 'path', description: 'TCP: relay to the UNIX domain socket at this path instead of host and port' },
+    ...TRACE_FLAGS,
+    ...JSON_FLAG,
   },
   examples: [
     'socklab proxy localhost 12345 --port 9000 --latency-ms 100 --jitter-ms 20',
@@ -74,33 +84,41 @@ export default defineCommand({
     'socklab proxy localhost 12345 --port 9000 --reset-after-bytes 100',
     'socklab proxy --udp localhost 12345 --port 9000 --drop 10% --duplicate 5% --reorder 5% --seed 1',
     'socklab proxy localhost 12345 --port 9000 --reset-after-ms 5000 --dashboard 9001',
+    'socklab proxy --port 9000 --upstream-unix /var/run/app.sock --hex   # watch a socket-file protocol',
   ],
   async run({ values, positionals }, io) {
+    const out = new EventOutput(io, values.json === true);
+    const path = unixPathFrom(values.unix);
+    const upstreamPath = unixPathFrom(values['upstream-unix']);
+    if (values.udp && (path !== undefined || upstreamPath !== undefined)) throw usageError('UNIX sockets (--unix, --upstream-unix) are stream sockets: not with --udp');
+    if (upstreamPath !== undefined && positionals.length > 0) throw usageError("Give the target as host and port, or as --upstream-unix, not both");
     const target = targetFrom(positionals, values['target-port'] ?? Number.NaN, '127.0.0.1');
-    if (Number.isNaN(target.port)) throw usageError('Which target? Give its port: socklab proxy <host> <port>, or --target-port');
+    if (Number.isNaN(target.port) && upstreamPath === undefined) throw usageError('Which target? Give its port: socklab proxy <host> <port>, or --target-port, or --upstream-unix');
     const common = { host: values.host, port: values.port, targetHost: target.host, targetPort: target.port, latencyMs: values['latency-ms'], jitterMs: values['jitter-ms'], ...(values.seed === undefined ? {} : { seed: values.seed }) };
-    const targetText = `${target.host}:${target.port}`;
+    const targetText = upstreamPath ?? `${target.host}:${target.port}`;
     if (values.dashboard !== undefined) parseDashboardAddress(values.dashboard);
     const faults = faultSettings(values);
     const watch = async (source: DashboardSource, proxy: { close(): Promise<void> }) =>
-      values.dashboard === undefined
-        ? undefined
-        : serveDashboard(values.dashboard, source, (line) => println(io.stdout, line), (line) => println(io.stderr, line), () => proxy.close());
+      values.dashboard === undefined ? undefined : serveDashboard(values.dashboard, source, (line) => out.say(line), (line) => out.note(line), () => proxy.close());
     if (values.udp) {
       const proxy = await startUdpProxy({
         ...common,
         ...withDefined({ drop: parseProbability('drop', values.drop), duplicate: parseProbability('duplicate', values.duplicate), reorder: parseProbability('reorder', values.reorder) }),
       });
-      println(io.stdout, `listening on udp ${formatEndpoint(proxy.address())}, proxying to ${targetText} (seed ${proxy.seed})`);
+      out.event('listening', { address: proxy.address(), protocol: 'udp', target: targetText, seed: proxy.seed }, `listening on udp ${formatEndpoint(proxy.address())}, proxying to ${targetText} (seed ${proxy.seed})`);
       const dashboard = await watch(udpProxySource(proxy, faults), proxy);
       await untilAborted(io.signal);
       await Promise.all([proxy.close(), dashboard?.close()]);
       const { forwarded, dropped, duplicated, reordered, sessions } = proxy.stats;
-      println(io.stdout, `stopped: ${sessions} clients, ${forwarded} forwarded, ${dropped} dropped, ${duplicated} duplicated, ${reordered} reordered`);
+      out.event('stopped', { totals: { ...proxy.stats } }, `stopped: ${sessions} clients, ${forwarded} forwarded, ${dropped} dropped, ${duplicated} duplicated, ${reordered} reordered`);
       return 0;
     }
+    const trace = openTracer(values, io);
     const proxy = await startTcpProxy({
       ...common,
+      ...(path === undefined ? {} : { path }),
+      ...(upstreamPath === undefined ? {} : { targetPath: upstreamPath }),
+      ...(trace.tracer.enabled ? { onChunk: (_id: number, client: Endpoint, direction: 'up' | 'down', offset: number, chunk: Buffer) => trace.tracer.record(direction === 'up' ? 'in' : 'out', client, offset, chunk) } : {}),
       ...withDefined({
         bandwidthBytesPerSec: values.bandwidth,
         sliceBytes: values.slice,
@@ -112,13 +130,15 @@ export default defineCommand({
       blackHole: values['black-hole'] === true,
       direction: values.direction as FaultDirection,
     });
-    if (!values.quiet) proxy.on('event', (event) => println(io.stdout, formatTcpEvent(event)));
-    println(io.stdout, `listening on ${formatEndpoint(proxy.address())}, proxying to ${targetText} (seed ${proxy.seed})`);
+    if (!values.quiet) proxy.on('event', (event) => reportTcpEvent(out, event));
+    const address = proxy.address();
+    out.event('listening', { address, protocol: address.family === 'unix' ? 'unix' : 'tcp', target: targetText, seed: proxy.seed }, `listening on ${formatEndpoint(address)}, proxying to ${targetText} (seed ${proxy.seed})`);
     const dashboard = await watch(tcpProxySource(proxy, faults), proxy);
     await untilAborted(io.signal);
     await Promise.all([proxy.close(), dashboard?.close()]);
+    await trace.close();
     const { connections, bytesUp, bytesDown, resets } = proxy.stats;
-    println(io.stdout, `stopped: ${connections} connections, ${bytesUp} bytes up, ${bytesDown} bytes down, ${resets} resets`);
+    out.event('stopped', { totals: { ...proxy.stats } }, `stopped: ${connections} connections, ${bytesUp} bytes up, ${bytesDown} bytes down, ${resets} resets`);
     return 0;
   },
 });

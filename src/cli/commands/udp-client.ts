@@ -1,6 +1,8 @@
 import { formatEndpoint } from '../../address.js';
 import { runCounterClient } from '../../apps/counter-client.js';
 import { defineCommand, HOST_AND_PORT, println, targetFrom } from '../command.js';
+import { JSON_FLAG } from '../flags/output.js';
+import { EventOutput } from '../json-events.js';
 
 export default defineCommand({
   name: 'udp-client',
@@ -23,6 +25,7 @@ export default defineCommand({
     retries: { type: 'number', short: 'r', default: 0, description: 'Send a get again this many times if its reply is late (uses ids)' },
     ids: { type: 'boolean', description: 'Send "get <id>" even without retries, so late replies are not misread' },
     request: { type: 'string', default: 'get', description: 'Datagram to send (without ids)' },
+    ...JSON_FLAG,
   },
   examples: [
     'socklab udp-client',
@@ -31,6 +34,7 @@ export default defineCommand({
   ],
   async run({ values, positionals }, io) {
     const { host, port } = targetFrom(positionals, values.port, 'localhost');
+    const out = new EventOutput(io, values.json === true);
     const result = await runCounterClient({
       host,
       port,
@@ -42,13 +46,17 @@ export default defineCommand({
       requestIds: values.ids === true || values.retries > 0,
       signal: io.signal,
       onEvent: (event) => {
-        if (event.type === 'reply') println(io.stdout, `got ${event.text} from ${formatEndpoint(event.from)} in ${event.rttMs.toFixed(1)} ms`);
+        if (out.json) {
+          const { type, ...fields } = event;
+          out.event(type === 'reply' ? 'received' : type, fields);
+        } else if (event.type === 'reply') println(io.stdout, `got ${event.text} from ${formatEndpoint(event.from)} in ${event.rttMs.toFixed(1)} ms`);
         else if (event.type === 'lost') {
           const tries = event.attempts > 1 ? ` (${event.attempts} attempts)` : '';
           println(io.stderr, `no reply to get #${event.index} within ${event.timeoutMs} ms${tries}`);
         } else if (event.type === 'late') println(io.stderr, `skipped a late or duplicate reply: ${event.text}`);
       },
     });
+    out.event('summary', { totals: { ...result } });
     if (result.lost > 0) {
       println(io.stderr, `${result.lost} of ${values.count} replies lost`);
       return 1;

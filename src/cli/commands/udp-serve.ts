@@ -3,7 +3,9 @@ import { startCounterServer, type CounterEvent, type CounterStats, type DropReas
 import { DASHBOARD_FLAG, parseDashboardAddress, serveDashboard } from '../../dashboard/cli.js';
 import { counterServerSource } from '../../dashboard/sources/udp-server.js';
 import { DEFAULTS } from '../../options.js';
-import { accessLists, defineCommand, println, usageError } from '../command.js';
+import { accessLists, defineCommand, usageError } from '../command.js';
+import { JSON_FLAG } from '../flags/output.js';
+import { EventOutput } from '../json-events.js';
 import { runScaled, SCALE_OPTIONS, STATE_FILE_OPTIONS } from '../scale.js';
 
 const DROP_REASONS: Record<DropReason, string> = {
@@ -30,6 +32,14 @@ function formatCounterEvent(event: CounterEvent): string {
         ? `shared state ${event.location} unreachable (${event.reason ?? 'unknown'}): gets are dropped, not answered, until it is back`
         : `shared state ${event.location} ${event.status === 'up' ? 'reachable again' : 'closed'}`;
   }
+}
+
+/** The counter server's events by their `--json` names (docs/json-events.md). */
+const COUNTER_EVENT_NAMES = { request: 'get', reply: 'reply', dropped: 'drop', backend: 'backend' } as const;
+
+function counterEventFields(event: CounterEvent): Record<string, unknown> {
+  const { type: _type, ...fields } = event;
+  return fields;
 }
 
 export default defineCommand({
@@ -72,6 +82,7 @@ export default defineCommand({
     ...SCALE_OPTIONS,
     ...STATE_FILE_OPTIONS,
     dashboard: DASHBOARD_FLAG,
+    ...JSON_FLAG,
   },
   examples: [
     'socklab udp-serve',
@@ -88,6 +99,7 @@ export default defineCommand({
         throw usageError("Option '--dashboard' watches one process; with '--workers' each worker is a process of its own");
       }
     }
+    const out = new EventOutput(io, values.json === true);
     return runScaled({
       values: { workers: values.workers, redis: values.redis, state: values.state, 'state-block-size': values['state-block-size'] },
       io,
@@ -104,22 +116,25 @@ export default defineCommand({
           ...accessLists(values.allow, values.deny),
           state,
           logMessages: !values.quiet,
-          onEvent: (event) => println(event.type === 'backend' ? io.stderr : io.stdout, formatCounterEvent(event)),
+          onEvent: out.json
+            ? (event) => out.event(COUNTER_EVENT_NAMES[event.type], counterEventFields(event), formatCounterEvent(event))
+            : (event) => (event.type === 'backend' ? out.note(formatCounterEvent(event)) : out.say(formatCounterEvent(event))),
         });
         const dashboard =
           values.dashboard === undefined
             ? undefined
-            : await serveDashboard(values.dashboard, counterServerSource(server), (line) => println(io.stdout, line), (line) => println(io.stderr, line), () => server.close());
+            : await serveDashboard(values.dashboard, counterServerSource(server), (line) => out.say(line), (line) => out.note(line), () => server.close());
         return {
-          address: formatEndpoint(server.address()),
+          address: server.address(),
           totals: () => pickStats(server.stats),
           close: async () => {
             await Promise.all([server.close(), dashboard?.close()]);
           },
         };
       },
-      listeningLine: (address, workers) => `listening on udp ${address}${workers > 1 ? ` (${workers} workers)` : ''}`,
-      stoppedLine,
+      onListening: (address, workers) =>
+        out.event('listening', { address, protocol: 'udp', ...(workers > 1 ? { workers } : {}) }, `listening on udp ${formatEndpoint(address)}${workers > 1 ? ` (${workers} workers)` : ''}`),
+      onStopped: (totals) => out.event('stopped', { totals }, stoppedLine(totals)),
     });
   },
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
+import { stopJson, waitForEvent } from '../helpers/json-lines.js';
 import { CLI, start } from '../helpers/processes.js';
 
 interface ChatState {
@@ -61,4 +62,35 @@ test('serve --dashboard with --workers is refused with a reason (exit 2)', async
   const { code } = await child.finish(10_000);
   assert.equal(code, 2);
   assert.match(child.stderr, /--dashboard.*--workers/);
+});
+
+test('serve --mode chat --json: joins, renames, messages and leaves are events that validate against the schema', async (t) => {
+  const child = start(t, process.execPath, [CLI, 'serve', '--mode', 'chat', '--port', '0', '--json']);
+  const listening = await waitForEvent(child, (e) => e.event === 'listening', 10_000);
+  assert.equal(listening.mode, 'chat');
+  const port = (listening.address as { port: number }).port;
+  const [alice, bob] = await Promise.all(
+    [0, 1].map(async () => {
+      const socket = connect({ host: '127.0.0.1', port });
+      t.after(() => socket.destroy());
+      await once(socket, 'connect');
+      return socket;
+    }),
+  );
+  const seen: string[] = [];
+  await readUntil(alice!, /^\* you are /, seen);
+  await waitForEvent(child, (e) => e.event === 'joined' && e.peer !== undefined && (e.peer as { port: number }).port === bob!.localPort);
+  alice!.write('/nick alice\nhello \x1b[2J room\n');
+  const bobSaw: string[] = [];
+  await readUntil(bob!, /^alice: hello/, bobSaw);
+  assert.ok(bobSaw.includes('alice: hello ^[[2J room'), `escaped on the wire: ${JSON.stringify(bobSaw)}`);
+  alice!.write('quit\n');
+  await waitForEvent(child, (e) => e.event === 'left' && e.name === 'alice');
+  const events = await stopJson(child);
+  const names = events.map((e) => e.event);
+  for (const name of ['listening', 'joined', 'nick', 'message', 'left', 'stopped']) assert.ok(names.includes(name), `a ${name} event in ${names.join(', ')}`);
+  const message = events.find((e) => e.event === 'message')!;
+  assert.equal(message.name, 'alice');
+  assert.equal(message.text, 'hello ^[[2J room');
+  assert.equal(child.stdout.includes('\x1b'), false, 'no raw escape byte on stdout');
 });

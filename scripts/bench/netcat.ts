@@ -1,0 +1,113 @@
+/**
+ * What `serve --log FILE` costs: paired, interleaved runs of `socklab bench tcp` against `socklab serve --quiet`
+ * with and without a session log (each --log-format), reporting the request rate as a ratio of the run without.
+ * The target (issue 13's logging target, applied to the session log): ≥ 0.9× of the server without a log.
+ * Run on its own: node dist/scripts/bench/netcat.js
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchResult } from '../../src/bench/report.js';
+import { SessionTracer } from '../../src/trace/session-trace.js';
+import { Child, CLI } from '../../test/helpers/processes.js';
+
+const ROUNDS = 5;
+const DURATION_MS = 2000;
+const CONNECTIONS = 50;
+const FORMATS = ['text', 'jsonl', 'hex'] as const;
+
+async function startServer(args: string[]): Promise<{ child: Child; port: number }> {
+  const child = new Child(process.execPath, [CLI, 'serve', '--port', '0', '--quiet', ...args]);
+  const [, port] = await child.waitFor(/listening on \S+:(\d+)/, 10_000);
+  return { child, port: Number(port) };
+}
+
+async function bench(port: number): Promise<BenchResult> {
+  const child = spawn(process.execPath, [CLI, 'bench', 'tcp', '127.0.0.1', String(port), '-c', String(CONNECTIONS), '-d', String(DURATION_MS), '--warmup-ms', '500', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  await new Promise((resolve) => child.once('exit', resolve));
+  return (JSON.parse(out.trim().split('\n').at(-1)!) as { totals: BenchResult }).totals;
+}
+
+async function measure(args: string[]): Promise<{ perSec: number; p99: number }> {
+  const { child, port } = await startServer(args);
+  try {
+    const result = await bench(port);
+    return { perSec: result.perSec, p99: result.latencyUs.p99 };
+  } finally {
+    await child.stop('SIGTERM');
+  }
+}
+
+/** CPU per logged chunk, in µs: formatting a turn's worth of request/reply-sized entries, in this process. */
+function formatCostUs(format: (typeof FORMATS)[number]): number {
+  const peer = { address: '127.0.0.1', port: 40000, family: 'IPv4' as const };
+  const entries = Array.from({ length: 200 }, (_, i) => ({ direction: i % 2 ? ('out' as const) : ('in' as const), peer, offset: i * 6, bytes: Buffer.from(i % 2 ? 'got message\n' : 'hello\n'), at: Date.now() }));
+  const tracer = new SessionTracer([{ sink: { write: () => {} }, format }]);
+  const started = performance.now();
+  let count = 0;
+  while (performance.now() - started < 1000) {
+    for (const entry of entries) tracer.record(entry.direction, entry.peer, entry.offset, entry.bytes);
+    tracer.flush();
+    count += entries.length;
+  }
+  return ((performance.now() - started) * 1000) / count;
+}
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+export default async function run(): Promise<{ targets: Array<{ target: string; wanted: string; measured: string; met: boolean }>; markdown: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'socklab-bench-log-'));
+  try {
+    const ratios = new Map<string, number[]>(FORMATS.map((format) => [format, []]));
+    const rates = new Map<string, number[]>([['none', []], ...FORMATS.map((format): [string, number[]] => [format, []])]);
+    const logBytes = new Map<string, number>();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const format of FORMATS) {
+        // Paired and interleaved: the reference is measured right before each logged run.
+        const reference = await measure([]);
+        const file = join(dir, `${format}-${round}.log`);
+        const logged = await measure(['--log', file, '--log-format', format]);
+        rates.get('none')!.push(reference.perSec);
+        rates.get(format)!.push(logged.perSec);
+        ratios.get(format)!.push(logged.perSec / reference.perSec);
+        logBytes.set(format, statSync(file).size);
+      }
+    }
+    const rows = FORMATS.map((format) => {
+      const ratio = median(ratios.get(format)!);
+      return { format, ratio, rate: median(rates.get(format)!), bytes: logBytes.get(format)!, costUs: formatCostUs(format) };
+    });
+    const markdown = [
+      '## Session log (`serve --log FILE`)',
+      '',
+      `\`socklab bench tcp -c ${CONNECTIONS}\` for ${DURATION_MS / 1000} s against \`socklab serve --quiet\`, with and without \`--log FILE\`, ${ROUNDS} paired rounds per format (a run without a log measured right before each run with one). Every request and reply is logged (two entries per request).`,
+      '',
+      '| --log-format | requests/s (median) | × without a log (median of paired ratios) | log size of one run | CPU per logged chunk |',
+      '| --- | --- | --- | --- | --- |',
+      `| (none) | ${Math.round(median(rates.get('none')!))} | 1.00 | | |`,
+      ...rows.map((row) => `| ${row.format} | ${Math.round(row.rate)} | ${row.ratio.toFixed(2)} | ${(row.bytes / 1024 / 1024).toFixed(1)} MiB | ${row.costUs.toFixed(2)} µs |`),
+      '',
+      'CPU per logged chunk: formatting request- and reply-sized chunks in batches as the server does, measured in-process (steadier than the paired rates on a shared machine). At the rate above, two chunks per request cost that share of a core.',
+      '',
+    ].join('\n');
+    const targets = rows.map((row) => ({
+      target: `serve --log FILE --log-format ${row.format} vs no log`,
+      wanted: '≥ 0.9×',
+      measured: `${row.ratio.toFixed(2)}×`,
+      met: row.ratio >= 0.9,
+    }));
+    return { targets, markdown };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { targets, markdown } = await run();
+  process.stdout.write(markdown + '\n');
+  for (const target of targets) process.stdout.write(`${target.met ? 'met' : 'MISSED'}: ${target.target}: ${target.measured} (wanted ${target.wanted})\n`);
+}

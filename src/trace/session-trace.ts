@@ -1,0 +1,145 @@
+import type { Socket } from 'node:net';
+import { formatEndpoint, type Endpoint } from '../address.js';
+import { JSON_EVENTS_VERSION } from './event-version.js';
+import { DEFAULTS } from '../options.js';
+import { formatSocketPath } from '../unix/socket-path.js';
+import { formatHexDump, type Direction } from './hexdump.js';
+
+/** How `--log FILE` writes a session: readable text, a hex dump, or one JSON object per line. */
+export type LogFormat = 'text' | 'hex' | 'jsonl';
+
+export const LOG_FORMATS: readonly LogFormat[] = ['text', 'hex', 'jsonl'];
+
+/** Where trace output goes: a stream (stderr for `--hex`) or a {@link BatchedFileWriter}. */
+export interface TraceSink {
+  write(text: string): unknown;
+}
+
+/** One chunk that passed, as the tracer holds it until the end of the event-loop turn. */
+export interface TraceEntry {
+  direction: Direction;
+  peer: Endpoint;
+  offset: number;
+  bytes: Uint8Array;
+  /** When it passed, ms since the epoch. */
+  at: number;
+}
+
+/** A connection's endpoint object is the same for all its chunks: its text is worked out once. */
+const peerNames = new WeakMap<Endpoint, string>();
+const peerJsons = new WeakMap<Endpoint, string>();
+
+/** One chunk of a session in a log format. `ts` is `at` as ISO 8601 (passed in, so a batch formats it once). */
+export function formatTraceEntry(format: LogFormat, entry: TraceEntry, ts = new Date(entry.at).toISOString()): string {
+  let peer = peerNames.get(entry.peer);
+  if (peer === undefined) peerNames.set(entry.peer, (peer = formatEndpoint(entry.peer)));
+  const bytes = Buffer.from(entry.bytes.buffer, entry.bytes.byteOffset, entry.bytes.byteLength);
+  switch (format) {
+    case 'hex':
+      return `${ts} ${formatHexDump(bytes, { direction: entry.direction, peer, offset: entry.offset })}`;
+    case 'text':
+      // JSON-quoted so a peer's control bytes cannot rewrite the log or the terminal that shows it.
+      return `${ts} ${peer} ${entry.direction === 'in' ? '<' : '>'} ${JSON.stringify(bytes.toString('latin1'))}\n`;
+    case 'jsonl': {
+      // Built by hand rather than JSON.stringify(object): this runs per chunk, and every part but the peer is
+      // a number or a string that needs no escaping (ISO time, base64); the peer's JSON is made once.
+      let peerJson = peerJsons.get(entry.peer);
+      if (peerJson === undefined) {
+        const { address, port, family } = entry.peer;
+        peerJson = JSON.stringify({ address: family === 'unix' ? formatSocketPath(address) : address, port, family });
+        peerJsons.set(entry.peer, peerJson);
+      }
+      return `{"v":${JSON_EVENTS_VERSION},"ts":"${ts}","event":"data","direction":"${entry.direction}","peer":${peerJson},"offset":${entry.offset},"bytes":${bytes.length},"base64":"${bytes.toString('base64')}"}\n`;
+    }
+  }
+}
+
+/**
+ * Watches the bytes of connections and writes them to up to two sinks: `--hex` (a hex dump, usually to stderr)
+ * and `--log FILE` in a chosen format. Offsets count per connection and direction.
+ *
+ * @example
+ * const trace = new SessionTracer([{ sink: process.stderr, format: 'hex' }]);
+ * trace.watch(socket, conn.remote);
+ */
+export class SessionTracer {
+  /** Chunks not recorded because more than `maxPendingBytes` waited to be formatted (a flood outran the log). */
+  dropped = 0;
+  readonly #outputs: readonly { sink: TraceSink; format: LogFormat }[];
+  readonly #maxPendingBytes: number;
+  #pending: TraceEntry[] = [];
+  #pendingBytes = 0;
+
+  constructor(outputs: readonly { sink: TraceSink; format: LogFormat }[], options: { maxPendingBytes?: number } = {}) {
+    this.#outputs = outputs;
+    this.#maxPendingBytes = options.maxPendingBytes ?? DEFAULTS.maxLogBufferBytes;
+  }
+
+  get enabled(): boolean {
+    return this.#outputs.length > 0;
+  }
+
+  /**
+   * Records one chunk. Nothing is formatted on the data path: chunks wait (bounded) until the end of the
+   * event-loop turn, then each sink gets the turn's entries as one string, with one timestamp per millisecond.
+   */
+  record(direction: Direction, peer: Endpoint, offset: number, bytes: Uint8Array): void {
+    if (this.#pendingBytes + bytes.length > this.#maxPendingBytes) {
+      this.dropped++;
+      return;
+    }
+    if (this.#pending.length === 0) setImmediate(() => this.flush());
+    this.#pending.push({ direction, peer, offset, bytes, at: Date.now() });
+    this.#pendingBytes += bytes.length;
+  }
+
+  /** Formats and writes what is pending now (called once per turn; call it before closing the sinks). */
+  flush(): void {
+    const entries = this.#pending;
+    if (entries.length === 0) return;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    for (const { sink, format } of this.#outputs) {
+      let text = '';
+      let lastAt = -1;
+      let ts = '';
+      for (const entry of entries) {
+        if (entry.at !== lastAt) {
+          lastAt = entry.at;
+          ts = new Date(lastAt).toISOString();
+        }
+        text += formatTraceEntry(format, entry, ts);
+      }
+      sink.write(text);
+    }
+  }
+
+  /**
+   * Taps a socket: what it emits as `'data'` is recorded as `in`, what is written to it as `out`. The tap on
+   * `'data'` is added with `prependListener`, which (unlike `on`) does not start the stream flowing, so a socket
+   * nobody reads yet (a client queued by a sequential server) is not read early. Node has no hook for outgoing
+   * bytes, so this socket's own `write` is wrapped.
+   */
+  watch(socket: Socket, peer: Endpoint): void {
+    if (!this.enabled) return;
+    let inOffset = 0;
+    let outOffset = 0;
+    socket.prependListener('data', (chunk: Buffer | string) => {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      this.record('in', peer, inOffset, bytes);
+      inOffset += bytes.length;
+    });
+    const write = socket.write;
+    socket.write = function (this: Socket, chunk: unknown, ...rest: unknown[]): boolean {
+      if (typeof chunk === 'string' || chunk instanceof Uint8Array) {
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk, typeof rest[0] === 'string' ? (rest[0] as BufferEncoding) : 'utf8') : chunk;
+        if (bytes.length > 0 && !this.destroyed && !this.writableEnded) {
+          tracer.record('out', peer, outOffset, bytes);
+          outOffset += bytes.length;
+        }
+      }
+      return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as Socket['write'];
+    const tracer = this;
+  }
+}
