@@ -5,11 +5,11 @@
 /** Every subcommand with its one-line summary; src/cli/main.ts has a loader for each (a test checks both agree). */
 const COMMAND_SUMMARIES = {
   probe: 'Resolve a host name and try a TCP connect (the seed server.py)',
-  serve: 'TCP message server: greet, sequential or concurrent (server2/3.py, async_server.py)',
+  serve: 'TCP server: greet, sequential, concurrent (server2/3.py, async_server.py), chat, broker, --exec',
   client: 'Interactive TCP client: send lines, print replies (client.py)',
   'udp-serve': 'UDP counter server: answers each "get" with the next value (udp_server.py)',
   'udp-client': 'UDP client: sends "get"s, reports replies and losses (udp_client.py)',
-  proxy: 'Fault proxy: latency, bandwidth, tiny segments, resets; UDP drop/duplicate/reorder',
+  proxy: 'Fault proxy: latency, bandwidth, tiny segments, resets; UDP drop/duplicate/reorder; TLS, UNIX',
   bench: 'Load generator: request/response, held connections, connect rate, UDP',
 };
 
