@@ -1,3 +1,5 @@
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { createInterface } from 'node:readline';
 import { formatEndpoint } from '../../address.js';
 import { runMessageClient } from '../../apps/message-client.js';
@@ -5,6 +7,7 @@ import type { LineEnding } from '../../codec/lines.js';
 import { SocklabError } from '../../errors.js';
 import { DEFAULTS } from '../../options.js';
 import { defineCommand, HOST_AND_PORT, println, targetFrom } from '../command.js';
+import { TLS_CLIENT_FLAGS, tlsClientFrom } from '../tls-flags.js';
 
 export default defineCommand({
   name: 'client',
@@ -19,6 +22,10 @@ export default defineCommand({
     "seed's servers send replies without newlines). --line-replies reads only whole lines, exact however the",
     'stream is cut (a slow link, socklab proxy --slice). Against async_server.py, which only ends a session on',
     '"quit" with no newline, use --eol none.',
+    '',
+    'TLS (--tls): the server\'s certificate is checked against Node\'s CA list plus --ca, and must name the host',
+    '(or --servername). Against `serve --tls` with its self-signed certificate, pin the fingerprint it printed',
+    '(--fingerprint sha256:…) or trust the certificate file (--ca cert.pem). --insecure skips every check.',
     '',
     'Exit code: 0 after a clean end, 1 when the connection failed, was lost, or replies were missing.',
   ].join('\n'),
@@ -36,15 +43,19 @@ export default defineCommand({
     'line-replies': { type: 'boolean', description: 'Replies end only at a newline (line-based servers; exact over a slow or sliced link)' },
     pipeline: { type: 'boolean', description: 'Send lines without waiting for each reply (for line-based servers, or ones that never reply)' },
     verbose: { type: 'boolean', short: 'v', description: 'Report connect and close on stderr' },
+    ...TLS_CLIENT_FLAGS,
   },
   examples: [
     'socklab client                            # localhost:12345',
     'socklab client localhost 12345',
     "printf 'hello\\nquit\\n' | socklab client   # scripted session",
     'socklab client --eol none                 # the seed\'s wire format (no newlines)',
+    'socklab client --tls --fingerprint sha256:AB:CD:…   # a serve --tls with a self-signed certificate',
+    'socklab client --tls --ca ca.pem example.test 8443',
   ],
   async run({ values, positionals }, io) {
     const { host, port } = targetFrom(positionals, values.port, 'localhost');
+    const tls = tlsClientFrom(values, io.stderr);
     const interactive = io.stdin.isTTY === true;
     const lines = createInterface({ input: io.stdin, crlfDelay: Infinity, terminal: false });
     // Create the iterator now: readline emits lines that arrive before it exists to nobody, and piped
@@ -65,12 +76,14 @@ export default defineCommand({
           greetingWaitMs: values['greeting-wait-ms'],
           lineReplies: values['line-replies'] === true,
           signal: io.signal,
+          ...(tls ? { tls } : {}),
         },
         { [Symbol.asyncIterator]: () => input },
         (event) => {
           if (event.type === 'reply') println(io.stdout, event.text);
           else if (event.type === 'connected' && (values.verbose || interactive)) {
-            println(io.stderr, `connected to ${formatEndpoint(event.connection.remote)}${interactive ? `; type messages, "${values.quit}" to end` : ''}`);
+            const secured = tls ? ` with ${tlsDescription(event.connection.socket)}` : '';
+            println(io.stderr, `connected to ${formatEndpoint(event.connection.remote)}${secured}${interactive ? `; type messages, "${values.quit}" to end` : ''}`);
           } else if (event.type === 'closed-by-server') {
             const missing = event.missingReplies > 0 ? `; ${event.missingReplies} replies never came` : '';
             println(io.stderr, `connection lost: closed by the server${missing}`);
@@ -91,3 +104,7 @@ export default defineCommand({
     }
   },
 });
+
+function tlsDescription(socket: Socket): string {
+  return socket instanceof TLSSocket ? `${socket.getProtocol() ?? 'TLS'} (${socket.getCipher()?.standardName ?? 'unknown cipher'})` : 'TLS';
+}

@@ -4,6 +4,7 @@ import { FRAMINGS, type Framing } from '../../codec/framing.js';
 import type { LineEnding } from '../../codec/lines.js';
 import { DEFAULTS } from '../../options.js';
 import { accessLists, defineCommand, println, untilAborted, usageError } from '../command.js';
+import { certificateLines, TLS_SERVER_FLAGS, tlsServerFrom } from '../tls-flags.js';
 
 export default defineCommand({
   name: 'serve',
@@ -33,6 +34,12 @@ export default defineCommand({
     'else is unaffected: too long a message (--max-message-bytes), silence (--idle-timeout-ms), a message',
     'trickled in too slowly (--message-timeout-ms), not reading its replies (--output-soft-limit-*,',
     '--max-buffered-bytes), too many clients (--max-connections: "server full").',
+    '',
+    'TLS (--tls): every mode can be served over TLS 1.2 or 1.3 with the certificate in --cert and --key, or',
+    'without them a self-signed certificate made at start for localhost, the loopback addresses and --host; its',
+    'SHA-256 fingerprint is printed for clients to pin (client --tls --fingerprint …). A failed handshake (a',
+    'plaintext client, an old TLS version, a client that refuses the certificate or never finishes) costs one',
+    'log line and that connection; it is counted in the totals by its code.',
   ].join('\n'),
   positionals: [],
   options: {
@@ -58,6 +65,7 @@ export default defineCommand({
     'close-timeout-ms': { type: 'number', default: DEFAULTS.closeTimeoutMs, min: 0, description: 'On close and shutdown, how long to wait for a client to finish before dropping it' },
     allow: { type: 'string', placeholder: 'list', description: 'Only these addresses/CIDR ranges may connect, comma-separated (e.g. 127.0.0.0/8,::1)' },
     deny: { type: 'string', placeholder: 'list', description: 'These addresses/CIDR ranges may not connect, comma-separated' },
+    ...TLS_SERVER_FLAGS,
   },
   examples: [
     'socklab serve                          # concurrent, 127.0.0.1:12345',
@@ -65,12 +73,15 @@ export default defineCommand({
     'socklab serve --mode greet             # like server2.py',
     'socklab serve --port 0 --quiet         # a free port, no message log',
     "socklab serve --reply 'echo: {message}'",
+    'socklab serve --tls                    # TLS, self-signed certificate (fingerprint printed)',
+    'socklab serve --tls --cert cert.pem --key key.pem --tls-min 1.3',
   ],
   async run({ values }, io) {
     if (values.greeting !== undefined && values['no-greeting']) {
       throw usageError("Options '--greeting' and '--no-greeting' conflict");
     }
     const mode = values.mode as ServeMode;
+    const tls = tlsServerFrom(values);
     const server = await startMessageServer({
       host: values.host,
       port: values.port,
@@ -93,16 +104,22 @@ export default defineCommand({
       closeTimeoutMs: values['close-timeout-ms'],
       ...accessLists(values.allow, values.deny),
       onEvent: (event) => println(io.stdout, formatServerEvent(event)),
+      ...(tls ? { tls } : {}),
     });
-    println(io.stdout, `listening on ${formatEndpoint(server.address())} (${mode} mode)`);
+    if (server.tcp.certificate) {
+      for (const line of certificateLines(server.tcp.certificate, tls?.cert === undefined)) println(io.stdout, line);
+      server.tcp.on('tlsError', (error, peer) => println(io.stdout, `${formatEndpoint(peer)} TLS handshake failed: ${error.message} [${error.code}]`));
+    }
+    println(io.stdout, `listening on ${formatEndpoint(server.address())} (${mode} mode${tls ? ', TLS' : ''})`);
     if (!isLoopback(values.host)) println(io.stderr, `note: listening on ${values.host}, so other machines can connect`);
     if (server.tcp.maxConnections < values['max-connections']) {
       println(io.stderr, `note: only enough file descriptors for ${server.tcp.maxConnections} clients (see ulimit -n); more are told "server full"`);
     }
     await Promise.race([server.done, untilAborted(io.signal)]);
     await server.close();
-    const { accepted, rejected, messages, denied, acceptErrors, errors } = server.stats;
+    const { accepted, rejected, messages, denied, acceptErrors, errors, tlsFailures } = server.stats;
     const extras = [
+      ...Object.entries(tlsFailures).map(([code, n]) => `${n} TLS handshakes failed for ${code}`),
       denied > 0 ? `${denied} denied` : '',
       acceptErrors > 0 ? `${acceptErrors} accept errors` : '',
       ...Object.entries(errors).map(([code, n]) => `${n} closed for ${code}`),
