@@ -58,3 +58,8 @@ export { startTcpProxy, TcpProxy, type TcpProxyOptions, type TcpFaults, type Tcp
 export { startUdpProxy, UdpProxy, type UdpProxyOptions, type UdpFaults, type UdpProxyStats } from './proxy/udp-proxy.js';
 export { seededRandom } from './proxy/random.js';
 export { runCounterClient, type CounterClientOptions, type CounterClientEvent, type CounterClientResult } from './apps/counter-client.js';
+export { generateSelfSigned, parseFingerprint, type CertificateSummary, type SelfSignedCertificate } from './tls/certificate.js';
+export { TlsError } from './tls/errors.js';
+export { TLS_VERSIONS, type TlsClientOptions, type TlsServerOptions, type TlsVersion } from './tls/options.js';
+export { tlsSessionInfo, type TlsSessionInfo } from './tls/client.js';
+export { looksLikeTlsHandshake, looksLikeTlsRecord } from './tls/sniff.js';

@@ -25,6 +25,10 @@ export interface HandshakeHooks {
 /** TLSSocket keeps the TCP socket it wraps here (Node internal, stable since v0.11). */
 type WrappingSocket = TLSSocket & { _parent?: Socket };
 
+function destroyOnRenegotiation(this: TLSSocket, err: Error & { code?: string }): void {
+  if (err.code === 'ERR_TLS_RENEGOTIATION_DISABLED') this.destroy();
+}
+
 /**
  * A `node:tls` server with socklab's settings: TLS 1.2 at least, Node's default ciphers, a handshake deadline.
  * Renegotiation is refused per connection by {@link watchHandshakes}.
@@ -34,8 +38,9 @@ export function createTlsListener(options: ResolvedTlsServerOptions): TlsServer 
     ...options.context,
     minVersion: options.minVersion,
     handshakeTimeout: options.handshakeTimeoutMs,
-    // Same as the plaintext server: after the client's close_notify + FIN we may still owe it replies.
-    allowHalfOpen: true,
+    // Not during the handshake: a client that sends FIN before finishing must free its socket at once, not at
+    // the handshake timeout. Established connections are made half-open in watchHandshakes, like plaintext ones.
+    allowHalfOpen: false,
   });
 }
 
@@ -74,8 +79,13 @@ export function watchHandshakes(server: TlsServer, options: ResolvedTlsServerOpt
   });
   server.on('secureConnection', (socket: WrappingSocket) => {
     settle(socket._parent);
+    // Same as the plaintext server: after the client's close_notify + FIN we may still owe it replies.
+    socket.allowHalfOpen = true;
     // TLS 1.2 renegotiation lets a client make the server redo expensive handshakes at will (CVE-2011-1473).
+    // Node only reports an attempt as an 'error' and lets the handshake go on, so the socket is destroyed here;
+    // the connection's own 'error' listener, which runs next, records why it closed.
     socket.disableRenegotiation();
+    socket.on('error', destroyOnRenegotiation);
   });
   server.on('tlsClientError', (err: Error, socket: WrappingSocket) => {
     // Node leaves the socket open when someone listens for this event (a timed-out one would linger).
