@@ -89,3 +89,35 @@ export function tlsSessionInfo(socket: Socket, options: ResolvedTlsClientOptions
     verified: options.fingerprint !== undefined ? 'fingerprint' : options.insecure ? 'insecure' : 'ca',
   };
 }
+
+/** Emitted by a {@link connectTlsSocket} socket once the server's certificate is accepted. */
+export const VERIFIED_EVENT = 'socklab:verified';
+
+/**
+ * A TLS socket for a load generator: connects, handshakes and checks the certificate like
+ * {@link startTlsClient}, but with no promise per connection (`name` is the one checked, if `host` is its address).
+ * Listen for {@link VERIFIED_EVENT}, not `'secureConnect'`: it is emitted only for an accepted certificate,
+ * and `'error'` (a {@link TlsError}) otherwise.
+ */
+export function connectTlsSocket(host: string, port: number, options: ResolvedTlsClientOptions, name = host): TLSSocket {
+  const identity = options.servername ?? name;
+  const connectOptions: ConnectionOptions & { allowHalfOpen: boolean } = {
+    host,
+    port,
+    allowHalfOpen: true,
+    ...(isIP(identity) === 0 ? { servername: identity } : {}),
+    ...(options.ca === undefined ? {} : { ca: [...options.ca] }),
+    minVersion: options.minVersion,
+    rejectUnauthorized: false,
+    checkServerIdentity: () => undefined,
+  };
+  const target = `${host}:${port}`;
+  const socket = tlsConnect(connectOptions);
+  socket.setNoDelay(true);
+  socket.once('secureConnect', () => {
+    const refused = verifyServerCertificate(socket, options, identity, target);
+    if (refused) socket.destroy(refused);
+    else socket.emit(VERIFIED_EVENT);
+  });
+  return socket;
+}

@@ -4,7 +4,9 @@ import { isLoopback, unbracket } from '../../address.js';
 import { formatResult, type BenchResult } from '../../bench/report.js';
 import { runConnectBench, runHoldBench, runTcpBench, type ReplyFraming } from '../../bench/tcp.js';
 import { runUdpBench } from '../../bench/udp.js';
+import { resolveTlsClientOptions } from '../../tls/options.js';
 import { defineCommand, parsePort, println, usageError } from '../command.js';
+import { TLS_CLIENT_FLAGS, tlsClientFrom } from '../tls-flags.js';
 
 const MODES = ['tcp', 'hold', 'connect', 'udp'] as const;
 
@@ -21,6 +23,9 @@ export default defineCommand({
     '',
     'Every run is bounded by --warmup-ms + --duration-ms and stops by itself. Targets must be loopback',
     '(127.0.0.0/8, ::1, localhost) unless --allow-remote: load only machines you own.',
+    '',
+    'TLS (--tls, modes tcp, hold and connect): every connection does a full handshake (no session resumption)',
+    'and checks the certificate like the client does (--ca, --fingerprint, or --insecure).',
   ].join('\n'),
   positionals: [
     { name: 'mode', description: `What to measure: ${MODES.join(', ')}` },
@@ -40,6 +45,7 @@ export default defineCommand({
     'timeout-ms': { type: 'number', default: 5000, min: 1, description: 'Connect timeout; udp and hold: a reply later than this is lost' },
     json: { type: 'boolean', description: 'Print the result as JSON on stdout' },
     'allow-remote': { type: 'boolean', description: 'Allow a target that is not loopback' },
+    ...TLS_CLIENT_FLAGS,
   },
   examples: [
     'socklab bench tcp --port 12345 --connections 100 --duration-ms 5000',
@@ -47,11 +53,15 @@ export default defineCommand({
     'socklab bench connect -c 8',
     'socklab bench udp --rate 20000 --outstanding 10000 --timeout-ms 1000',
     'socklab bench tcp --no-greeting --reply-framing read   # the seed\'s async_server.py',
+    'socklab bench connect --tls --fingerprint sha256:AB:…  # full TLS handshakes per second',
   ],
   async run({ values, positionals }, io) {
     const [mode, hostArg = '127.0.0.1', portText] = positionals;
     if (mode === undefined || !(MODES as readonly string[]).includes(mode)) throw usageError(`Say what to measure: ${MODES.join(', ')}`);
     const port = portText === undefined ? values.port : parsePort(portText);
+    const tlsFlags = tlsClientFrom(values, io.stderr);
+    if (tlsFlags && mode === 'udp') throw usageError("Option '--tls' is for the tcp, hold and connect modes");
+    const tls = tlsFlags ? resolveTlsClientOptions(tlsFlags) : undefined;
     const host = unbracket(hostArg);
     let address: string;
     try {
@@ -78,7 +88,7 @@ export default defineCommand({
           payload: values.payload === 'hello' ? 'get' : values.payload,
         });
       } else {
-        const options = { ...common, connections: values.connections, payload: values.payload, greeting: values.greeting, replyFraming: values['reply-framing'] as ReplyFraming };
+        const options = { ...common, ...(tls ? { tls } : {}), connections: values.connections, payload: values.payload, greeting: values.greeting, replyFraming: values['reply-framing'] as ReplyFraming };
         result = await (mode === 'tcp' ? runTcpBench : mode === 'hold' ? runHoldBench : runConnectBench)(options);
       }
     } finally {

@@ -2,6 +2,7 @@ import { formatEndpoint } from '../../address.js';
 import { startTcpProxy, type FaultDirection, type TcpProxyEvent } from '../../proxy/tcp-proxy.js';
 import { startUdpProxy } from '../../proxy/udp-proxy.js';
 import { defineCommand, println, targetFrom, untilAborted, usageError } from '../command.js';
+import { certificateLines, TLS_CLIENT_FLAGS, TLS_SERVER_FLAGS, tlsClientFrom, tlsServerFrom } from '../tls-flags.js';
 
 function formatTcpEvent(event: TcpProxyEvent): string {
   switch (event.type) {
@@ -13,6 +14,8 @@ function formatTcpEvent(event: TcpProxyEvent): string {
       return `#${event.id} reset (${event.why})`;
     case 'close':
       return `#${event.id} closed: ${event.up} bytes up, ${event.down} bytes down`;
+    case 'tls-failed':
+      return `${formatEndpoint(event.client)} TLS handshake failed: ${event.message} [${event.code}]`;
   }
 }
 
@@ -38,6 +41,11 @@ export default defineCommand({
     '',
     'UDP faults (--udp): --drop, --duplicate and --reorder (fractions or percentages), --latency-ms and',
     '--jitter-ms. Every random choice comes from --seed (printed when not given), so a run can be replayed.',
+    '',
+    'TLS: --tls terminates TLS (clients speak TLS to the proxy, the target gets plaintext; --cert/--key or a',
+    'self-signed certificate), --upstream-tls originates it (the target is a TLS server, verified with --ca,',
+    '--servername, --fingerprint, or not at all with --insecure). Both together re-encrypt, so the faults',
+    'apply to the plaintext in between.',
   ].join('\n'),
   positionals: [
     { name: 'host', description: 'Target: the server to relay to (default: 127.0.0.1)' },
@@ -63,18 +71,27 @@ export default defineCommand({
     reorder: { type: 'string', placeholder: 'p', description: 'UDP: chance to hold a datagram back behind the next' },
     seed: { type: 'number', description: 'Seed for random faults (default: random, printed)' },
     quiet: { type: 'boolean', short: 'q', description: 'Do not log each connection' },
+    ...TLS_SERVER_FLAGS,
+    ...TLS_CLIENT_FLAGS,
+    tls: { type: 'boolean', description: 'TCP: terminate TLS (clients connect with TLS; --cert/--key or a self-signed certificate)' },
+    'upstream-tls': { type: 'boolean', description: 'TCP: connect to the target with TLS (verified: --ca, --servername, --fingerprint, or --insecure)' },
   },
   examples: [
     'socklab proxy localhost 12345 --port 9000 --latency-ms 100 --jitter-ms 20',
     'socklab proxy localhost 12345 --port 9000 --slice 1          # one byte per segment',
     'socklab proxy localhost 12345 --port 9000 --reset-after-bytes 100',
     'socklab proxy --udp localhost 12345 --port 9000 --drop 10% --duplicate 5% --reorder 5% --seed 1',
+    'socklab proxy localhost 12345 --port 9443 --tls                 # TLS in front of a plaintext server',
+    'socklab proxy example.test 443 --port 9000 --upstream-tls --latency-ms 50',
   ],
   async run({ values, positionals }, io) {
     const target = targetFrom(positionals, values['target-port'] ?? Number.NaN, '127.0.0.1');
     if (Number.isNaN(target.port)) throw usageError('Which target? Give its port: socklab proxy <host> <port>, or --target-port');
     const common = { host: values.host, port: values.port, targetHost: target.host, targetPort: target.port, latencyMs: values['latency-ms'], jitterMs: values['jitter-ms'], ...(values.seed === undefined ? {} : { seed: values.seed }) };
     const targetText = `${target.host}:${target.port}`;
+    const tls = tlsServerFrom(values);
+    const upstreamTls = tlsClientFrom({ ...values, tls: values['upstream-tls'] }, io.stderr, 'upstream-tls');
+    if (values.udp && (tls || upstreamTls)) throw usageError("Options '--tls' and '--upstream-tls' are for TCP");
     if (values.udp) {
       const proxy = await startUdpProxy({
         ...common,
@@ -99,7 +116,10 @@ export default defineCommand({
       slowCloseMs: values['slow-close-ms'],
       blackHole: values['black-hole'] === true,
       direction: values.direction as FaultDirection,
+      ...(tls ? { tls } : {}),
+      ...(upstreamTls ? { upstreamTls } : {}),
     });
+    if (proxy.certificate) for (const line of certificateLines(proxy.certificate, tls?.cert === undefined)) println(io.stdout, line);
     if (!values.quiet) proxy.on('event', (event) => println(io.stdout, formatTcpEvent(event)));
     println(io.stdout, `listening on ${formatEndpoint(proxy.address())}, proxying to ${targetText} (seed ${proxy.seed})`);
     await untilAborted(io.signal);
