@@ -26,8 +26,7 @@ export function startTlsClient(socket: Socket, options: ResolvedTlsClientOptions
       host: identity,
       // SNI carries host names only (RFC 6066 §3): never an IP literal.
       ...(isIP(identity) === 0 ? { servername: identity } : {}),
-      ...(options.ca === undefined ? {} : { ca: [...options.ca] }),
-      minVersion: options.minVersion,
+      secureContext: options.context,
       rejectUnauthorized: false,
       checkServerIdentity: () => undefined,
       // Not in the typings, but passed to the TLSSocket: after the server's close_notify we may still send.
@@ -106,8 +105,7 @@ export function connectTlsSocket(host: string, port: number, options: ResolvedTl
     port,
     allowHalfOpen: true,
     ...(isIP(identity) === 0 ? { servername: identity } : {}),
-    ...(options.ca === undefined ? {} : { ca: [...options.ca] }),
-    minVersion: options.minVersion,
+    secureContext: options.context,
     rejectUnauthorized: false,
     checkServerIdentity: () => undefined,
   };
