@@ -19,9 +19,9 @@ import { generateSelfSigned } from '../../src/tls/certificate.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = `${ROOT}bin/socklab.cjs`;
-const ROUNDS = Number(process.env['BENCH_TLS_ROUNDS'] ?? 3);
-const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 4000);
-const WARMUP_MS = 1000;
+const ROUNDS = Number(process.env['BENCH_TLS_ROUNDS'] ?? 5);
+const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 2500);
+const WARMUP_MS = 500;
 const PIN = spawnSync('taskset', ['-c', '0', 'true']).status === 0 && cpus().length >= 2;
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -87,12 +87,11 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const ms = (us: number): string => (us / 1000).toFixed(2);
 const ratio = (n: number): string => `${n.toFixed(2)}×`;
 
-type Key = 'bareTls' | 'socklabTls' | 'socklabPlain' | 'bareNet';
+type Key = 'bareTls' | 'socklabTls' | 'socklabPlain';
 const NAMES: Record<Key, string> = {
   bareTls: 'bare node:tls',
   socklabTls: 'socklab serve --tls --quiet',
   socklabPlain: 'socklab serve --quiet (plaintext)',
-  bareNet: 'bare node:net (plaintext)',
 };
 
 export default async function run(): Promise<{ targets: Array<{ target: string; wanted: string; measured: string; met: boolean }>; markdown: string }> {
@@ -107,56 +106,66 @@ export default async function run(): Promise<{ targets: Array<{ target: string; 
       bareTls: await startServer(NAMES.bareTls, (port) => [`${ROOT}scripts/bench-servers/bare-tls.mjs`, String(port), certFile, keyFile]),
       socklabTls: await startServer(NAMES.socklabTls, (port) => [CLI, 'serve', '--port', String(port), '--quiet', '--tls', '--cert', certFile, '--key', keyFile]),
       socklabPlain: await startServer(NAMES.socklabPlain, (port) => [CLI, 'serve', '--port', String(port), '--quiet']),
-      bareNet: await startServer(NAMES.bareNet, (port) => [`${ROOT}scripts/bench-servers/bare-tcp.mjs`, String(port)]),
     };
-    const tlsFlags = (key: Key): string[] => (key === 'bareTls' || key === 'socklabTls' ? ['--tls', '--ca', certFile] : []);
-    const rr: Record<Key, BenchResult[]> = { bareTls: [], socklabTls: [], socklabPlain: [], bareNet: [] };
-    const conn: Record<Key, BenchResult[]> = { bareTls: [], socklabTls: [], socklabPlain: [], bareNet: [] };
-    try {
+    const tlsFlags = (key: Key): string[] => (key === 'socklabPlain' ? [] : ['--tls', '--ca', certFile]);
+    const modeArgs = { rr: ['tcp', '-c', '100'], conn: ['connect', '-c', '8'] } as const;
+    /** Runs `a` and `b` back to back, ROUNDS times, alternating which goes first: run i of each is a pair. */
+    const paired = async (mode: keyof typeof modeArgs, a: Key, b: Key): Promise<[BenchResult[], BenchResult[]]> => {
+      const results: [BenchResult[], BenchResult[]] = [[], []];
       for (let round = 0; round < ROUNDS; round++) {
-        // Alternate which server goes first, so neither always gets the warmer (or colder) slot.
-        const order: Key[] = round % 2 === 0 ? ['bareTls', 'socklabTls', 'socklabPlain', 'bareNet'] : ['socklabTls', 'bareTls', 'bareNet', 'socklabPlain'];
-        for (const key of order) {
-          log(`tls bench round ${round + 1}/${ROUNDS}: ${NAMES[key]}`);
-          rr[key].push(await bench(['tcp', '127.0.0.1', String(servers[key].port), '-c', '100', ...tlsFlags(key)]));
-          conn[key].push(await bench(['connect', '127.0.0.1', String(servers[key].port), '-c', '8', ...tlsFlags(key)]));
+        for (const side of round % 2 === 0 ? [0, 1] : [1, 0]) {
+          const key = side === 0 ? a : b;
+          log(`tls bench ${mode} ${round + 1}/${ROUNDS}: ${NAMES[key]}`);
+          const [command, ...rest] = modeArgs[mode];
+          results[side]!.push(await bench([command!, '127.0.0.1', String(servers[key].port), ...rest, ...tlsFlags(key)]));
         }
       }
+      return results;
+    };
+    let rrTls: [BenchResult[], BenchResult[]];
+    let connTls: [BenchResult[], BenchResult[]];
+    let rrCostRuns: [BenchResult[], BenchResult[]];
+    let connCostRuns: [BenchResult[], BenchResult[]];
+    try {
+      rrTls = await paired('rr', 'socklabTls', 'bareTls');
+      connTls = await paired('conn', 'socklabTls', 'bareTls');
+      rrCostRuns = await paired('rr', 'socklabTls', 'socklabPlain');
+      connCostRuns = await paired('conn', 'socklabTls', 'socklabPlain');
     } finally {
       for (const server of Object.values(servers)) await stopServer(server);
     }
-    const pairRatios = (a: BenchResult[], b: BenchResult[]): number[] => a.map((r, i) => r.perSec / b[i]!.perSec);
-    const rrRatios = pairRatios(rr.socklabTls, rr.bareTls);
-    const connRatios = pairRatios(conn.socklabTls, conn.bareTls);
-    const rrCost = pairRatios(rr.socklabTls, rr.socklabPlain);
-    const connCost = pairRatios(conn.socklabTls, conn.socklabPlain);
-    const bareRrCost = pairRatios(rr.bareTls, rr.bareNet);
-    const bareConnCost = pairRatios(conn.bareTls, conn.bareNet);
+    const pairRatios = ([a, b]: [BenchResult[], BenchResult[]]): number[] => a.map((r, i) => r.perSec / b[i]!.perSec);
+    const rrRatios = pairRatios(rrTls);
+    const connRatios = pairRatios(connTls);
+    const rrCost = pairRatios(rrCostRuns);
+    const connCost = pairRatios(connCostRuns);
     const errors = (results: BenchResult[]): number => results.reduce((sum, r) => sum + r.errors + r.resets + r.lost, 0);
     const row = (key: Key, results: BenchResult[]): string =>
-      `| ${NAMES[key]} | ${fmt(median(results.map((r) => r.perSec)))} | ${ms(median(results.map((r) => r.latencyUs.p50)))} | ${ms(median(results.map((r) => r.latencyUs.p99)))} | ${errors(results)} | ${results.map((r) => fmt(r.perSec)).join(', ')} |`;
-    const table = (results: Record<Key, BenchResult[]>, unit: string): string[] => [
-      `| server | ${unit} (median) | p50 ms | p99 ms | errors | every run |`,
-      '| --- | --- | --- | --- | --- | --- |',
-      ...(['bareTls', 'socklabTls', 'socklabPlain', 'bareNet'] as const).map((key) => row(key, results[key])),
+      `| ${NAMES[key]} | ${fmt(median(results.map((r) => r.perSec)))} | ${ms(median(results.map((r) => r.latencyUs.p50)))} | ${ms(median(results.map((r) => r.latencyUs.p99)))} | ${errors(results)} | ${fmt(median(results.map((r) => r.cpuPercent)))}% | ${results.map((r) => fmt(r.perSec)).join(', ')} |`;
+    const table = (rows: Array<[Key, BenchResult[]]>, unit: string): string[] => [
+      `| server | ${unit} (median) | p50 ms | p99 ms | errors | load generator CPU | every run |`,
+      '| --- | --- | --- | --- | --- | --- | --- |',
+      ...rows.map(([key, results]) => row(key, results)),
     ];
     const list = (values: number[]): string => values.map((v) => v.toFixed(2)).join(', ');
     const markdown = [
       '## TLS',
       '',
       `Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}; servers ${PIN ? 'pinned to CPU 0, load generator to CPU 1 (taskset)' : 'not pinned'}. ` +
-        `${ROUNDS} rounds of ${DURATION_MS / 1000} s after ${WARMUP_MS / 1000} s of warm-up, servers alternating within each round. ` +
+        `${ROUNDS} pairs of runs of ${DURATION_MS / 1000} s (after ${WARMUP_MS / 1000} s of warm-up) per comparison, the two runs of a pair back to back, which one goes first alternating. ` +
         'Certificate: ECDSA P-256, verified by the client with --ca. Load: `socklab bench tcp -c 100` and `socklab bench connect -c 8` ' +
         '(each cycle a new connection with a full handshake, no session resumption, then one request and its reply). ' +
         'The bare server is scripts/bench-servers/bare-tls.mjs: the same protocol in plain node:tls, no limits, no log.',
       '',
       '### Request/response, 100 connections',
       '',
-      ...table(rr, 'requests/s'),
+      ...table([['bareTls', rrTls[1]], ['socklabTls', rrTls[0]], ['socklabPlain', rrCostRuns[1]]], 'requests/s'),
       '',
       '### Connection rate (full TLS handshake per connection)',
       '',
-      ...table(conn, 'connections/s'),
+      ...table([['bareTls', connTls[1]], ['socklabTls', connTls[0]], ['socklabPlain', connCostRuns[1]]], 'connections/s'),
+      '',
+      'How to read it: a TLS client does more work per handshake than the server (it verifies the chain and the name), so in the connection-rate runs the load generator is often the one at 100% of its core; then both servers are measured against the same client ceiling and their ratio leans toward 1. The "load generator CPU" column shows when that happened.',
       '',
       '### Ratios (median of paired runs)',
       '',
@@ -166,8 +175,6 @@ export default async function run(): Promise<{ targets: Array<{ target: string; 
       `| socklab TLS / bare node:tls, connection rate | ${ratio(median(connRatios))} | ${list(connRatios)} |`,
       `| socklab TLS / socklab plaintext, request/response (what TLS costs) | ${ratio(median(rrCost))} | ${list(rrCost)} |`,
       `| socklab TLS / socklab plaintext, connection rate | ${ratio(median(connCost))} | ${list(connCost)} |`,
-      `| bare node:tls / bare node:net, request/response | ${ratio(median(bareRrCost))} | ${list(bareRrCost)} |`,
-      `| bare node:tls / bare node:net, connection rate | ${ratio(median(bareConnCost))} | ${list(bareConnCost)} |`,
       '',
     ].join('\n');
     const targets = [
