@@ -94,6 +94,8 @@ export class TcpServer extends EventEmitter<ServerEvents> {
   #onConnectionClose: (this: TcpConnection) => void;
   #endpoint: Endpoint;
   #allowed: AccessCheck | undefined;
+  /** Drops TLS handshakes in progress (they are not connections yet, and the listener's close waits for them). */
+  #dropHandshakes: () => void = () => {};
 
   /** Use {@link listenTcp}: it validates options and waits until the server listens. */
   constructor(server: Server, connectionOptions: ResolvedConnectionOptions, allowed: AccessCheck | undefined, maxConnections: number, tls?: ResolvedTlsServerOptions) {
@@ -112,7 +114,7 @@ export class TcpServer extends EventEmitter<ServerEvents> {
     this.certificate = tls?.certificate;
     if (tls) {
       // The allow/deny check runs at TCP accept, before a denied peer costs a handshake.
-      watchHandshakes(server as TlsListener, tls, this.stats, {
+      this.#dropHandshakes = watchHandshakes(server as TlsListener, tls, this.stats, {
         admit: (socket) => this.#admit(socket),
         onFailure: (error, peer) => this.emit('tlsError', error, peer),
       });
@@ -162,6 +164,7 @@ export class TcpServer extends EventEmitter<ServerEvents> {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       const listenerClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      this.#dropHandshakes();
       await Promise.all([...this.connections].map((conn) => conn.close()));
       await listenerClosed;
       this.emit('close');

@@ -47,13 +47,14 @@ export function createTlsListener(options: ResolvedTlsServerOptions): TlsServer 
 /**
  * Counts and bounds handshakes in progress, and turns each handshake failure into one {@link TlsError} for the
  * log. A failed handshake costs the server that one socket: it is destroyed here, nobody else sees it.
- * Call before adding the server's own `'secureConnection'` listener.
+ * Call before adding the server's own `'secureConnection'` listener. Returns a function that drops every
+ * handshake still in progress, for a shutdown (the listener's close waits for every socket).
  */
-export function watchHandshakes(server: TlsServer, options: ResolvedTlsServerOptions, stats: HandshakeStats, hooks: HandshakeHooks): void {
+export function watchHandshakes(server: TlsServer, options: ResolvedTlsServerOptions, stats: HandshakeStats, hooks: HandshakeHooks): () => void {
   /** Accepted raw sockets and their peer (kept: after a reset the socket no longer knows it). */
   const peers = new WeakMap<Socket, Endpoint>();
-  /** The raw sockets counted in `stats.handshaking`. */
-  const counted = new WeakSet<Socket>();
+  /** The raw sockets counted in `stats.handshaking` (a Set, not a WeakSet: a shutdown must reach them). */
+  const counted = new Set<Socket>();
   const settle = (raw: Socket | undefined): void => {
     if (raw !== undefined && counted.delete(raw)) stats.handshaking--;
   };
@@ -95,4 +96,7 @@ export function watchHandshakes(server: TlsServer, options: ResolvedTlsServerOpt
     if (peer === undefined) return; // refused at accept, already reported
     fail(serverHandshakeError(err, formatEndpoint(peer), options.handshakeTimeoutMs), peer);
   });
+  return () => {
+    for (const raw of counted) raw.destroy();
+  };
 }

@@ -208,6 +208,21 @@ describe('TLS from the command line', () => {
     await silent.stop();
   });
 
+  it('bench --tls runs full handshakes against serve --tls (tcp and connect modes), and refuses an unverified server', async (t) => {
+    const { child: server, port } = await startCliServer(t, ['serve', '--port', '0', '--tls', '--quiet']);
+    const [, fingerprint] = server.stdout.match(/tls: fingerprint (sha256:[0-9A-F:]+)/)!;
+    for (const mode of ['tcp', 'connect']) {
+      const run = await runCli(t, ['bench', mode, '--port', String(port), '-c', '4', '--duration-ms', '400', '--warmup-ms', '0', '--tls', '--fingerprint', fingerprint!, '--json']);
+      assert.equal(run.code, 0, run.stderr);
+      const result = JSON.parse(run.stdout) as { completed: number; errors: number };
+      assert.ok(result.completed > 0, `${mode}: ${run.stdout}`);
+      assert.equal(result.errors, 0);
+    }
+    const refused = await runCli(t, ['bench', 'connect', '--port', String(port), '-c', '1', '--duration-ms', '300', '--warmup-ms', '0', '--tls', '--json']);
+    assert.equal(refused.code, 1);
+    assert.ok((JSON.parse(refused.stdout) as { errors: number }).errors > 0);
+  });
+
   it('bad TLS flags are usage errors (exit 2); unusable files fail with SL_ERR_TLS_CONFIG (exit 1)', async (t) => {
     const certs = await makeCertificates(t);
     for (const args of [

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { connect as netConnect, createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { connect as tlsConnect, createServer as createTlsServer, TLSSocket } from 'node:tls';
-import { connectTcp, listenTcp, SocklabError, startMessageServer, type ListenOptions, type TcpServer, type TlsError } from '../../src/index.js';
+import { connectTcp, listenTcp, runMessageClient, SocklabError, startMessageServer, startTcpProxy, type ListenOptions, type TcpServer, type TlsError } from '../../src/index.js';
 import { makeCertificates } from '../helpers/tls-certs.js';
 
 async function server(t: TestContext, options: ListenOptions): Promise<TcpServer> {
@@ -254,6 +254,17 @@ describe('TLS: the same limits as plaintext', () => {
     assert.equal(await echoOnce(s.address().port, { fingerprint: s.certificate!.fingerprint256 }), 'echo ping');
   });
 
+  it('close() does not wait for handshakes in progress (they would hold it until handshakeTimeoutMs)', async (t) => {
+    const s = await listenTcp({ port: 0, tls: true });
+    t.after(() => s.destroy());
+    const silent = await rawSocket(t, s.address().port);
+    await waitUntil(() => s.stats.handshaking === 1);
+    const started = Date.now();
+    await s.close();
+    assert.ok(Date.now() - started < 3000, `close took ${Date.now() - started} ms`);
+    await once(silent, 'close');
+  });
+
   it('an idle TLS client is closed by idleTimeoutMs with its reason, like a plaintext one', async (t) => {
     const s = await server(t, { tls: true, idleTimeoutMs: 300 });
     const conn = await connectTcp({ host: '127.0.0.1', port: s.address().port, tls: { fingerprint: s.certificate!.fingerprint256 }, framing: 'raw' });
@@ -278,6 +289,38 @@ describe('TLS: the same limits as plaintext', () => {
     assert.equal(renegotiated, false, 'the second handshake must not complete');
     await waitUntil(() => reasons.length === 1);
     assert.match(reasons[0] ?? '', /ERR_TLS_RENEGOTIATION_DISABLED/);
+  });
+});
+
+describe('TLS through the fault proxy', () => {
+  it('terminates TLS in front of a plaintext server, and originates it toward a TLS server (verified)', async (t) => {
+    const plain = await startMessageServer({ port: 0, logMessages: false });
+    t.after(() => plain.close());
+    const terminating = await startTcpProxy({ targetPort: plain.address().port, tls: true, sliceBytes: 7, sliceDelayMs: 0 });
+    t.after(() => terminating.close());
+    const replies: string[] = [];
+    const viaTls = await runMessageClient({ host: 'localhost', port: terminating.address().port, tls: { fingerprint: terminating.certificate!.fingerprint256 }, lineReplies: true }, ['hello', 'quit'], (e) => {
+      if (e.type === 'reply') replies.push(e.text);
+    });
+    assert.equal(viaTls.ending, 'quit');
+    assert.deepEqual(replies, ['connected to server', 'got message', 'got message', 'got message']);
+
+    const secure = await startMessageServer({ port: 0, tls: true, logMessages: false });
+    t.after(() => secure.close());
+    const originating = await startTcpProxy({ targetPort: secure.address().port, targetHost: 'localhost', upstreamTls: { fingerprint: secure.tcp.certificate!.fingerprint256 } });
+    t.after(() => originating.close());
+    const viaPlain = await runMessageClient({ host: '127.0.0.1', port: originating.address().port }, ['hello', 'quit']);
+    assert.equal(viaPlain.replies, 3, 'ack, hello and quit answered (the greeting is not a reply)');
+
+    // Toward a TLS target it cannot verify, the proxy refuses to relay and says why.
+    const unverified = await startTcpProxy({ targetPort: secure.address().port, targetHost: 'localhost', upstreamTls: true });
+    t.after(() => unverified.close());
+    const failures: string[] = [];
+    const messagesBefore = secure.stats.messages;
+    unverified.on('event', (event) => event.type === 'upstream-failed' && failures.push(event.message));
+    await assert.rejects(runMessageClient({ host: '127.0.0.1', port: unverified.address().port, greetingWaitMs: 0 }, ['hello']));
+    assert.match(failures[0] ?? '', /self-signed/);
+    assert.equal(secure.stats.messages, messagesBefore, 'nothing was relayed to the server past the refused certificate');
   });
 });
 
