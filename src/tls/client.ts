@@ -5,6 +5,20 @@ import { summarizePeerCertificate, type CertificateSummary } from './certificate
 import { clientHandshakeError, TlsError, verifyServerCertificate } from './errors.js';
 import type { ResolvedTlsClientOptions } from './options.js';
 
+/** `tls.connect` options both clients share: one secure context, and Node's own checks off (ours follow). */
+function connectOptionsFor(options: ResolvedTlsClientOptions, identity: string): ConnectionOptions {
+  const connectOptions: ConnectionOptions & { allowHalfOpen: boolean } = {
+    // SNI carries host names only (RFC 6066 §3): never an IP literal.
+    ...(isIP(identity) === 0 ? { servername: identity } : {}),
+    secureContext: options.context,
+    rejectUnauthorized: false,
+    checkServerIdentity: () => undefined,
+    // Not in the typings, but passed to the TLSSocket: after the server's close_notify we may still send.
+    allowHalfOpen: true,
+  };
+  return connectOptions;
+}
+
 /**
  * Runs the client side of a TLS handshake over a connected TCP socket and checks the server's certificate.
  * Resolves with the TLS socket only once the certificate is accepted, so no application byte is read or sent
@@ -21,18 +35,7 @@ export function startTlsClient(socket: Socket, options: ResolvedTlsClientOptions
   // Nagle would hold each small TLS record back ~40 ms, as it would a plaintext reply; set on the TCP socket.
   socket.setNoDelay(true);
   return new Promise((resolve, reject) => {
-    const connectOptions: ConnectionOptions & { allowHalfOpen: boolean } = {
-      socket,
-      host: identity,
-      // SNI carries host names only (RFC 6066 §3): never an IP literal.
-      ...(isIP(identity) === 0 ? { servername: identity } : {}),
-      secureContext: options.context,
-      rejectUnauthorized: false,
-      checkServerIdentity: () => undefined,
-      // Not in the typings, but passed to the TLSSocket: after the server's close_notify we may still send.
-      allowHalfOpen: true,
-    };
-    const secure = tlsConnect(connectOptions);
+    const secure = tlsConnect({ socket, host: identity, ...connectOptionsFor(options, identity) });
     const timer = setTimeout(
       () => fail(new TlsError('SL_ERR_TLS_HANDSHAKE_TIMEOUT', `TLS handshake with ${target} did not finish within ${options.handshakeTimeoutMs} ms (handshakeTimeoutMs)`)),
       options.handshakeTimeoutMs,
@@ -100,17 +103,8 @@ export const VERIFIED_EVENT = 'socklab:verified';
  */
 export function connectTlsSocket(host: string, port: number, options: ResolvedTlsClientOptions, name = host): TLSSocket {
   const identity = options.servername ?? name;
-  const connectOptions: ConnectionOptions & { allowHalfOpen: boolean } = {
-    host,
-    port,
-    allowHalfOpen: true,
-    ...(isIP(identity) === 0 ? { servername: identity } : {}),
-    secureContext: options.context,
-    rejectUnauthorized: false,
-    checkServerIdentity: () => undefined,
-  };
   const target = `${host}:${port}`;
-  const socket = tlsConnect(connectOptions);
+  const socket = tlsConnect({ host, port, ...connectOptionsFor(options, identity) });
   socket.setNoDelay(true);
   socket.once('secureConnect', () => {
     const refused = verifyServerCertificate(socket, options, identity, target);
