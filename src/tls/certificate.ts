@@ -80,13 +80,19 @@ function withAlgorithm(fingerprint: string): string {
   return `sha256:${fingerprint.toUpperCase()}`;
 }
 
+/** OpenSSL writes IPv6 names in full (`0:0:0:0:0:0:0:1`); people write `::1`. The URL parser compresses them. */
+function compressIPv6(name: string): string {
+  return isIP(name) === 6 ? new URL(`http://[${name}]/`).hostname.slice(1, -1) : name;
+}
+
 /** `DNS:a, IP Address:1.2.3.4` (OpenSSL's text form, which Node and X509Certificate both give) as a list. */
 function parseAltNames(text: string | undefined): string[] {
   if (!text) return [];
   return text
     .split(/,\s*/)
     .map((entry) => entry.replace(/^(DNS|IP Address):/, ''))
-    .filter((entry) => entry !== '');
+    .filter((entry) => entry !== '')
+    .map(compressIPv6);
 }
 
 /** A certificate read from a PEM (the server's own). */
