@@ -216,6 +216,17 @@ describe('TLS: handshake failures on both sides', () => {
     assert.equal(plain.stats.messages, 0, 'the ClientHello is not a message');
   });
 
+  it('a plaintext client whose server answers with TLS records is told to use TLS (SL_ERR_TLS_EXPECTED)', async (t) => {
+    // What openssl s_server and others send to a client whose first bytes are not a ClientHello: an alert record.
+    const alerting = createNetServer((socket) => socket.once('data', () => socket.end(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]))));
+    const port = await listenRaw(t, alerting);
+    await assert.rejects(runMessageClient({ host: '127.0.0.1', port, greetingWaitMs: 0 }, ['hello']), (err: SocklabError) => {
+      assert.equal(err.code, 'SL_ERR_TLS_EXPECTED');
+      assert.match(err.message, /answered with TLS records: it is a TLS port, connect with --tls/);
+      return true;
+    });
+  });
+
   it('a server that resets mid-handshake gives SL_ERR_TLS_HANDSHAKE on the client', async (t) => {
     const rude = createNetServer((socket) => socket.once('data', () => socket.resetAndDestroy()));
     const port = await listenRaw(t, rude);
