@@ -27,6 +27,17 @@
  * | `SL_ERR_STATE_IO` | a `--state` file cannot be read, written or synced to disk |
  * | `SL_ERR_WORKER` | a `--workers` worker process failed to start or died |
  * | `SL_ERR_EXEC` | the program given to `--exec`/`--sh-exec` could not be started |
+ * | `SL_ERR_TLS_CONFIG` | a certificate, key or CA file cannot be read or used |
+ * | `SL_ERR_TLS_UNTRUSTED` | the peer's certificate is self-signed or from an unknown CA |
+ * | `SL_ERR_TLS_NAME_MISMATCH` | the peer's certificate is not for the name connected to |
+ * | `SL_ERR_TLS_CERT_EXPIRED` | the peer's certificate has expired |
+ * | `SL_ERR_TLS_CERT_NOT_YET_VALID` | the peer's certificate is not valid yet |
+ * | `SL_ERR_TLS_FINGERPRINT_MISMATCH` | the peer's certificate is not the pinned one |
+ * | `SL_ERR_TLS_PROTOCOL_VERSION` | the two sides share no TLS version |
+ * | `SL_ERR_TLS_HANDSHAKE_TIMEOUT` | the handshake did not finish within `handshakeTimeoutMs` |
+ * | `SL_ERR_TLS_NOT_TLS` | we speak TLS and the peer answered in plaintext |
+ * | `SL_ERR_TLS_EXPECTED` | we speak plaintext and the peer sent TLS records |
+ * | `SL_ERR_TLS_HANDSHAKE` | any other handshake failure (the peer's alert, a reset mid-handshake) |
  */
 export type SocklabCode =
   | 'SL_ERR_RESOLVE'
@@ -51,7 +62,18 @@ export type SocklabCode =
   | 'SL_ERR_STATE_CORRUPT'
   | 'SL_ERR_STATE_IO'
   | 'SL_ERR_WORKER'
-  | 'SL_ERR_EXEC';
+  | 'SL_ERR_EXEC'
+  | 'SL_ERR_TLS_CONFIG'
+  | 'SL_ERR_TLS_UNTRUSTED'
+  | 'SL_ERR_TLS_NAME_MISMATCH'
+  | 'SL_ERR_TLS_CERT_EXPIRED'
+  | 'SL_ERR_TLS_CERT_NOT_YET_VALID'
+  | 'SL_ERR_TLS_FINGERPRINT_MISMATCH'
+  | 'SL_ERR_TLS_PROTOCOL_VERSION'
+  | 'SL_ERR_TLS_HANDSHAKE_TIMEOUT'
+  | 'SL_ERR_TLS_NOT_TLS'
+  | 'SL_ERR_TLS_EXPECTED'
+  | 'SL_ERR_TLS_HANDSHAKE';
 
 /**
  * Base class of every socklab error.

@@ -86,3 +86,8 @@ export { toSocketPath, formatSocketPath, probeSocketPath, prepareSocketPath, typ
 export { formatHexDump, formatHexLines, type Direction } from './trace/hexdump.js';
 export { SessionTracer, formatTraceEntry, LOG_FORMATS, type LogFormat, type TraceSink, type TraceEntry } from './trace/session-trace.js';
 export { BatchedFileWriter } from './trace/batched-file-writer.js';
+export { generateSelfSigned, parseFingerprint, type CertificateSummary, type SelfSignedCertificate } from './tls/certificate.js';
+export { TlsError } from './tls/errors.js';
+export { TLS_VERSIONS, type TlsClientOptions, type TlsServerOptions, type TlsVersion } from './tls/options.js';
+export { tlsSessionInfo, type TlsSessionInfo } from './tls/client.js';
+export { looksLikeTlsHandshake, looksLikeTlsRecord } from './tls/sniff.js';

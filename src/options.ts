@@ -162,6 +162,18 @@ export const DEFAULTS = Object.freeze({
    * @default 4194304
    */
   maxLogBufferBytes: 4 * 1024 * 1024,
+  /**
+   * How long a TLS handshake may take (server: from accept; client: from the TCP connect). Node's own default is
+   * 120 s, long enough for clients that never finish to pile up.
+   * @default 10000
+   */
+  handshakeTimeoutMs: 10_000,
+  /**
+   * TLS handshakes a server runs at once; connections past it are closed at accept. Each holds a file descriptor
+   * and OpenSSL state before it is a client, so they are bounded apart from `maxConnections`.
+   * @default 128
+   */
+  maxHandshakes: 128,
 });
 
 export type Defaults = typeof DEFAULTS;

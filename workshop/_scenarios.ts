@@ -136,6 +136,7 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   singleProgram('udp-realities', '12-udp-realities'),
   singleProgram('ipv6', '13-ipv6'),
+  singleProgram('tls', '18-tls'),
   {
     id: 'chat',
     async run(s) {

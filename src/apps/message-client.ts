@@ -3,6 +3,8 @@ import { SocklabError } from '../errors.js';
 import { DEFAULTS, checkCount } from '../options.js';
 import { connectTcp, type ConnectOptions } from '../tcp/client.js';
 import type { TcpConnection } from '../tcp/connection.js';
+import { tlsServerOnPlaintextError } from '../tls/errors.js';
+import { looksLikeTlsRecord } from '../tls/sniff.js';
 
 export interface MessageClientOptions extends Omit<ConnectOptions, 'framing' | 'lineEnding'> {
   /** Sent first, as the seed's client.py sends `ack`; null sends nothing. @default 'ack' */
@@ -104,8 +106,18 @@ export async function runMessageClient(
     }
     poke();
   };
+  let firstChunk = !options.tls;
   conn.on('message', (chunk) => {
     lastDataAt = performance.now();
+    // A TLS server answering our plaintext (an alert, or its ServerHello): say so instead of printing binary.
+    if (firstChunk) {
+      firstChunk = false;
+      if (looksLikeTlsRecord(chunk)) {
+        conn.destroy(tlsServerOnPlaintextError(conn.peer));
+        poke();
+        return;
+      }
+    }
     decodeSafely(() => {
       for (const line of decoder.push(chunk)) deliver(line);
       // The end of a read ends a reply too: the seed's servers send replies without a newline (server3.py

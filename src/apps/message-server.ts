@@ -3,6 +3,8 @@ import { encodeMessage } from '../codec/framing.js';
 import { SocklabError, type SocklabCode } from '../errors.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import { listenTcp, type ListenOptions, type ServerStats, type TcpServer } from '../tcp/server.js';
+import { tlsClientOnPlaintextError } from '../tls/errors.js';
+import { looksLikeTlsHandshake } from '../tls/sniff.js';
 
 /**
  * - `greet`: the seed's server2.py. Greet the client, close, (by default) stop.
@@ -151,6 +153,11 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
   // One small Session per client and listeners shared by all (EventEmitter calls them with `this` = the
   // connection): a server holding 10,000 idle clients pays for state, not for a set of closures each.
   function onMessage(this: TcpConnection, message: Buffer): void {
+    // A TLS client on this plaintext port: its ClientHello is not a message; name it instead of answering it.
+    if (this.stats.messagesIn === 1 && !tcp.certificate && looksLikeTlsHandshake(message)) {
+      void this.closeWithReason(tlsClientOnPlaintextError(this.peer));
+      return;
+    }
     stats.messages++;
     if (observe) observe(this, message);
     if (logMessages) emit({ type: 'message', peer: this.remote, text: message.toString('utf8') });

@@ -2,6 +2,8 @@ import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { systemCode } from '../errors.js';
 import type { Histogram } from 'hdr-histogram-js';
+import { connectTlsSocket, VERIFIED_EVENT } from '../tls/client.js';
+import type { ResolvedTlsClientOptions } from '../tls/options.js';
 import { benchResult, cpuMeter, createLatencyHistogram, RateSeries, type BenchResult } from './report.js';
 
 /** How the bench recognises a reply: a line (ends at LF), or whatever one read brings (the seed's servers). */
@@ -31,6 +33,14 @@ export interface TcpBenchOptions {
   /** Record latencies into this histogram (so a live view can read it); a new one by default. */
   histogram?: Histogram;
   signal?: AbortSignal;
+  /** Connect with TLS (a full handshake per connection: no session resumption). */
+  tls?: ResolvedTlsClientOptions;
+}
+
+/** A plaintext or TLS socket, and the event that says it is ready for the first request. */
+function connectFor(options: TcpBenchOptions): { socket: Socket; ready: string } {
+  if (options.tls) return { socket: connectTlsSocket(options.host, options.port, options.tls), ready: VERIFIED_EVENT };
+  return { socket: connect({ ...target(options), noDelay: true }), ready: 'connect' };
 }
 
 const LF = 0x0a;
@@ -60,7 +70,7 @@ function noteError(counters: Counters, err: unknown): void {
 /** Opens one connection and, if asked, waits for the greeting. Resolves with the socket and leftover replies. */
 function open(options: TcpBenchOptions): Promise<{ socket: Socket; extraReplies: number }> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ ...target(options), noDelay: true });
+    const { socket, ready } = connectFor(options);
     const timer = setTimeout(() => {
       socket.destroy();
       reject(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
@@ -71,7 +81,7 @@ function open(options: TcpBenchOptions): Promise<{ socket: Socket; extraReplies:
       reject(err);
     };
     socket.once('error', fail);
-    socket.once('connect', () => {
+    socket.once(ready, () => {
       if (!options.greeting) {
         clearTimeout(timer);
         socket.off('error', fail);
@@ -262,14 +272,14 @@ export async function runConnectBench(options: TcpBenchOptions): Promise<BenchRe
   const cycle = (): Promise<void> =>
     new Promise((resolve) => {
       const startedAt = performance.now();
-      const socket = connect({ ...target(options), noDelay: true });
+      const { socket, ready } = connectFor(options);
       let greeted = !options.greeting;
       const timer = setTimeout(() => socket.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), options.timeoutMs);
       const done = (): void => {
         clearTimeout(timer);
         resolve();
       };
-      socket.on('connect', () => {
+      socket.on(ready, () => {
         if (greeted) socket.write(request);
       });
       socket.on('data', (chunk: Buffer) => {

@@ -31,6 +31,16 @@ export const EVENT_SCHEMA: Readonly<Record<string, EventSchema>> = Object.freeze
   left: { from: 'serve --mode chat|broker', required: { peer: 'endpoint', name: 'string', reason: 'string' } },
   nick: { from: 'serve --mode chat', required: { peer: 'endpoint', from: 'string', to: 'string' } },
   link: { from: 'serve --mode chat|broker (--workers, --redis)', required: { status: 'string', location: 'string' }, optional: { reason: 'string' } },
+  tls: {
+    from: 'probe --tls',
+    required: { protocol: 'string', cipher: 'string', verified: 'string', subject: 'string', issuer: 'string', names: 'string', validFrom: 'string', validTo: 'string', fingerprint: 'string' },
+  },
+  'certificate-refused': {
+    from: 'probe --tls',
+    required: { subject: 'string', issuer: 'string', names: 'string', validFrom: 'string', validTo: 'string', fingerprint: 'string' },
+  },
+  certificate: { from: 'serve --tls, proxy --tls', required: { fingerprint: 'string', names: 'string', selfSigned: 'boolean', validTo: 'string' } },
+  'tls-failed': { from: 'serve --tls, proxy --tls', required: { peer: 'endpoint', code: 'string', message: 'string' } },
   backend: { from: 'udp-serve (--workers, --redis, --state)', required: { status: 'string', location: 'string' }, optional: { reason: 'string' } },
   closed: {
     from: 'serve, client, proxy',

@@ -1,10 +1,15 @@
 import { EventEmitter } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { formatEndpoint, socketEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
 import { resolveHost } from '../dns.js';
 import { bindError } from '../errors.js';
 import { formatSocketPath, prepareSocketPath, removeSocketPath, toSocketPath } from '../unix/socket-path.js';
 import { checkCount, checkPort } from '../options.js';
+import type { CertificateSummary } from '../tls/certificate.js';
+import { connectTlsSocket, VERIFIED_EVENT } from '../tls/client.js';
+import { resolveTlsClientOptions, resolveTlsServerOptions, type ResolvedTlsClientOptions, type TlsClientOptions, type TlsServerOptions } from '../tls/options.js';
+import { createTlsListener, watchHandshakes, type HandshakeStats } from '../tls/server.js';
 import { freshSeed, jitteredDelay, seededRandom } from './random.js';
 
 /** Which way a fault applies: `up` is client → server, `down` is server → client. */
@@ -52,6 +57,10 @@ export interface TcpProxyOptions extends TcpFaults {
   onChunk?: (id: number, client: Endpoint, direction: 'up' | 'down', offset: number, chunk: Buffer) => void;
   /** Bytes held in a delayed direction before reading from its source pauses. @default 1048576 */
   maxHeldBytes?: number;
+  /** Terminate TLS: clients connect with TLS, the target gets plaintext (`true`: a self-signed certificate). */
+  tls?: boolean | TlsServerOptions;
+  /** Originate TLS: the target is a TLS server, verified like `connectTcp({ tls })` does. */
+  upstreamTls?: boolean | TlsClientOptions;
 }
 
 export type TcpProxyEvent =
@@ -59,7 +68,8 @@ export type TcpProxyEvent =
   | { type: 'open'; id: number; client: Endpoint; socket?: Socket }
   | { type: 'upstream-failed'; id: number; message: string }
   | { type: 'reset'; id: number; why: string }
-  | { type: 'close'; id: number; up: number; down: number };
+  | { type: 'close'; id: number; up: number; down: number }
+  | { type: 'tls-failed'; client: Endpoint; code: string; message: string };
 
 export interface TcpProxyStats {
   connections: number;
@@ -78,6 +88,8 @@ interface ProxyEvents {
 export class TcpProxy extends EventEmitter<ProxyEvents> {
   readonly stats: TcpProxyStats = { connections: 0, active: 0, bytesUp: 0, bytesDown: 0, resets: 0, upstreamFailures: 0 };
   readonly seed: number;
+  /** The certificate presented when terminating TLS. */
+  certificate: CertificateSummary | undefined;
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
 
@@ -125,6 +137,7 @@ export class TcpProxy extends EventEmitter<ProxyEvents> {
  */
 export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
   const targetPath = options.targetPath === undefined ? undefined : toSocketPath(options.targetPath);
+  if (targetPath !== undefined && options.upstreamTls) throw new RangeError('upstreamTls needs a host and port to verify: not with targetPath');
   const target: Target =
     targetPath !== undefined
       ? { path: targetPath }
@@ -135,8 +148,10 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   const faults = resolveFaults(options);
   const seed = options.seed ?? freshSeed();
   const random = seededRandom(seed);
+  const tls = options.tls ? await resolveTlsServerOptions(options.tls, host) : undefined;
+  const upstreamTls = options.upstreamTls ? resolveTlsClientOptions(options.upstreamTls) : undefined;
   if (path !== undefined) await prepareSocketPath(path);
-  const server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
+  const server = tls ? createTlsListener(tls) : createServer({ allowHalfOpen: true, pauseOnConnect: true });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(bindError(path === undefined ? formatEndpoint({ address: host, port }) : formatSocketPath(path), err)));
     server.listen(path === undefined ? { host, port } : { path }, () => {
@@ -145,11 +160,21 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     });
   });
   const proxy = new TcpProxy(server, seed);
+  proxy.certificate = tls?.certificate;
   server.on('error', () => {}); // accept errors (EMFILE): the listener stays up
   let nextId = 1;
-  server.on('connection', (client) => {
+  const upstream: Upstream = { where: target, name: options.targetHost ?? '127.0.0.1', tls: upstreamTls };
+  if (tls) {
+    const handshakes: HandshakeStats = { handshaking: 0, tlsFailures: {} };
+    watchHandshakes(server as import('node:tls').Server, tls, handshakes, {
+      admit: () => true,
+      onFailure: (error, client) => void proxy.emit('event', { type: 'tls-failed', client, code: error.code, message: error.message }),
+    });
+  }
+  server.on(tls ? 'secureConnection' : 'connection', (client: Socket) => {
     const id = nextId++;
-    relay(proxy, id, client, target, faults, random, options.onChunk);
+    if (tls) client.pause(); // as pauseOnConnect does for plaintext: nothing is read before the target answers
+    relay(proxy, id, client, upstream, faults, random, options.onChunk);
   });
   return proxy;
 }
@@ -174,7 +199,27 @@ function resolveFaults(options: TcpProxyOptions): ResolvedFaults {
   };
 }
 
-function relay(proxy: TcpProxy, id: number, client: Socket, target: Target, faults: ResolvedFaults, random: () => number, onChunk: TcpProxyOptions['onChunk']): void {
+interface Upstream {
+  where: Target;
+  /** The name given for the target, checked against a TLS target's certificate. */
+  name: string;
+  tls: ResolvedTlsClientOptions | undefined;
+}
+
+/** RST where TCP allows it; a TLS or UNIX socket has no RST of its own, so it is destroyed. */
+function reset(socket: Socket): void {
+  if (socket instanceof TLSSocket) {
+    socket.destroy();
+    return;
+  }
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy(); // ERR_INVALID_HANDLE_TYPE: a UNIX domain socket
+  }
+}
+
+function relay(proxy: TcpProxy, id: number, client: Socket, target: Upstream, faults: ResolvedFaults, random: () => number, onChunk: TcpProxyOptions['onChunk']): void {
   const emit = (event: TcpProxyEvent): void => void proxy.emit('event', event);
   proxy.stats.connections++;
   proxy.stats.active++;
@@ -197,7 +242,11 @@ function relay(proxy: TcpProxy, id: number, client: Socket, target: Target, faul
     return;
   }
 
-  const upstream = connect({ ...target, allowHalfOpen: true });
+  const upstream =
+    target.tls && 'host' in target.where
+      ? connectTlsSocket(target.where.host, target.where.port, target.tls, target.name)
+      : connect({ ...target.where, allowHalfOpen: true });
+  let upstreamReady = false;
   proxy.track(upstream);
   if (onChunk) {
     // Added before the relay's own listeners and with prependListener, so it sees each chunk first and does not start the flow.
@@ -213,27 +262,28 @@ function relay(proxy: TcpProxy, id: number, client: Socket, target: Target, faul
   upstream.setNoDelay(true);
   client.setNoDelay(true);
   let resetDone = false;
-  const reset = (why: string): void => {
+  const resetBoth = (why: string): void => {
     if (resetDone) return;
     resetDone = true;
     proxy.stats.resets++;
     emit({ type: 'reset', id, why });
-    if (!client.destroyed) client.resetAndDestroy();
-    if (!upstream.destroyed) upstream.resetAndDestroy();
+    if (!client.destroyed) reset(client);
+    if (!upstream.destroyed) reset(upstream);
   };
   upstream.once('error', (err) => {
-    if (!upstream.connecting) return;
+    if (upstreamReady) return;
     proxy.stats.upstreamFailures++;
     emit({ type: 'upstream-failed', id, message: err.message });
-    client.resetAndDestroy();
+    reset(client);
   });
   upstream.on('error', () => {});
-  upstream.once('connect', () => {
+  upstream.once(target.tls ? VERIFIED_EVENT : 'connect', () => {
+    upstreamReady = true;
     const faulted = (direction: 'up' | 'down'): boolean => faults.direction === 'both' || faults.direction === direction;
-    up = new Direction(client, upstream, faulted('up') ? faults : undefined, random, reset, (n) => (proxy.stats.bytesUp += n));
-    down = new Direction(upstream, client, faulted('down') ? faults : undefined, random, reset, (n) => (proxy.stats.bytesDown += n));
+    up = new Direction(client, upstream, faulted('up') ? faults : undefined, random, resetBoth, (n) => (proxy.stats.bytesUp += n));
+    down = new Direction(upstream, client, faulted('down') ? faults : undefined, random, resetBoth, (n) => (proxy.stats.bytesDown += n));
     if (faults.resetAfterMs !== Infinity) {
-      const timer = setTimeout(() => reset(`after ${faults.resetAfterMs} ms`), faults.resetAfterMs);
+      const timer = setTimeout(() => resetBoth(`after ${faults.resetAfterMs} ms`), faults.resetAfterMs);
       client.once('close', () => clearTimeout(timer));
     }
     client.resume();
@@ -241,7 +291,7 @@ function relay(proxy: TcpProxy, id: number, client: Socket, target: Target, faul
   // A reset on one side is passed on as a reset, a close as a close.
   const mirrorClose = (from: Socket, to: Socket) => (hadError: boolean) => {
     if (to.destroyed) return;
-    if (hadError || from.errored) to.resetAndDestroy();
+    if (hadError || from.errored) reset(to);
     else if (to.writableEnded) to.once('finish', () => to.destroy());
   };
   client.once('close', mirrorClose(client, upstream));

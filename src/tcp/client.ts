@@ -3,6 +3,8 @@ import { formatEndpoint } from '../address.js';
 import { resolveHostAll } from '../dns.js';
 import { SocklabError, abortedError, connectError } from '../errors.js';
 import { DEFAULTS, checkCount, checkPort } from '../options.js';
+import { startTlsClient } from '../tls/client.js';
+import { resolveTlsClientOptions, type TlsClientOptions } from '../tls/options.js';
 import { formatSocketPath, toSocketPath } from '../unix/socket-path.js';
 import { TcpConnection, resolveConnectionOptions, type ConnectionOptions } from './connection.js';
 
@@ -18,11 +20,17 @@ export interface ConnectOptions extends ConnectionOptions {
   /** Fails with SL_ERR_CONNECT_TIMEOUT after this long. @default DEFAULTS.connectTimeoutMs */
   connectTimeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Speak TLS over the connection: `true` for the defaults (the server's certificate verified against Node's CA
+   * list and the host name), or {@link TlsClientOptions}. The connection API and limits are the same.
+   */
+  tls?: boolean | TlsClientOptions;
 }
 
 /**
  * Resolves `host`, then opens a TCP connection to the first of its addresses that accepts. Each way this can fail has its own code:
- * SL_ERR_RESOLVE, SL_ERR_CONNECT_REFUSED, SL_ERR_CONNECT_TIMEOUT, SL_ERR_CONNECT, SL_ERR_ABORTED.
+ * SL_ERR_RESOLVE, SL_ERR_CONNECT_REFUSED, SL_ERR_CONNECT_TIMEOUT, SL_ERR_CONNECT, SL_ERR_ABORTED, and with `tls` the
+ * SL_ERR_TLS_* codes (README, error table).
  *
  * @example
  * await using conn = await connectTcp({ host: 'localhost', port: 12345 });
@@ -31,10 +39,14 @@ export interface ConnectOptions extends ConnectionOptions {
 export async function connectTcp(options: ConnectOptions): Promise<TcpConnection> {
   const timeoutMs = checkCount('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs, 1, true);
   resolveConnectionOptions(options);
+  const tls = options.tls ? resolveTlsClientOptions(options.tls) : undefined;
   if (options.path !== undefined) {
     const path = toSocketPath(options.path);
     options.signal?.throwIfAborted();
-    return new TcpConnection(await openSocket({ path }, formatSocketPath(path), timeoutMs, options.signal), options);
+    const target = formatSocketPath(path);
+    const socket = await openSocket({ path }, target, timeoutMs, options.signal);
+    // Over a socket file there is no host name to check: the certificate is verified against `servername`, or pinned.
+    return new TcpConnection(tls ? await startTlsClient(socket, tls, tls.servername ?? 'localhost', target, options.signal) : socket, options);
   }
   const port = checkPort('port', options.port ?? Number.NaN);
   const host = options.host ?? 'localhost';
@@ -44,8 +56,9 @@ export async function connectTcp(options: ConnectOptions): Promise<TcpConnection
   let lastError: unknown;
   for (const { address } of addresses) {
     try {
-      const socket = await openSocket({ host: address, port }, formatEndpoint({ address, port }), timeoutMs, options.signal);
-      return new TcpConnection(socket, options);
+      const target = formatEndpoint({ address, port });
+      const socket = await openSocket({ host: address, port }, target, timeoutMs, options.signal);
+      return new TcpConnection(tls ? await startTlsClient(socket, tls, host, target, options.signal) : socket, options);
     } catch (err) {
       lastError = err;
       const code = (err as SocklabError).code;

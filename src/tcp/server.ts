@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Server as TlsListener } from 'node:tls';
 import { debuglog } from 'node:util';
 import { AsyncQueue } from '../_async-queue.js';
 import { FD_RESERVE, freeFileDescriptors } from '../fd-limit.js';
@@ -9,6 +10,10 @@ import { SocklabError, bindError } from '../errors.js';
 import { formatSocketPath, prepareSocketPath, removeSocketPath, toSocketPath } from '../unix/socket-path.js';
 import { DEFAULTS, checkCount, checkPort } from '../options.js';
 import { TcpConnection, resolveConnectionOptions, type ConnectionOptions } from './connection.js';
+import type { CertificateSummary } from '../tls/certificate.js';
+import type { TlsError } from '../tls/errors.js';
+import { resolveTlsServerOptions, type ResolvedTlsServerOptions, type TlsServerOptions } from '../tls/options.js';
+import { createTlsListener, watchHandshakes } from '../tls/server.js';
 
 type ResolvedConnectionOptions = ReturnType<typeof resolveConnectionOptions>;
 
@@ -39,6 +44,12 @@ export interface ListenOptions extends ConnectionOptions, AccessOptions {
   maxConnections?: number;
   /** Aborting closes the server gracefully. */
   signal?: AbortSignal;
+  /**
+   * Serve TLS: `true` for a self-signed certificate made at start (its fingerprint in `server.certificate`), or
+   * {@link TlsServerOptions} with `cert` and `key`. Connections have the same API and limits; handshakes in
+   * progress are bounded by `maxHandshakes` and `handshakeTimeoutMs`.
+   */
+  tls?: boolean | TlsServerOptions;
 }
 
 interface ServerEvents {
@@ -47,6 +58,8 @@ interface ServerEvents {
   rejected: [connection: TcpConnection];
   /** A client closed at accept because its address is not allowed (nothing is sent to it). */
   denied: [peer: Endpoint];
+  /** A TLS handshake failed or was refused (one per client; the connection is already closed). */
+  tlsError: [error: TlsError, peer: Endpoint];
   /** The listener failed to accept (EMFILE: out of file descriptors); the server keeps running. */
   acceptError: [error: Error];
   close: [];
@@ -61,6 +74,10 @@ export interface ServerStats {
   active: number;
   peakActive: number;
   acceptErrors: number;
+  /** TLS: connections whose handshake is still running. */
+  handshaking: number;
+  /** TLS: failed handshakes, by code. */
+  tlsFailures: Partial<Record<string, number>>;
 }
 
 /**
@@ -74,17 +91,21 @@ export interface ServerStats {
 export class TcpServer extends EventEmitter<ServerEvents> {
   readonly server: Server;
   readonly connections = new Set<TcpConnection>();
-  readonly stats: ServerStats = { accepted: 0, rejected: 0, denied: 0, active: 0, peakActive: 0, acceptErrors: 0 };
+  readonly stats: ServerStats = { accepted: 0, rejected: 0, denied: 0, active: 0, peakActive: 0, acceptErrors: 0, handshaking: 0, tlsFailures: {} };
   readonly maxConnections: number;
+  /** The certificate a TLS server presents (undefined for plaintext): print its fingerprint for clients to pin. */
+  readonly certificate: CertificateSummary | undefined;
   #options: ResolvedConnectionOptions;
   #closing: Promise<void> | undefined;
   /** One listener shared by every connection (EventEmitter calls it with `this` = the connection). */
   #onConnectionClose: (this: TcpConnection) => void;
   #endpoint: Endpoint;
   #allowed: AccessCheck | undefined;
+  /** Drops TLS handshakes in progress (they are not connections yet, and the listener's close waits for them). */
+  #dropHandshakes: () => void = () => {};
 
   /** Use {@link listenTcp}: it validates options and waits until the server listens. */
-  constructor(server: Server, connectionOptions: ResolvedConnectionOptions, allowed: AccessCheck | undefined, maxConnections: number) {
+  constructor(server: Server, connectionOptions: ResolvedConnectionOptions, allowed: AccessCheck | undefined, maxConnections: number, tls?: ResolvedTlsServerOptions) {
     super();
     this.server = server;
     // Resolved once: every connection shares the one frozen options object.
@@ -98,7 +119,15 @@ export class TcpServer extends EventEmitter<ServerEvents> {
     };
     const bound = server.address();
     this.#endpoint = typeof bound === 'string' ? { address: bound, port: 0, family: 'unix' } : toEndpoint(bound as { address: string; port: number; family: string });
-    server.on('connection', (socket) => this.#accept(socket));
+    this.certificate = tls?.certificate;
+    if (tls) {
+      // The allow/deny check runs at TCP accept, before a denied peer costs a handshake.
+      this.#dropHandshakes = watchHandshakes(server as TlsListener, tls, this.stats, {
+        admit: (socket) => this.#admit(socket),
+        onFailure: (error, peer) => this.emit('tlsError', error, peer),
+      });
+    }
+    server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => this.#accept(socket));
     server.on('error', (err) => {
       // After listen() succeeded, errors come from accept(2): EMFILE/ENFILE when fds run out. Node keeps the
       // listener open and retries on the next connection; we count and report instead of crashing.
@@ -143,6 +172,7 @@ export class TcpServer extends EventEmitter<ServerEvents> {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       const listenerClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      this.#dropHandshakes();
       await Promise.all([...this.connections].map((conn) => conn.close()));
       await listenerClosed;
       if (this.#endpoint.family === 'unix') await removeSocketPath(this.#endpoint.address);
@@ -161,7 +191,8 @@ export class TcpServer extends EventEmitter<ServerEvents> {
     await this.close();
   }
 
-  #accept(socket: Socket): void {
+  /** False (and the socket closed, counted) for a peer the allow/deny lists refuse. */
+  #admit(socket: Socket): boolean {
     if (this.#allowed && !this.#allowed(socket.remoteAddress ?? '')) {
       // Not a client of ours: nothing is read or sent. An error listener, because a reset may still be on its way.
       this.stats.denied++;
@@ -169,8 +200,13 @@ export class TcpServer extends EventEmitter<ServerEvents> {
       socket.on('error', () => {});
       socket.destroy();
       this.emit('denied', peer);
-      return;
+      return false;
     }
+    return true;
+  }
+
+  #accept(socket: Socket): void {
+    if (!this.certificate && !this.#admit(socket)) return;
     const conn = new TcpConnection(socket, this.#options);
     if (this.closing) {
       conn.destroy();
@@ -206,7 +242,8 @@ function resolveServerConnectionOptions(options: ListenOptions): ResolvedConnect
 /**
  * Binds and listens; resolves once the server accepts connections.
  *
- * @throws {SocklabError} SL_ERR_BIND when the address is taken or not ours; RangeError for bad options.
+ * @throws {SocklabError} SL_ERR_BIND when the address is taken or not ours; SL_ERR_TLS_CONFIG for an unusable
+ *   certificate or key; RangeError for bad options.
  * @example
  * const server = await listenTcp({ port: 0, framing: 'auto' });
  * server.on('connection', (conn) => conn.on('message', (m) => conn.send(m)));
@@ -219,13 +256,16 @@ export async function listenTcp(options: ListenOptions = {}): Promise<TcpServer>
   const port = checkPort('port', options.port ?? 0);
   const backlog = checkCount('backlog', options.backlog ?? DEFAULTS.backlog, 0);
   const requested = checkCount('maxConnections', options.maxConnections ?? DEFAULTS.maxConnections, 1, true);
+  const tls = options.tls ? await resolveTlsServerOptions(options.tls, host) : undefined;
   // Stay inside the fd budget, so that the client past it hears "server full" instead of being dropped silently.
+  // Handshakes in progress hold descriptors too.
   const free = freeFileDescriptors();
-  const maxConnections = free === undefined ? requested : Math.min(requested, Math.max(1, free - FD_RESERVE));
+  const budget = free === undefined ? undefined : free - FD_RESERVE - (tls?.maxHandshakes ?? 0);
+  const maxConnections = budget === undefined ? requested : Math.min(requested, Math.max(1, budget));
   const socketPath = options.path === undefined ? undefined : toSocketPath(options.path);
   options.signal?.throwIfAborted();
   if (socketPath !== undefined) await prepareSocketPath(socketPath);
-  const netServer = createServer({ allowHalfOpen: true, pauseOnConnect: false });
+  const netServer = tls ? createTlsListener(tls) : createServer({ allowHalfOpen: true, pauseOnConnect: false });
   const where = socketPath === undefined ? formatEndpoint({ address: host, port }) : formatSocketPath(socketPath);
   await new Promise<void>((resolve, reject) => {
     netServer.once('error', (err) => reject(bindError(where, err)));
@@ -234,7 +274,7 @@ export async function listenTcp(options: ListenOptions = {}): Promise<TcpServer>
       resolve();
     });
   });
-  const server = new TcpServer(netServer, connectionOptions, allowed, maxConnections);
+  const server = new TcpServer(netServer, connectionOptions, allowed, maxConnections, tls);
   options.signal?.addEventListener('abort', () => void server.close(), { once: true });
   return server;
 }

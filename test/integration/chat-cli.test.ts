@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
+import { connectTcp } from '../../src/tcp/client.js';
 import { stopJson, waitForEvent } from '../helpers/json-lines.js';
 import { CLI, start } from '../helpers/processes.js';
 
@@ -93,4 +94,33 @@ test('serve --mode chat --json: joins, renames, messages and leaves are events t
   assert.equal(message.name, 'alice');
   assert.equal(message.text, 'hello ^[[2J room');
   assert.equal(child.stdout.includes('\x1b'), false, 'no raw escape byte on stdout');
+});
+
+test('serve --mode chat --tls: the room over TLS, the certificate as a --json event, clients pinning its fingerprint', async (t) => {
+  const child = start(t, process.execPath, [CLI, 'serve', '--mode', 'chat', '--port', '0', '--tls', '--json']);
+  const certificate = await waitForEvent(child, (e) => e.event === 'certificate', 15_000);
+  const listening = await waitForEvent(child, (e) => e.event === 'listening', 5000);
+  const port = (listening.address as { port: number }).port;
+  const fingerprint = certificate.fingerprint as string;
+  assert.match(fingerprint, /^sha256:[0-9A-F:]{95}$/);
+  const [alice, bob] = await Promise.all(
+    [0, 1].map(async () => {
+      const conn = await connectTcp({ host: '127.0.0.1', port, tls: { fingerprint } });
+      t.after(() => conn.destroy());
+      return conn;
+    }),
+  );
+  const heard: string[] = [];
+  bob!.on('message', (line) => heard.push(line.toString()));
+  await waitForEvent(child, (e) => e.event === 'joined' && (e.peer as { port: number }).port === bob!.local.port);
+  alice!.send('over tls');
+  const deadline = Date.now() + 5000;
+  while (!heard.some((line) => line.endsWith(': over tls')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.ok(heard.some((line) => line.endsWith(': over tls')), `bob heard ${JSON.stringify(heard)}`);
+  const plain = connect({ host: '127.0.0.1', port });
+  t.after(() => plain.destroy());
+  plain.write('hello in plaintext\n');
+  const failed = await waitForEvent(child, (e) => e.event === 'tls-failed');
+  assert.equal(failed.code, 'SL_ERR_TLS_NOT_TLS');
+  await stopJson(child);
 });

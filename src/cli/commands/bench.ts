@@ -11,9 +11,11 @@ import { benchSource, type BenchProgress } from '../../dashboard/sources/bench.j
 import { SocklabError } from '../../errors.js';
 import { runConnectBench, runHoldBench, runTcpBench, type ReplyFraming } from '../../bench/tcp.js';
 import { runUdpBench } from '../../bench/udp.js';
+import { resolveTlsClientOptions } from '../../tls/options.js';
 import { defineCommand, parsePort, usageError } from '../command.js';
 import { JSON_FLAG, UNIX_FLAG, unixPathFrom } from '../flags/output.js';
 import { EventOutput } from '../json-events.js';
+import { TLS_CLIENT_FLAGS, tlsClientFrom } from '../tls-flags.js';
 
 const MODES = ['tcp', 'hold', 'connect', 'udp'] as const;
 
@@ -34,6 +36,9 @@ export default defineCommand({
     '',
     '--json streams one "interval" line per --interval-ms, then a "summary" line with the result (the',
     'interval and summary lines of docs/json-events.md). Latencies are in microseconds.',
+    '',
+    'TLS (--tls, modes tcp, hold and connect): every connection does a full handshake (no session resumption)',
+    'and checks the certificate like the client does (--ca, --fingerprint, or --insecure).',
   ].join('\n'),
   positionals: [
     { name: 'mode', description: `What to measure: ${MODES.join(', ')}` },
@@ -58,6 +63,7 @@ export default defineCommand({
     'allow-remote': { type: 'boolean', description: 'Allow a target that is not loopback' },
     report: { type: 'string', placeholder: 'file.html', description: 'Also write a self-contained HTML report: rate over time and an HDR latency plot' },
     dashboard: DASHBOARD_FLAG,
+    ...TLS_CLIENT_FLAGS,
   },
   examples: [
     'socklab bench tcp --port 12345 --connections 100 --duration-ms 5000',
@@ -69,14 +75,19 @@ export default defineCommand({
     'socklab bench tcp -d 30000 --dashboard 9000            # watch it live on http://127.0.0.1:9000/',
     'socklab bench tcp --json --hdr-log latency.hlog | jq .perSec',
     'socklab bench tcp --unix /tmp/socklab.sock',
+    'socklab bench connect --tls --fingerprint sha256:AB:…  # full TLS handshakes per second',
   ],
   async run({ values, positionals }, io) {
     const [mode, hostArg = '127.0.0.1', portText] = positionals;
     if (mode === undefined || !(MODES as readonly string[]).includes(mode)) throw usageError(`Say what to measure: ${MODES.join(', ')}`);
     const port = portText === undefined ? values.port : parsePort(portText);
+    const tlsFlags = tlsClientFrom(values, io.stderr);
+    if (tlsFlags && mode === 'udp') throw usageError("Option '--tls' is for the tcp, hold and connect modes");
+    const tls = tlsFlags ? resolveTlsClientOptions(tlsFlags) : undefined;
     const host = unbracket(hostArg);
     const path = unixPathFrom(values.unix);
     if (path !== undefined && mode === 'udp') throw usageError('--unix is a stream socket: use it with tcp, hold or connect');
+    if (path !== undefined && tls) throw usageError("Options '--tls' and '--unix' do not combine in bench: load a TLS server over TCP");
     let address = '127.0.0.1';
     if (path === undefined) {
       try {
@@ -117,7 +128,7 @@ export default defineCommand({
           payload: values.payload === 'hello' ? 'get' : values.payload,
         });
       } else {
-        const options = { ...common, connections: values.connections, payload: values.payload, greeting: values.greeting, replyFraming: values['reply-framing'] as ReplyFraming };
+        const options = { ...common, ...(tls ? { tls } : {}), connections: values.connections, payload: values.payload, greeting: values.greeting, replyFraming: values['reply-framing'] as ReplyFraming };
         result = await (mode === 'tcp' ? runTcpBench : mode === 'hold' ? runHoldBench : runConnectBench)(options);
       }
     } finally {

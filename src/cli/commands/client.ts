@@ -1,4 +1,6 @@
+import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
+import { TLSSocket } from 'node:tls';
 import { formatEndpoint } from '../../address.js';
 import { runMessageClient } from '../../apps/message-client.js';
 import type { LineEnding } from '../../codec/lines.js';
@@ -9,6 +11,7 @@ import { defineCommand, HOST_AND_PORT, println, targetFrom } from '../command.js
 import { clientExec, EXEC_FLAGS, execCommandFrom } from '../flags/exec.js';
 import { JSON_FLAG, openTracer, TRACE_FLAGS, UNIX_FLAG, unixPathFrom } from '../flags/output.js';
 import { EventOutput } from '../json-events.js';
+import { TLS_CLIENT_FLAGS, tlsClientFrom } from '../tls-flags.js';
 
 export default defineCommand({
   name: 'client',
@@ -30,6 +33,10 @@ export default defineCommand({
     "its stdout is sent, what arrives is its stdin, raw (no hello, no framing); our exit code is 0 when it exits 0.",
     '--unix PATH connects to a UNIX domain socket (@name: Linux abstract). --hex dumps the bytes to stderr,',
     '--log FILE writes them to a file, --json prints events (connected, received, closed) as JSON lines.',
+    '',
+    'TLS (--tls): the server\'s certificate is checked against Node\'s CA list plus --ca, and must name the host',
+    '(or --servername). Against `serve --tls` with its self-signed certificate, pin the fingerprint it printed',
+    '(--fingerprint sha256:…) or trust the certificate file (--ca cert.pem). --insecure skips every check.',
   ].join('\n'),
   positionals: HOST_AND_PORT,
   options: {
@@ -49,6 +56,7 @@ export default defineCommand({
     ...EXEC_FLAGS,
     ...TRACE_FLAGS,
     ...JSON_FLAG,
+    ...TLS_CLIENT_FLAGS,
   },
   examples: [
     'socklab client                            # localhost:12345',
@@ -56,12 +64,15 @@ export default defineCommand({
     "printf 'hello\\nquit\\n' | socklab client   # scripted session",
     'socklab client --eol none                 # the seed\'s wire format (no newlines)',
     'socklab client --unix /tmp/socklab.sock',
+    'socklab client --tls --fingerprint sha256:AB:CD:…   # a serve --tls with a self-signed certificate',
+    'socklab client --tls --ca ca.pem example.test 8443',
     "socklab client localhost 12345 --exec 'cat file.txt'   # send a file, ncat -e style",
   ],
   async run({ values, positionals }, io) {
     const { host, port } = targetFrom(positionals, values.port, 'localhost');
     const path = unixPathFrom(values.unix);
-    const where = path === undefined ? { host, port } : { path };
+    const tls = tlsClientFrom(values, io.stderr);
+    const where = { ...(path === undefined ? { host, port } : { path }), ...(tls ? { tls } : {}) };
     const out = new EventOutput(io, values.json === true);
     const command = execCommandFrom(values);
     const trace = openTracer(values, io);
@@ -105,7 +116,8 @@ export default defineCommand({
               trace.tracer.watch(event.connection.socket, event.connection.remote);
               out.event('connected', { peer: event.connection.remote });
               if (values.verbose || interactive) {
-                println(io.stderr, `connected to ${formatEndpoint(event.connection.remote)}${interactive ? `; type messages, "${values.quit}" to end` : ''}`);
+                const secured = tls ? ` with ${tlsDescription(event.connection.socket)}` : '';
+                println(io.stderr, `connected to ${formatEndpoint(event.connection.remote)}${secured}${interactive ? `; type messages, "${values.quit}" to end` : ''}`);
               }
             } else if (event.type === 'closed-by-server') {
               const missing = event.missingReplies > 0 ? `; ${event.missingReplies} replies never came` : '';
@@ -130,3 +142,7 @@ export default defineCommand({
     }
   },
 });
+
+function tlsDescription(socket: Socket): string {
+  return socket instanceof TLSSocket ? `${socket.getProtocol() ?? 'TLS'} (${socket.getCipher()?.standardName ?? 'unknown cipher'})` : 'TLS';
+}

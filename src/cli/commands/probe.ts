@@ -2,9 +2,44 @@ import { formatEndpoint } from '../../address.js';
 import { resolveHost } from '../../dns.js';
 import { DEFAULTS } from '../../options.js';
 import { connectTcp } from '../../tcp/client.js';
-import { defineCommand, HOST_AND_PORT, targetFrom } from '../command.js';
+import type { CertificateSummary } from '../../tls/certificate.js';
+import { tlsSessionInfo } from '../../tls/client.js';
+import { TlsError } from '../../tls/errors.js';
+import { resolveTlsClientOptions } from '../../tls/options.js';
+import { defineCommand, HOST_AND_PORT, targetFrom, usageError } from '../command.js';
 import { JSON_FLAG, UNIX_FLAG, unixPathFrom } from '../flags/output.js';
 import { EventOutput } from '../json-events.js';
+import { TLS_CLIENT_FLAGS, tlsClientFrom } from '../tls-flags.js';
+
+const VERIFIED = {
+  ca: 'yes: the chain leads to a trusted CA and the certificate names this host',
+  fingerprint: 'yes: the certificate is the pinned one (--fingerprint)',
+  insecure: 'NO: --insecure, nothing was checked',
+} as const;
+
+function certificateText(cert: CertificateSummary): string {
+  const daysLeft = Math.floor((cert.validTo.getTime() - Date.now()) / 86_400_000);
+  const validity = daysLeft < 0 ? `expired ${-daysLeft} days ago` : cert.validFrom.getTime() > Date.now() ? 'not valid yet' : `${daysLeft} days left`;
+  return [
+    'certificate:',
+    `  subject   ${cert.subject}`,
+    `  issuer    ${cert.issuer}${cert.selfSigned ? ' (self-signed)' : ''}`,
+    `  valid     ${cert.validFrom.toISOString()} to ${cert.validTo.toISOString()} (${validity})`,
+    `  names     ${cert.names.join(', ') || '(none)'}`,
+    `  sha256    ${cert.fingerprint256}`,
+  ].join('\n');
+}
+
+function certificateFields(cert: CertificateSummary): Record<string, unknown> {
+  return {
+    subject: cert.subject,
+    issuer: cert.issuer,
+    names: cert.names.join(','),
+    validFrom: cert.validFrom.toISOString(),
+    validTo: cert.validTo.toISOString(),
+    fingerprint: cert.fingerprint256,
+  };
+}
 
 export default defineCommand({
   name: 'probe',
@@ -14,6 +49,10 @@ export default defineCommand({
     'Each failure has its own message and code: a name that does not resolve (SL_ERR_RESOLVE), nothing',
     'listening (SL_ERR_CONNECT_REFUSED), no answer at all (SL_ERR_CONNECT_TIMEOUT). Exit code 0 on success, 1 otherwise.',
     '--unix PATH probes a UNIX domain socket instead: a stale file left by a dead server is "connection refused".',
+    '',
+    'With --tls it also runs the TLS handshake and prints the protocol, the cipher and the server\'s certificate',
+    '(subject, issuer, validity, names, fingerprint) and whether it was verified. A certificate that fails',
+    'verification is still printed, above the error that says why.',
   ].join('\n'),
   positionals: HOST_AND_PORT,
   options: {
@@ -23,12 +62,21 @@ export default defineCommand({
     ipv6: { type: 'boolean', short: '6', description: 'Use IPv6 addresses only' },
     ...UNIX_FLAG,
     ...JSON_FLAG,
+    ...TLS_CLIENT_FLAGS,
   },
-  examples: ['socklab probe --unix /run/socklab.sock  # is a server listening on this socket file?', 'socklab probe www.example.com', 'socklab probe localhost 12345', 'socklab probe ::1 --port 22 --timeout-ms 2000'],
+  examples: [
+    'socklab probe --unix /run/socklab.sock  # is a server listening on this socket file?',
+    'socklab probe www.example.com',
+    'socklab probe localhost 12345',
+    'socklab probe ::1 --port 22 --timeout-ms 2000',
+    'socklab probe localhost 8443 --tls --ca cert.pem   # handshake, certificate, verified?',
+  ],
   async run({ values, positionals }, io) {
     const { host, port } = targetFrom(positionals, values.port, 'localhost');
     const out = new EventOutput(io, values.json === true);
     const path = unixPathFrom(values.unix);
+    const tls = tlsClientFrom(values, io.stderr);
+    if (path !== undefined && tls) throw usageError("Options '--unix' and '--tls' do not combine in probe: probe a TLS server over TCP");
     if (path !== undefined) {
       // No name to resolve: a UNIX socket is found by its path.
       const started = performance.now();
@@ -43,9 +91,22 @@ export default defineCommand({
     out.event('resolved', { host, address: resolved.address, family: resolved.family }, `resolved ${host} to ${resolved.address} (${resolved.family})`);
     const started = performance.now();
     // A short close timeout: the probe only says goodbye (FIN, not RST) and does not wait long for the reply.
-    const conn = await connectTcp({ host: resolved.address, port, connectTimeoutMs: values['timeout-ms'], closeTimeoutMs: 1000, signal: io.signal });
+    // With TLS the name checked is the one typed, not the address it resolved to.
+    const target = tls ? { host, family: resolved.family === 'IPv6' ? (6 as const) : (4 as const) } : { host: resolved.address };
+    let conn;
+    try {
+      conn = await connectTcp({ ...target, port, connectTimeoutMs: values['timeout-ms'], closeTimeoutMs: 1000, signal: io.signal, ...(tls ? { tls } : {}) });
+    } catch (err) {
+      if (err instanceof TlsError && err.certificate) out.event('certificate-refused', certificateFields(err.certificate), certificateText(err.certificate));
+      throw err;
+    }
     const elapsedMs = performance.now() - started;
-    out.event('connected', { host, peer: conn.remote, elapsedMs }, `connected to ${host} at ${formatEndpoint({ address: resolved.address, port })} in ${elapsedMs.toFixed(1)} ms`);
+    out.event('connected', { host, peer: conn.remote, elapsedMs }, `connected to ${host} at ${formatEndpoint(conn.remote)} in ${elapsedMs.toFixed(1)} ms`);
+    const info = tls ? tlsSessionInfo(conn.socket, resolveTlsClientOptions(tls)) : undefined;
+    if (info) {
+      const human = [`tls: ${info.protocol}, cipher ${info.cipher}`, certificateText(info.certificate), `verified: ${VERIFIED[info.verified]}`].join('\n');
+      out.event('tls', { protocol: info.protocol, cipher: info.cipher, verified: info.verified, ...certificateFields(info.certificate) }, human);
+    }
     await conn.close();
     return 0;
   },

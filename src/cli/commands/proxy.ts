@@ -7,6 +7,7 @@ import type { DashboardSource } from '../../dashboard/source.js';
 import { defineCommand, targetFrom, untilAborted, usageError } from '../command.js';
 import { JSON_FLAG, openTracer, TRACE_FLAGS, UNIX_FLAG, unixPathFrom } from '../flags/output.js';
 import { EventOutput } from '../json-events.js';
+import { reportCertificate, TLS_CLIENT_FLAGS, TLS_SERVER_FLAGS, tlsClientFrom, tlsServerFrom } from '../tls-flags.js';
 
 function reportTcpEvent(out: EventOutput, event: TcpProxyEvent): void {
   switch (event.type) {
@@ -18,6 +19,8 @@ function reportTcpEvent(out: EventOutput, event: TcpProxyEvent): void {
       return out.event('fault', { id: event.id, kind: 'reset', why: event.why }, `#${event.id} reset (${event.why})`);
     case 'close':
       return out.event('closed', { id: event.id, reason: 'closed', bytesUp: event.up, bytesDown: event.down }, `#${event.id} closed: ${event.up} bytes up, ${event.down} bytes down`);
+    case 'tls-failed':
+      return out.event('tls-failed', { peer: event.client, code: event.code, message: event.message }, `${formatEndpoint(event.client)} TLS handshake failed: ${event.message} [${event.code}]`);
   }
 }
 
@@ -47,6 +50,11 @@ export default defineCommand({
     'UNIX sockets: --unix PATH listens on one, --upstream-unix PATH relays to one (so a TCP port can front a',
     'socket file, or the reverse). --hex dumps what passes (< from the client, > from the target) to stderr,',
     '--log FILE writes it to a file; --json prints events (connected, fault, closed) as JSON lines.',
+    '',
+    'TLS: --tls terminates TLS (clients speak TLS to the proxy, the target gets plaintext; --cert/--key or a',
+    'self-signed certificate), --upstream-tls originates it (the target is a TLS server, verified with --ca,',
+    '--servername, --fingerprint, or not at all with --insecure). Both together re-encrypt, so the faults',
+    'apply to the plaintext in between.',
   ].join('\n'),
   positionals: [
     { name: 'host', description: 'Target: the server to relay to (default: 127.0.0.1)' },
@@ -77,6 +85,10 @@ export default defineCommand({
     'upstream-unix': { type: 'string', placeholder: 'path', description: 'TCP: relay to the UNIX domain socket at this path instead of host and port' },
     ...TRACE_FLAGS,
     ...JSON_FLAG,
+    ...TLS_SERVER_FLAGS,
+    ...TLS_CLIENT_FLAGS,
+    tls: { type: 'boolean', description: 'TCP: terminate TLS (clients connect with TLS; --cert/--key or a self-signed certificate)' },
+    'upstream-tls': { type: 'boolean', description: 'TCP: connect to the target with TLS (verified: --ca, --servername, --fingerprint, or --insecure)' },
   },
   examples: [
     'socklab proxy localhost 12345 --port 9000 --latency-ms 100 --jitter-ms 20',
@@ -85,6 +97,8 @@ export default defineCommand({
     'socklab proxy --udp localhost 12345 --port 9000 --drop 10% --duplicate 5% --reorder 5% --seed 1',
     'socklab proxy localhost 12345 --port 9000 --reset-after-ms 5000 --dashboard 9001',
     'socklab proxy --port 9000 --upstream-unix /var/run/app.sock --hex   # watch a socket-file protocol',
+    'socklab proxy localhost 12345 --port 9443 --tls                 # TLS in front of a plaintext server',
+    'socklab proxy example.test 443 --port 9000 --upstream-tls --latency-ms 50',
   ],
   async run({ values, positionals }, io) {
     const out = new EventOutput(io, values.json === true);
@@ -97,6 +111,10 @@ export default defineCommand({
     const common = { host: values.host, port: values.port, targetHost: target.host, targetPort: target.port, latencyMs: values['latency-ms'], jitterMs: values['jitter-ms'], ...(values.seed === undefined ? {} : { seed: values.seed }) };
     const targetText = upstreamPath ?? `${target.host}:${target.port}`;
     if (values.dashboard !== undefined) parseDashboardAddress(values.dashboard);
+    const tls = tlsServerFrom(values);
+    const upstreamTls = tlsClientFrom({ ...values, tls: values['upstream-tls'] }, io.stderr, 'upstream-tls');
+    if (values.udp && (tls || upstreamTls)) throw usageError("Options '--tls' and '--upstream-tls' are for TCP");
+    if (upstreamPath !== undefined && upstreamTls) throw usageError("Options '--upstream-unix' and '--upstream-tls' do not combine: TLS to a socket file has no host name to verify");
     const faults = faultSettings(values);
     const watch = async (source: DashboardSource, proxy: { close(): Promise<void> }) =>
       values.dashboard === undefined ? undefined : serveDashboard(values.dashboard, source, (line) => out.say(line), (line) => out.note(line), () => proxy.close());
@@ -129,7 +147,10 @@ export default defineCommand({
       slowCloseMs: values['slow-close-ms'],
       blackHole: values['black-hole'] === true,
       direction: values.direction as FaultDirection,
+      ...(tls ? { tls } : {}),
+      ...(upstreamTls ? { upstreamTls } : {}),
     });
+    if (proxy.certificate) reportCertificate(out, proxy.certificate, tls?.cert === undefined);
     if (!values.quiet) proxy.on('event', (event) => reportTcpEvent(out, event));
     const address = proxy.address();
     out.event('listening', { address, protocol: address.family === 'unix' ? 'unix' : 'tcp', target: targetText, seed: proxy.seed }, `listening on ${formatEndpoint(address)}, proxying to ${targetText} (seed ${proxy.seed})`);

@@ -7,6 +7,7 @@ import { openTracer, unixPathFrom } from '../flags/output.js';
 import { EventOutput } from '../json-events.js';
 import { serveChat } from '../serve/chat.js';
 import { serveMessages } from '../serve/messages.js';
+import { tlsServerFrom } from '../tls-flags.js';
 import { SERVE_OPTIONS } from '../serve/options.js';
 
 
@@ -57,6 +58,12 @@ export default defineCommand({
     '--unix PATH listens on a UNIX domain socket instead (a stale file from a dead server is replaced, a live one',
     'refused; removed on exit; @name is a Linux abstract name). --hex and --log FILE show every byte; --json prints',
     'one JSON object per event (docs/json-events.md). --dashboard serves a live page and /metrics.',
+    '',
+    'TLS (--tls): every mode can be served over TLS 1.2 or 1.3 with the certificate in --cert and --key, or',
+    'without them a self-signed certificate made at start for localhost, the loopback addresses and --host; its',
+    'SHA-256 fingerprint is printed for clients to pin (client --tls --fingerprint …). A failed handshake (a',
+    'plaintext client, an old TLS version, a client that refuses the certificate or never finishes) costs one',
+    'log line and that connection; it is counted in the totals by its code.',
   ].join('\n'),
   positionals: [],
   options: SERVE_OPTIONS,
@@ -74,6 +81,8 @@ export default defineCommand({
     "socklab serve --sh-exec 'date; uptime' # each client gets the output, then FIN",
     'socklab serve --unix /tmp/socklab.sock --json',
     'socklab serve --hex --log session.jsonl --log-format jsonl',
+    'socklab serve --tls                    # TLS, self-signed certificate (fingerprint printed)',
+    'socklab serve --tls --cert cert.pem --key key.pem --tls-min 1.3',
   ],
   async run({ values }, io) {
     if (values.greeting !== undefined && values['no-greeting']) {
@@ -103,6 +112,10 @@ export default defineCommand({
       if (protocol) throw usageError(`Option '--${protocol}' is for the message protocol; with --exec the program gets the raw bytes`);
       if (chat || values.workers > 1) throw usageError(`Option '--exec' runs one program per connection; it does not combine with --mode ${mode} or --workers`);
     }
+    const tls = tlsServerFrom(values);
+    if (tls && tls.cert === undefined && values.workers > 1) {
+      throw usageError("Option '--tls' with '--workers' needs '--cert' and '--key': each worker would make a self-signed certificate of its own");
+    }
     const out = new EventOutput(io, values.json === true);
     const trace = openTracer(values, io);
     try {
@@ -121,12 +134,13 @@ export default defineCommand({
             stalledOutputMs: values['output-soft-limit-ms'],
             closeTimeoutMs: values['close-timeout-ms'],
             tracer: trace.tracer,
+            tls,
           },
           out,
           io.signal,
         );
       }
-      const settings = { values, path, out, tracer: trace.tracer, io };
+      const settings = { values, path, out, tracer: trace.tracer, io, tls };
       return chat ? await serveChat(settings, mode) : await serveMessages(settings, mode);
     } finally {
       await trace.close();

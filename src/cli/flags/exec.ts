@@ -6,6 +6,8 @@ import type { TcpConnection } from '../../tcp/connection.js';
 import type { SessionTracer } from '../../trace/session-trace.js';
 import { untilAborted, usageError, type OptionSpec } from '../command.js';
 import type { EventOutput } from '../json-events.js';
+import { reportTls } from '../tls-flags.js';
+import type { TlsServerOptions } from '../../tls/options.js';
 
 /** `--exec`, `--sh-exec` and the grace before SIGKILL, shared by serve and client. */
 export const EXEC_FLAGS = {
@@ -66,6 +68,7 @@ interface ServeExecSettings {
   stalledOutputMs: number;
   closeTimeoutMs: number;
   tracer: SessionTracer;
+  tls?: TlsServerOptions | undefined;
 }
 
 /** `serve --exec`: runs until a signal, then stops the programs and prints totals. */
@@ -88,8 +91,10 @@ export async function serveExec(settings: ServeExecSettings, out: EventOutput, s
     stalledOutputMs: settings.stalledOutputMs,
     closeTimeoutMs: settings.closeTimeoutMs,
     onConnection: (conn) => settings.tracer.watch(conn.socket, conn.remote),
+    ...(settings.tls ? { tls: settings.tls } : {}),
     onEvent: (event) => reportExecEvent(out, event, command),
   });
+  reportTls(out, settings.tls, server.tcp);
   const address = server.address();
   out.event(
     'listening',

@@ -6,6 +6,7 @@ import { DEFAULTS } from '../../options.js';
 import { accessLists } from '../command.js';
 import type { EventOutput } from '../json-events.js';
 import { runScaled } from '../scale.js';
+import { reportTls } from '../tls-flags.js';
 import { connectionLimits, type ServeSettings } from './options.js';
 
 function reportChatEvent(out: EventOutput, event: ChatEvent): void {
@@ -48,6 +49,7 @@ export function serveChat(settings: ServeSettings, mode: ChatMode): Promise<numb
         host: values.host,
         port: values.port,
         ...(path === undefined ? {} : { path }),
+        ...(settings.tls ? { tls: settings.tls } : {}),
         mode,
         state,
         room: values.room,
@@ -60,6 +62,7 @@ export function serveChat(settings: ServeSettings, mode: ChatMode): Promise<numb
         onEvent: (event) => reportChatEvent(out, event),
         ...(lastMessages ? { onMessage: lastMessages.record } : {}),
       });
+      reportTls(settings.out, settings.tls, server.tcp);
       if (tracer.enabled) server.tcp.on('connection', (conn) => tracer.watch(conn.socket, conn.remote));
       const dashboard = values.dashboard === undefined ? undefined : await serveChatDashboard(values.dashboard, server, mode, lastMessages, out);
       const { stats } = server;
@@ -80,7 +83,7 @@ export function serveChat(settings: ServeSettings, mode: ChatMode): Promise<numb
       };
     },
     onListening: (address, workers) => {
-      const text = `listening on ${formatEndpoint(address)} (${mode} mode${workers > 1 ? `, ${workers} workers` : ''}${values.redis ? `, shared through ${values.redis}` : ''})`;
+      const text = `listening on ${formatEndpoint(address)} (${mode} mode${workers > 1 ? `, ${workers} workers` : ''}${values.redis ? `, shared through ${values.redis}` : ''}${settings.tls ? ', TLS' : ''})`;
       out.event('listening', { address, protocol: address.family === 'unix' ? 'unix' : 'tcp', mode, ...(workers > 1 ? { workers } : {}), ...(values.redis ? { shared: values.redis } : {}) }, text);
     },
     onStopped: (t) =>

@@ -8,6 +8,7 @@ import { DEFAULTS } from '../../options.js';
 import type { TcpConnection } from '../../tcp/connection.js';
 import { accessLists, untilAborted } from '../command.js';
 import { runScaled } from '../scale.js';
+import { reportTls, tlsFailureExtras } from '../tls-flags.js';
 import { connectionLimits, type ServeSettings } from './options.js';
 
 /** A message server's event as the fields of its `--json` line. */
@@ -16,9 +17,9 @@ function eventFields(event: ServerEvent): Record<string, unknown> {
   return { ...rest, ...totals };
 }
 
-function listeningEvent({ out }: ServeSettings, address: Endpoint, mode: ServeMode, workers: number): void {
-  const text = `listening on ${formatEndpoint(address)} (${mode} mode${workers > 1 ? `, ${workers} workers` : ''})`;
-  out.event('listening', { address, protocol: address.family === 'unix' ? 'unix' : 'tcp', mode, ...(workers > 1 ? { workers } : {}) }, text);
+function listeningEvent(settings: ServeSettings, address: Endpoint, mode: ServeMode, workers: number): void {
+  const text = `listening on ${formatEndpoint(address)} (${mode} mode${workers > 1 ? `, ${workers} workers` : ''}${settings.tls ? ', TLS' : ''})`;
+  settings.out.event('listening', { address, protocol: address.family === 'unix' ? 'unix' : 'tcp', mode, ...(workers > 1 ? { workers } : {}) }, text);
 }
 
 function messageServerOptions(settings: ServeSettings, mode: ServeMode): MessageServerOptions {
@@ -36,6 +37,7 @@ function messageServerOptions(settings: ServeSettings, mode: ServeMode): Message
     lineEnding: values.eol as LineEnding,
     logMessages: !values.quiet,
     greetAtAccept: values['greet-at-accept'] === true,
+    ...(settings.tls ? { tls: settings.tls } : {}),
     maxConnections: values['max-connections'] ?? DEFAULTS.maxConnections,
     ...connectionLimits(values),
     ...accessLists(values.allow, values.deny),
@@ -54,6 +56,7 @@ export async function serveMessages(settings: ServeSettings, mode: ServeMode): P
       io,
       start: async () => {
         const server = await startMessageServer(messageServerOptions(settings, mode));
+        reportTls(settings.out, settings.tls, server.tcp);
         const { stats } = server;
         return { address: server.address(), totals: () => ({ accepted: stats.accepted, rejected: stats.rejected, messages: stats.messages }), close: () => server.close() };
       },
@@ -64,6 +67,7 @@ export async function serveMessages(settings: ServeSettings, mode: ServeMode): P
   // Only with a dashboard is each connection's last message kept (a reference, read when the page updates).
   const lastMessages = values.dashboard === undefined ? undefined : new LastMessages();
   const server = await startMessageServer({ ...messageServerOptions(settings, mode), ...(lastMessages ? { onMessage: lastMessages.record } : {}) });
+  reportTls(settings.out, settings.tls, server.tcp);
   listeningEvent(settings, server.address(), mode, 1);
   const dashboard =
     values.dashboard === undefined
@@ -82,13 +86,14 @@ export async function serveMessages(settings: ServeSettings, mode: ServeMode): P
   }
   await Promise.race([server.done, untilAborted(io.signal)]);
   await Promise.all([server.close(), dashboard?.close()]);
-  const { accepted, rejected, messages, denied, acceptErrors, errors } = server.stats;
+  const { accepted, rejected, messages, denied, acceptErrors, errors, tlsFailures } = server.stats;
   const extras = [
+    ...tlsFailureExtras(tlsFailures),
     denied > 0 ? `${denied} denied` : '',
     acceptErrors > 0 ? `${acceptErrors} accept errors` : '',
     ...Object.entries(errors).map(([code, n]) => `${n} closed for ${code}`),
   ].filter(Boolean);
-  const totals = { accepted, rejected, messages, denied, acceptErrors, errors };
+  const totals = { accepted, rejected, messages, denied, acceptErrors, errors, ...(settings.tls ? { tlsFailures } : {}) };
   out.event('stopped', { totals }, `stopped: ${accepted} clients served, ${messages} messages, ${rejected} rejected${extras.map((e) => `, ${e}`).join('')}`);
   return 0;
 }

@@ -7,6 +7,8 @@ import { EXEC_FLAGS } from '../flags/exec.js';
 import { JSON_FLAG, TRACE_FLAGS, UNIX_FLAG } from '../flags/output.js';
 import type { EventOutput } from '../json-events.js';
 import { SCALE_OPTIONS } from '../scale.js';
+import { TLS_SERVER_FLAGS } from '../tls-flags.js';
+import type { TlsServerOptions } from '../../tls/options.js';
 import type { SessionTracer } from '../../trace/session-trace.js';
 
 /** The flags of `socklab serve`. */
@@ -40,6 +42,7 @@ export const SERVE_OPTIONS = {
   ...EXEC_FLAGS,
   ...TRACE_FLAGS,
   ...JSON_FLAG,
+  ...TLS_SERVER_FLAGS,
 } as const satisfies Record<string, OptionSpec>;
 
 export type ServeValues = OptionValues<typeof SERVE_OPTIONS>;
@@ -52,6 +55,8 @@ export interface ServeSettings {
   out: EventOutput;
   tracer: SessionTracer;
   io: Io;
+  /** `--tls` and its certificate flags, read (files loaded); undefined for plaintext. */
+  tls: TlsServerOptions | undefined;
 }
 
 /** The connection limits every serve mode shares, from the flags. */

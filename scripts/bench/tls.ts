@@ -1,0 +1,194 @@
+/**
+ * TLS benchmark: `socklab serve --tls` against a bare node:tls server with the same protocol and certificate
+ * (scripts/bench-servers/bare-tls.mjs), request/response at 100 connections and the full-handshake connection
+ * rate, and what TLS costs socklab against its own plaintext server. Servers run on CPU 0 and the load
+ * generator (`socklab bench … --tls`) on CPU 1 where taskset exists; runs of the servers alternate, and each
+ * target is the median of the paired ratios (run i against run i), since this machine drifts within minutes.
+ *
+ * Run on its own: `node dist/scripts/bench/tls.js` prints the markdown.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { BenchResult } from '../../src/bench/report.js';
+import { generateSelfSigned } from '../../src/tls/certificate.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const CLI = `${ROOT}bin/socklab.cjs`;
+const ROUNDS = Number(process.env['BENCH_TLS_ROUNDS'] ?? 5);
+const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 2500);
+const WARMUP_MS = 500;
+const PIN = spawnSync('taskset', ['-c', '0', 'true']).status === 0 && cpus().length >= 2;
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+function pinned(cpu: number, command: string, args: string[]): [string, string[]] {
+  return PIN ? ['taskset', ['-c', String(cpu), command, ...args]] : [command, args];
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+interface Server {
+  port: number;
+  child: ChildProcess;
+}
+
+/** Starts a server on CPU 0 (output to /dev/null) and waits until it accepts TCP connections. */
+async function startServer(name: string, args: (port: number) => string[]): Promise<Server> {
+  const port = await freePort();
+  const [cmd, argv] = pinned(0, process.execPath, args(port));
+  const devNull = openSync('/dev/null', 'w');
+  const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', devNull, 'inherit'] });
+  closeSync(devNull);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const probe = connect(port, '127.0.0.1');
+      probe.once('connect', () => resolve(true)).once('error', () => resolve(false));
+      probe.once('close', () => resolve(false));
+      setTimeout(() => probe.destroy(), 200);
+    });
+    if (ok) return { port, child };
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${name} did not start`);
+    await sleep(100);
+  }
+}
+
+async function stopServer(server: Server): Promise<void> {
+  if (server.child.exitCode !== null) return;
+  server.child.kill('SIGKILL');
+  await new Promise((resolve) => server.child.once('exit', resolve));
+}
+
+async function bench(args: string[]): Promise<BenchResult> {
+  const [cmd, argv] = pinned(1, process.execPath, [CLI, 'bench', ...args, '--duration-ms', String(DURATION_MS), '--warmup-ms', String(WARMUP_MS), '--json']);
+  const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  await new Promise((resolve) => child.once('exit', resolve));
+  return JSON.parse(out) as BenchResult;
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const ms = (us: number): string => (us / 1000).toFixed(2);
+const ratio = (n: number): string => `${n.toFixed(2)}×`;
+
+type Key = 'bareTls' | 'socklabTls' | 'socklabPlain';
+const NAMES: Record<Key, string> = {
+  bareTls: 'bare node:tls',
+  socklabTls: 'socklab serve --tls --quiet',
+  socklabPlain: 'socklab serve --quiet (plaintext)',
+};
+
+export default async function run(): Promise<{ targets: Array<{ target: string; wanted: string; measured: string; met: boolean }>; markdown: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'socklab-bench-tls-'));
+  try {
+    const cert = await generateSelfSigned(['localhost', '127.0.0.1']);
+    const certFile = join(dir, 'cert.pem');
+    const keyFile = join(dir, 'key.pem');
+    writeFileSync(certFile, cert.cert);
+    writeFileSync(keyFile, cert.key);
+    const servers: Record<Key, Server> = {
+      bareTls: await startServer(NAMES.bareTls, (port) => [`${ROOT}scripts/bench-servers/bare-tls.mjs`, String(port), certFile, keyFile]),
+      socklabTls: await startServer(NAMES.socklabTls, (port) => [CLI, 'serve', '--port', String(port), '--quiet', '--tls', '--cert', certFile, '--key', keyFile]),
+      socklabPlain: await startServer(NAMES.socklabPlain, (port) => [CLI, 'serve', '--port', String(port), '--quiet']),
+    };
+    const tlsFlags = (key: Key): string[] => (key === 'socklabPlain' ? [] : ['--tls', '--ca', certFile]);
+    const modeArgs = { rr: ['tcp', '-c', '100'], conn: ['connect', '-c', '8'] } as const;
+    /** Runs `a` and `b` back to back, ROUNDS times, alternating which goes first: run i of each is a pair. */
+    const paired = async (mode: keyof typeof modeArgs, a: Key, b: Key): Promise<[BenchResult[], BenchResult[]]> => {
+      const results: [BenchResult[], BenchResult[]] = [[], []];
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const side of round % 2 === 0 ? [0, 1] : [1, 0]) {
+          const key = side === 0 ? a : b;
+          log(`tls bench ${mode} ${round + 1}/${ROUNDS}: ${NAMES[key]}`);
+          const [command, ...rest] = modeArgs[mode];
+          results[side]!.push(await bench([command!, '127.0.0.1', String(servers[key].port), ...rest, ...tlsFlags(key)]));
+        }
+      }
+      return results;
+    };
+    let rrTls: [BenchResult[], BenchResult[]];
+    let connTls: [BenchResult[], BenchResult[]];
+    let rrCostRuns: [BenchResult[], BenchResult[]];
+    let connCostRuns: [BenchResult[], BenchResult[]];
+    try {
+      rrTls = await paired('rr', 'socklabTls', 'bareTls');
+      connTls = await paired('conn', 'socklabTls', 'bareTls');
+      rrCostRuns = await paired('rr', 'socklabTls', 'socklabPlain');
+      connCostRuns = await paired('conn', 'socklabTls', 'socklabPlain');
+    } finally {
+      for (const server of Object.values(servers)) await stopServer(server);
+    }
+    const pairRatios = ([a, b]: [BenchResult[], BenchResult[]]): number[] => a.map((r, i) => r.perSec / b[i]!.perSec);
+    const rrRatios = pairRatios(rrTls);
+    const connRatios = pairRatios(connTls);
+    const rrCost = pairRatios(rrCostRuns);
+    const connCost = pairRatios(connCostRuns);
+    const errors = (results: BenchResult[]): number => results.reduce((sum, r) => sum + r.errors + r.resets + r.lost, 0);
+    const row = (key: Key, results: BenchResult[]): string =>
+      `| ${NAMES[key]} | ${fmt(median(results.map((r) => r.perSec)))} | ${ms(median(results.map((r) => r.latencyUs.p50)))} | ${ms(median(results.map((r) => r.latencyUs.p99)))} | ${errors(results)} | ${fmt(median(results.map((r) => r.cpuPercent)))}% | ${results.map((r) => fmt(r.perSec)).join(', ')} |`;
+    const table = (rows: Array<[Key, BenchResult[]]>, unit: string): string[] => [
+      `| server | ${unit} (median) | p50 ms | p99 ms | errors | load generator CPU | every run |`,
+      '| --- | --- | --- | --- | --- | --- | --- |',
+      ...rows.map(([key, results]) => row(key, results)),
+    ];
+    const list = (values: number[]): string => values.map((v) => v.toFixed(2)).join(', ');
+    const markdown = [
+      '## TLS',
+      '',
+      `Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}; servers ${PIN ? 'pinned to CPU 0, load generator to CPU 1 (taskset)' : 'not pinned'}. ` +
+        `${ROUNDS} pairs of runs of ${DURATION_MS / 1000} s (after ${WARMUP_MS / 1000} s of warm-up) per comparison, the two runs of a pair back to back, which one goes first alternating. ` +
+        'Certificate: ECDSA P-256, verified by the client with --ca. Load: `socklab bench tcp -c 100` and `socklab bench connect -c 8` ' +
+        '(each cycle a new connection with a full handshake, no session resumption, then one request and its reply). ' +
+        'The bare server is scripts/bench-servers/bare-tls.mjs: the same protocol in plain node:tls, no limits, no log.',
+      '',
+      '### Request/response, 100 connections',
+      '',
+      ...table([['bareTls', rrTls[1]], ['socklabTls', rrTls[0]], ['socklabPlain', rrCostRuns[1]]], 'requests/s'),
+      '',
+      '### Connection rate (full TLS handshake per connection)',
+      '',
+      ...table([['bareTls', connTls[1]], ['socklabTls', connTls[0]], ['socklabPlain', connCostRuns[1]]], 'connections/s'),
+      '',
+      'How to read it: a TLS client does more work per handshake than the server (it verifies the chain and the name), so in the connection-rate runs the load generator is often the one at 100% of its core; then both servers are measured against the same client ceiling and their ratio leans toward 1. The "load generator CPU" column shows when that happened.',
+      '',
+      '### Ratios (median of paired runs)',
+      '',
+      '| comparison | median | every pair |',
+      '| --- | --- | --- |',
+      `| socklab TLS / bare node:tls, request/response | ${ratio(median(rrRatios))} | ${list(rrRatios)} |`,
+      `| socklab TLS / bare node:tls, connection rate | ${ratio(median(connRatios))} | ${list(connRatios)} |`,
+      `| socklab TLS / socklab plaintext, request/response (what TLS costs) | ${ratio(median(rrCost))} | ${list(rrCost)} |`,
+      `| socklab TLS / socklab plaintext, connection rate | ${ratio(median(connCost))} | ${list(connCost)} |`,
+      '',
+    ].join('\n');
+    const targets = [
+      { target: 'TLS request/response, 100 connections, vs bare node:tls', wanted: '≥ 0.95×', measured: ratio(median(rrRatios)), met: median(rrRatios) >= 0.95 },
+      { target: 'TLS full-handshake connection rate vs bare node:tls', wanted: '≥ 0.95×', measured: ratio(median(connRatios)), met: median(connRatios) >= 0.95 },
+    ];
+    return { targets, markdown };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { markdown, targets } = await run();
+  process.stdout.write(markdown + '\n');
+  for (const t of targets) log(`${t.met ? 'met' : 'MISSED'}: ${t.target}: ${t.measured} (wanted ${t.wanted})`);
+}
