@@ -2,6 +2,7 @@ import { formatEndpoint } from '../../address.js';
 import { startTcpProxy, type FaultDirection, type TcpProxyEvent } from '../../proxy/tcp-proxy.js';
 import { startUdpProxy } from '../../proxy/udp-proxy.js';
 import { defineCommand, println, targetFrom, untilAborted, usageError } from '../command.js';
+import { LogWriter } from '../log-writer.js';
 
 function formatTcpEvent(event: TcpProxyEvent): string {
   switch (event.type) {
@@ -100,10 +101,12 @@ export default defineCommand({
       blackHole: values['black-hole'] === true,
       direction: values.direction as FaultDirection,
     });
-    if (!values.quiet) proxy.on('event', (event) => println(io.stdout, formatTcpEvent(event)));
+    const log = new LogWriter(io.stdout);
+    if (!values.quiet) proxy.on('event', (event) => log.line(formatTcpEvent(event)));
     println(io.stdout, `listening on ${formatEndpoint(proxy.address())}, proxying to ${targetText} (seed ${proxy.seed})`);
     await untilAborted(io.signal);
     await proxy.close();
+    await log.close();
     const { connections, bytesUp, bytesDown, resets } = proxy.stats;
     println(io.stdout, `stopped: ${connections} connections, ${bytesUp} bytes up, ${bytesDown} bytes down, ${resets} resets`);
     return 0;

@@ -4,6 +4,7 @@ import { FRAMINGS, type Framing } from '../../codec/framing.js';
 import type { LineEnding } from '../../codec/lines.js';
 import { DEFAULTS } from '../../options.js';
 import { accessLists, defineCommand, println, untilAborted, usageError } from '../command.js';
+import { LogWriter } from '../log-writer.js';
 
 export default defineCommand({
   name: 'serve',
@@ -71,6 +72,7 @@ export default defineCommand({
       throw usageError("Options '--greeting' and '--no-greeting' conflict");
     }
     const mode = values.mode as ServeMode;
+    const log = new LogWriter(io.stdout);
     const server = await startMessageServer({
       host: values.host,
       port: values.port,
@@ -92,7 +94,7 @@ export default defineCommand({
       outputSoftLimitMs: values['output-soft-limit-ms'],
       closeTimeoutMs: values['close-timeout-ms'],
       ...accessLists(values.allow, values.deny),
-      onEvent: (event) => println(io.stdout, formatServerEvent(event)),
+      onEvent: (event) => log.line(formatServerEvent(event)),
     });
     println(io.stdout, `listening on ${formatEndpoint(server.address())} (${mode} mode)`);
     if (!isLoopback(values.host)) println(io.stderr, `note: listening on ${values.host}, so other machines can connect`);
@@ -101,6 +103,7 @@ export default defineCommand({
     }
     await Promise.race([server.done, untilAborted(io.signal)]);
     await server.close();
+    await log.close();
     const { accepted, rejected, messages, denied, acceptErrors, errors } = server.stats;
     const extras = [
       denied > 0 ? `${denied} denied` : '',

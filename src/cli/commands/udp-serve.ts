@@ -2,6 +2,7 @@ import { formatEndpoint } from '../../address.js';
 import { startCounterServer, type CounterEvent, type DropReason } from '../../apps/counter-server.js';
 import { DEFAULTS } from '../../options.js';
 import { accessLists, defineCommand, println, untilAborted } from '../command.js';
+import { LogWriter } from '../log-writer.js';
 
 const DROP_REASONS: Record<DropReason, string> = {
   empty: 'empty datagram',
@@ -55,6 +56,7 @@ export default defineCommand({
   },
   examples: ['socklab udp-serve', 'socklab udp-serve --port 0 --delay-ms 0', 'echo get | ncat -u localhost 12345'],
   async run({ values }, io) {
+    const log = new LogWriter(io.stdout);
     const server = await startCounterServer({
       host: values.host,
       port: values.port,
@@ -66,11 +68,12 @@ export default defineCommand({
       maxRequestsPerSecondPerSource: values['rate-limit'],
       ...accessLists(values.allow, values.deny),
       logMessages: !values.quiet,
-      onEvent: (event) => println(io.stdout, formatCounterEvent(event)),
+      onEvent: (event) => log.line(formatCounterEvent(event)),
     });
     println(io.stdout, `listening on udp ${formatEndpoint(server.address())}`);
     await untilAborted(io.signal);
     await server.close();
+    await log.close();
     const { gets, ignored, overloaded, dropped, retries, empty, oversized, malformed, denied, rateLimited, amplificationLimited } = server.stats;
     const details = Object.entries({ retries, empty, oversized, malformed, denied, 'rate-limited': rateLimited, amplification: amplificationLimited, overloaded })
       .filter(([, n]) => n > 0)
