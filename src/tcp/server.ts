@@ -7,6 +7,7 @@ import { createAccessCheck, type AccessCheck, type AccessOptions } from '../acce
 import { formatEndpoint, socketEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
 import { SocklabError, bindError } from '../errors.js';
 import { DEFAULTS, checkCount, checkPort } from '../options.js';
+import { kOwner, type ConnectionOwner } from './_hooks.js';
 import { TcpConnection, resolveConnectionOptions, type ConnectionOptions } from './connection.js';
 
 type ResolvedConnectionOptions = ReturnType<typeof resolveConnectionOptions>;
@@ -71,8 +72,8 @@ export class TcpServer extends EventEmitter<ServerEvents> {
   readonly maxConnections: number;
   #options: ResolvedConnectionOptions;
   #closing: Promise<void> | undefined;
-  /** One listener shared by every connection (EventEmitter calls it with `this` = the connection). */
-  #onConnectionClose: (this: TcpConnection) => void;
+  /** Told of every close, shared by every connection: no listener (and no listener table) per connection. */
+  #owner: ConnectionOwner;
   #endpoint: Endpoint;
   #allowed: AccessCheck | undefined;
 
@@ -85,9 +86,11 @@ export class TcpServer extends EventEmitter<ServerEvents> {
     this.#allowed = allowed;
     this.maxConnections = maxConnections;
     const { stats, connections } = this;
-    this.#onConnectionClose = function (this: TcpConnection) {
-      stats.active--;
-      connections.delete(this);
+    this.#owner = {
+      connectionClosed(conn) {
+        stats.active--;
+        connections.delete(conn);
+      },
     };
     this.#endpoint = toEndpoint(server.address() as { address: string; port: number; family: string });
     server.on('connection', (socket) => this.#accept(socket));
@@ -180,7 +183,7 @@ export class TcpServer extends EventEmitter<ServerEvents> {
     this.stats.active++;
     this.stats.peakActive = Math.max(this.stats.peakActive, this.stats.active);
     this.connections.add(conn);
-    conn.on('close', this.#onConnectionClose);
+    conn[kOwner] = this.#owner;
     this.emit('connection', conn);
   }
 }
