@@ -233,20 +233,21 @@ const GREETED = 1;
 
 type Greet = (conn: TcpConnection) => void;
 /** Connections waiting for their greeting, batched per turn: one setImmediate per turn, not two per client. */
-let firstHop: [TcpConnection, Greet][] = [];
-let secondHop: [TcpConnection, Greet][] = [];
+// Flat pairs (connection, its server's greet), so queueing one allocates nothing.
+let firstHop: (TcpConnection | Greet)[] = [];
+let secondHop: (TcpConnection | Greet)[] = [];
 
 function runFirstHop(): void {
   const batch = firstHop;
   firstHop = [];
   if (secondHop.length === 0) setImmediate(runSecondHop);
-  for (const entry of batch) secondHop.push(entry);
+  for (const item of batch) secondHop.push(item);
 }
 
 function runSecondHop(): void {
   const batch = secondHop;
   secondHop = [];
-  for (const [conn, greet] of batch) greet(conn);
+  for (let i = 0; i < batch.length; i += 2) (batch[i + 1] as Greet)(batch[i] as TcpConnection);
 }
 
 /**
@@ -260,7 +261,7 @@ function greetAfterFirstRead(conn: TcpConnection, greet: Greet): void {
   // The first hop runs in this turn's check phase; the second after the next poll phase, which is where bytes
   // already waiting on the socket are read.
   if (firstHop.length === 0) setImmediate(runFirstHop);
-  firstHop.push([conn, greet]);
+  firstHop.push(conn, greet);
 }
 
 /**

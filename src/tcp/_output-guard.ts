@@ -1,5 +1,5 @@
 import { SocklabError } from '../errors.js';
-import type { RareState } from './_rare-state.js';
+import type { RareState } from './_connection-state.js';
 import type { TcpConnection } from './connection.js';
 
 /**

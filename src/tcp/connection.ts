@@ -8,10 +8,11 @@ import { resolveConnectionOptions, type ConnectionOptions, type ResolvedConnecti
 import { kAppState, kHooks, kOwner, type ConnectionHooks, type ConnectionOwner } from './_hooks.js';
 import { messageQueue } from './_message-queue.js';
 import { drained, guardOutput } from './_output-guard.js';
-import { RareState } from './_rare-state.js';
+import { RareState, destroySocket, type ConnectionStats } from './_connection-state.js';
 import { IdleSweeper } from './idle-sweeper.js';
 
 export { resolveConnectionOptions, type ConnectionOptions } from './_connection-options.js';
+export type { ConnectionStats } from './_connection-state.js';
 
 const debug = debuglog('socklab');
 
@@ -49,7 +50,7 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
   readonly options: ResolvedConnectionOptions;
   /** The peer's endpoint, kept after close. */
   readonly remote: Endpoint;
-  readonly stats = { messagesIn: 0, messagesOut: 0, bytesDiscarded: 0 };
+  #stats: ConnectionStats | undefined = undefined;
 
   // Per-connection state is kept small: a server may hold tens of thousands of these (see BENCHMARKS.md for
   // what each costs). Handlers are shared functions (see the statics below); the decoder is made on the first
@@ -142,6 +143,11 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
         configurable: true,
       });
     }
+  }
+
+  /** Messages delivered and sent, and bytes discarded while closing (made on first use: idle clients have none). */
+  get stats(): ConnectionStats {
+    return (this.#stats ??= { messagesIn: 0, messagesOut: 0, bytesDiscarded: 0 });
   }
 
   #rareState(): RareState {
@@ -376,10 +382,6 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
     this[kHooks]?.close.call(this, error);
     this.emit('close', error);
   }
-}
-
-function destroySocket(socket: Socket): void {
-  socket.destroy();
 }
 
 /**

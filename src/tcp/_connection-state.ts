@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Endpoint } from '../address.js';
 import type { SocklabError } from '../errors.js';
 
@@ -12,4 +13,16 @@ export class RareState {
   local: Endpoint | undefined = undefined;
   closed: Promise<SocklabError | undefined> | undefined = undefined;
   resolveClosed: ((error: SocklabError | undefined) => void) | undefined = undefined;
+}
+
+/** Counters of one connection. */
+export interface ConnectionStats {
+  messagesIn: number;
+  messagesOut: number;
+  bytesDiscarded: number;
+}
+
+/** A timer callback that needs no closure: `setTimeout(destroySocket, ms, socket)`. */
+export function destroySocket(socket: Socket): void {
+  socket.destroy();
 }
