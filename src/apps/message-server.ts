@@ -47,8 +47,8 @@ export interface MessageServerOptions extends ListenOptions {
   /** @default true */
   logMessages?: boolean;
   /**
-   * Send the greeting at accept instead of one event-loop turn later. Faster to greet (about 20% more
-   * connections per second in the benchmark), but a client that sends at once and then answers the greeting,
+   * Send the greeting at accept instead of one event-loop turn later. Greets sooner (a few percent more
+   * connections per second in the benchmark, BENCHMARKS.md), but a client that sends at once and then answers the greeting,
    * like the seed's client.py, can then have its first two messages merged into one read (measured: 9-11 of 30
    * sessions). @default false
    */
