@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { Endpoint } from '../address.js';
+import { socketEndpoint, type Endpoint } from '../address.js';
 import type { SocklabError } from '../errors.js';
 
 /** What most connections never need: made on first use, so an idle connection does not carry it. */
@@ -25,4 +25,16 @@ export interface ConnectionStats {
 /** A timer callback that needs no closure: `setTimeout(destroySocket, ms, socket)`. */
 export function destroySocket(socket: Socket): void {
   socket.destroy();
+}
+
+/**
+ * The peer's endpoint. Node caches it on the socket as `{ address, family, port }` (family a string since Node 18.4)
+ * the first time anyone asks; using that object rather than a copy saves one object per connection.
+ */
+export function peerEndpoint(socket: Socket): Endpoint {
+  const cached = (socket as Socket & { _getpeername?: () => Partial<Endpoint> })._getpeername?.();
+  if (typeof cached?.address === 'string' && typeof cached.port === 'number' && (cached.family === 'IPv4' || cached.family === 'IPv6')) {
+    return cached as Endpoint;
+  }
+  return socketEndpoint(socket, 'remote');
 }

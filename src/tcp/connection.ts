@@ -8,7 +8,7 @@ import { resolveConnectionOptions, type ConnectionOptions, type ResolvedConnecti
 import { kAppState, kHooks, kOwner, type ConnectionHooks, type ConnectionOwner } from './_hooks.js';
 import { messageQueue } from './_message-queue.js';
 import { drained, guardOutput } from './_output-guard.js';
-import { RareState, destroySocket, type ConnectionStats } from './_connection-state.js';
+import { RareState, destroySocket, peerEndpoint, type ConnectionStats } from './_connection-state.js';
 import { IdleSweeper } from './idle-sweeper.js';
 
 export { resolveConnectionOptions, type ConnectionOptions } from './_connection-options.js';
@@ -20,6 +20,7 @@ const kConnection = Symbol('socklab.connection');
 type OwnedSocket = Socket & { [kConnection]: TcpConnection };
 
 let startReading: (connection: TcpConnection) => void;
+
 
 /** `open` → `closing` (we or the peer started to close) → `closed`. */
 export type ConnectionState = 'open' | 'closing' | 'closed';
@@ -45,7 +46,8 @@ interface ConnectionEvents {
  * for await (const reply of conn.messages()) console.log(reply.toString());
  * const err = await conn.closed; // undefined, or why it ended
  */
-export class TcpConnection extends EventEmitter<ConnectionEvents> {
+export interface TcpConnection extends EventEmitter<ConnectionEvents> {}
+export class TcpConnection {
   readonly socket: Socket;
   readonly options: ResolvedConnectionOptions;
   /** The peer's endpoint, kept after close. */
@@ -72,13 +74,9 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
   [kAppState]: unknown = undefined;
 
   constructor(socket: Socket, options: ConnectionOptions = {}) {
-    super();
-    // Node's EventEmitter makes its listener table on first use when this is undefined: most server
-    // connections never get a listener, so they never get a table.
-    (this as unknown as { _events: unknown })._events = undefined;
     this.socket = socket;
     this.options = resolveConnectionOptions(options);
-    this.remote = socketEndpoint(socket, 'remote');
+    this.remote = peerEndpoint(socket);
     (socket as OwnedSocket)[kConnection] = this;
     // Request/response traffic: Nagle plus the peer's delayed ACK would hold each small reply ~40 ms.
     socket.setNoDelay(true);
@@ -128,6 +126,11 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
   }
 
   static {
+    // An EventEmitter (instanceof, every method) without EventEmitter's constructor, which makes a listener table
+    // and sets four more fields on every connection: most server connections never get a listener. Node's
+    // emitter methods make the table on the first listener.
+    Object.setPrototypeOf(this.prototype, EventEmitter.prototype);
+    Object.setPrototypeOf(this, EventEmitter);
     startReading = (conn) => conn.#startReading();
     // Reading starts with the first 'message' listener, however it is added (on, once, prepend…: once and
     // prependOnceListener go through these). Overriding beats a 'newListener' listener, which would give every
