@@ -46,11 +46,13 @@ export interface MessageServerOptions extends ListenOptions {
   onEvent?: (event: ServerEvent) => void;
   /** @default true */
   logMessages?: boolean;
+  /** Sees every message before it is answered (the dashboard keeps the last one per connection); keep it cheap. */
+  onMessage?: (connection: TcpConnection, message: Buffer) => void;
   /**
    * Send the greeting at accept instead of one event-loop turn later. Greets sooner (a few percent more
-   * connections per second in the benchmark, BENCHMARKS.md), but a client that sends at once and then answers the greeting,
-   * like the seed's client.py, can then have its first two messages merged into one read (measured: 9-11 of 30
-   * sessions). @default false
+   * connections per second in the benchmark, BENCHMARKS.md), but a client that sends at once and then answers
+   * the greeting, like the seed's client.py, can then have its first two messages merged into one read
+   * (measured: 9-11 of 30 sessions). @default false
    */
   greetAtAccept?: boolean;
 }
@@ -97,6 +99,7 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
   const once = options.once ?? mode === 'greet';
   const logMessages = options.logMessages ?? true;
   const emit = options.onEvent ?? (() => {});
+  const observe = options.onMessage;
   const templated = replyTemplate.includes('{message}');
   // A function, not a string, as the replacement: in a string "$`", "$&" and "$'" are patterns, and a peer's
   // message "$`" came back as part of the template (found by the fuzz test).
@@ -149,6 +152,7 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
   const hooks: ConnectionHooks = {
     message(message) {
       stats.messages++;
+      if (observe) observe(this, message);
       if (logMessages) emit({ type: 'message', peer: this.remote, text: message.toString('utf8') });
       if (this.state !== 'open') return;
       greet(this);
