@@ -21,7 +21,6 @@ type OwnedSocket = Socket & { [kConnection]: TcpConnection };
 
 let startReading: (connection: TcpConnection) => void;
 
-
 /** `open` → `closing` (we or the peer started to close) → `closed`. */
 export type ConnectionState = 'open' | 'closing' | 'closed';
 
@@ -52,7 +51,6 @@ export class TcpConnection {
   readonly options: ResolvedConnectionOptions;
   /** The peer's endpoint, kept after close. */
   readonly remote: Endpoint;
-  #stats: ConnectionStats | undefined = undefined;
 
   // Per-connection state is kept small: a server may hold tens of thousands of these (see BENCHMARKS.md for
   // what each costs). Handlers are shared functions (see the statics below); the decoder is made on the first
@@ -66,6 +64,7 @@ export class TcpConnection {
   /** @internal The idle sweeper's tick when bytes last arrived. */
   idleTick = 0;
   #rare: RareState | undefined = undefined;
+  #stats: ConnectionStats | undefined = undefined;
   /** @internal */
   [kHooks]: ConnectionHooks | undefined = undefined;
   /** @internal */
