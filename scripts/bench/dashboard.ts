@@ -12,6 +12,7 @@ import { get } from 'node:http';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from '../../src/bench/report.js';
+import { benchResultOf } from './_harness.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = `${ROOT}bin/socklab.cjs`;
@@ -47,7 +48,7 @@ function runBench(port: number): Promise<BenchResult> {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (text: string) => (out += text));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as BenchResult) : reject(new Error(`bench exited ${code}: ${out}`))));
+    child.on('exit', (code) => (code === 0 ? resolve(benchResultOf(out)) : reject(new Error(`bench exited ${code}: ${out}`))));
   });
 }
 

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from '../../src/bench/report.js';
+import { benchResultOf } from './_harness.js';
 import { SessionTracer } from '../../src/trace/session-trace.js';
 import { Child, CLI } from '../../test/helpers/processes.js';
 
@@ -29,7 +30,7 @@ async function bench(port: number): Promise<BenchResult> {
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   await new Promise((resolve) => child.once('exit', resolve));
-  return (JSON.parse(out.trim().split('\n').at(-1)!) as { totals: BenchResult }).totals;
+  return benchResultOf(out);
 }
 
 async function measure(args: string[]): Promise<{ perSec: number; p99: number }> {

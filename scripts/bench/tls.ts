@@ -7,76 +7,20 @@
  *
  * Run on its own: `node dist/scripts/bench/tls.js` prints the markdown.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from '../../src/bench/report.js';
+import { bench as harnessBench, CLI, log, PIN, ROOT, startServer, stopServer, type Server } from './_harness.js';
 import { generateSelfSigned } from '../../src/tls/certificate.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const CLI = `${ROOT}bin/socklab.cjs`;
 const ROUNDS = Number(process.env['BENCH_TLS_ROUNDS'] ?? 5);
 const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 2500);
 const WARMUP_MS = 500;
-const PIN = spawnSync('taskset', ['-c', '0', 'true']).status === 0 && cpus().length >= 2;
-const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
-function pinned(cpu: number, command: string, args: string[]): [string, string[]] {
-  return PIN ? ['taskset', ['-c', String(cpu), command, ...args]] : [command, args];
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-interface Server {
-  port: number;
-  child: ChildProcess;
-}
-
-/** Starts a server on CPU 0 (output to /dev/null) and waits until it accepts TCP connections. */
-async function startServer(name: string, args: (port: number) => string[]): Promise<Server> {
-  const port = await freePort();
-  const [cmd, argv] = pinned(0, process.execPath, args(port));
-  const devNull = openSync('/dev/null', 'w');
-  const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', devNull, 'inherit'] });
-  closeSync(devNull);
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const probe = connect(port, '127.0.0.1');
-      probe.once('connect', () => resolve(true)).once('error', () => resolve(false));
-      probe.once('close', () => resolve(false));
-      setTimeout(() => probe.destroy(), 200);
-    });
-    if (ok) return { port, child };
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${name} did not start`);
-    await sleep(100);
-  }
-}
-
-async function stopServer(server: Server): Promise<void> {
-  if (server.child.exitCode !== null) return;
-  server.child.kill('SIGKILL');
-  await new Promise((resolve) => server.child.once('exit', resolve));
-}
-
-async function bench(args: string[]): Promise<BenchResult> {
-  const [cmd, argv] = pinned(1, process.execPath, [CLI, 'bench', ...args, '--duration-ms', String(DURATION_MS), '--warmup-ms', String(WARMUP_MS), '--json']);
-  const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  await new Promise((resolve) => child.once('exit', resolve));
-  return JSON.parse(out) as BenchResult;
-}
+/** One `socklab bench … --json` run from CPU 1, measured for DURATION_MS after a warm-up. */
+const bench = (args: string[]): Promise<BenchResult> => harnessBench([...args, '--duration-ms', String(DURATION_MS), '--warmup-ms', String(WARMUP_MS)]);
 
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -103,9 +47,9 @@ export default async function run(): Promise<{ targets: Array<{ target: string; 
     writeFileSync(certFile, cert.cert);
     writeFileSync(keyFile, cert.key);
     const servers: Record<Key, Server> = {
-      bareTls: await startServer(NAMES.bareTls, (port) => [`${ROOT}scripts/bench-servers/bare-tls.mjs`, String(port), certFile, keyFile]),
-      socklabTls: await startServer(NAMES.socklabTls, (port) => [CLI, 'serve', '--port', String(port), '--quiet', '--tls', '--cert', certFile, '--key', keyFile]),
-      socklabPlain: await startServer(NAMES.socklabPlain, (port) => [CLI, 'serve', '--port', String(port), '--quiet']),
+      bareTls: await startServer(NAMES.bareTls, process.execPath, [`${ROOT}scripts/bench-servers/bare-tls.mjs`, '{port}', certFile, keyFile]),
+      socklabTls: await startServer(NAMES.socklabTls, process.execPath, [CLI, 'serve', '--port', '{port}', '--quiet', '--tls', '--cert', certFile, '--key', keyFile]),
+      socklabPlain: await startServer(NAMES.socklabPlain, process.execPath, [CLI, 'serve', '--port', '{port}', '--quiet']),
     };
     const tlsFlags = (key: Key): string[] => (key === 'socklabPlain' ? [] : ['--tls', '--ca', certFile]);
     const modeArgs = { rr: ['tcp', '-c', '100'], conn: ['connect', '-c', '8'] } as const;

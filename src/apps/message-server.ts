@@ -1,7 +1,8 @@
 import { formatEndpoint, type Endpoint } from '../address.js';
 import { encodeMessage } from '../codec/framing.js';
 import { SocklabError, type SocklabCode } from '../errors.js';
-import type { TcpConnection } from '../tcp/connection.js';
+import { kAppState, type ConnectionHooks } from '../tcp/_hooks.js';
+import { setConnectionHooks, type TcpConnection } from '../tcp/connection.js';
 import { listenTcp, type ListenOptions, type ServerStats, type TcpServer } from '../tcp/server.js';
 import { tlsClientOnPlaintextError } from '../tls/errors.js';
 import { looksLikeTlsHandshake } from '../tls/sniff.js';
@@ -60,10 +61,10 @@ export interface MessageServerOptions extends ListenOptions {
   /** Sees every message before it is answered (the dashboard keeps the last one per connection); keep it cheap. */
   onMessage?: (connection: TcpConnection, message: Buffer) => void;
   /**
-   * Send the greeting at accept instead of one event-loop turn later. Faster to greet (about 20% more
-   * connections per second in the benchmark), but a client that sends at once and then answers the greeting,
-   * like the seed's client.py, can then have its first two messages merged into one read (measured: 9-11 of 30
-   * sessions). @default false
+   * Send the greeting at accept instead of one event-loop turn later. Greets sooner (a few percent more
+   * connections per second in the benchmark, BENCHMARKS.md), but a client that sends at once and then answers
+   * the greeting, like the seed's client.py, can then have its first two messages merged into one read
+   * (measured: 9-11 of 30 sessions). @default false
    */
   greetAtAccept?: boolean;
 }
@@ -116,19 +117,26 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
   // message "$`" came back as part of the template (found by the fuzz test).
   const replyFor = (text: string): string => (templated ? replyTemplate.replaceAll('{message}', () => text) : replyTemplate);
   const framing = options.framing ?? 'auto';
+  const lineEnding = options.lineEnding ?? 'lf';
   // The hot path: a fixed reply is encoded once, and `quit` is compared as bytes, so a message that is neither
   // logged nor templated is never decoded to a string.
-  const fixedReply = templated ? undefined : encodeMessage(framing, replyTemplate, options.lineEnding ?? 'lf');
+  const fixedReply = templated ? undefined : encodeMessage(framing, replyTemplate, lineEnding);
   const quitBytes = Buffer.from(quitCommand);
 
-  const sessions = new WeakMap<TcpConnection, Session>();
+  const greetingFrame = greeting === null ? undefined : encodeMessage(framing, greeting, lineEnding);
+  /** Sends the greeting if it is still owed (see GREETING_OWED). */
+  const greet = (conn: TcpConnection): void => {
+    if (conn[kAppState] !== GREETING_OWED || conn.state !== 'open') return;
+    conn.sendEncoded(greetingFrame!);
+    conn[kAppState] = GREETED;
+  };
   const farewell = options.farewell ?? farewellLine;
   const tcp = await listenTcp({
     framing: 'auto',
     ...options,
     // The greeting, if still owed, goes out before the reason for closing (found by the fuzz test).
     farewell: (reason, conn) => {
-      sessions.get(conn)?.greet();
+      greet(conn);
       return farewell(reason, conn);
     },
   });
@@ -150,65 +158,66 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
     if (next) start(next);
   };
 
-  // One small Session per client and listeners shared by all (EventEmitter calls them with `this` = the
-  // connection): a server holding 10,000 idle clients pays for state, not for a set of closures each.
-  function onMessage(this: TcpConnection, message: Buffer): void {
-    // A TLS client on this plaintext port: its ClientHello is not a message; name it instead of answering it.
-    if (this.stats.messagesIn === 1 && !tcp.certificate && looksLikeTlsHandshake(message)) {
-      void this.closeWithReason(tlsClientOnPlaintextError(this.peer));
-      return;
-    }
-    stats.messages++;
-    if (observe) observe(this, message);
-    if (logMessages) emit({ type: 'message', peer: this.remote, text: message.toString('utf8') });
-    if (this.state !== 'open') return;
-    const session = sessions.get(this)!;
-    session.greet();
-    if (fixedReply) this.sendEncoded(fixedReply);
-    else this.send(replyFor(message.toString('utf8')));
-    if (message.equals(quitBytes)) {
-      session.ending = 'quit';
+  // No per-client object and no listeners: hooks shared by every client (called with `this` = the connection)
+  // and the session's state in the connection's own app-state slot. A server holding 10,000 idle clients pays
+  // a few fields each, not a listener table, closures and a WeakMap entry.
+  const hooks: ConnectionHooks = {
+    message(message) {
+      // A TLS client on this plaintext port: its ClientHello is not a message; name it instead of answering it.
+      if (this.stats.messagesIn === 1 && !tcp.certificate && looksLikeTlsHandshake(message)) {
+        void this.closeWithReason(tlsClientOnPlaintextError(this.peer));
+        return;
+      }
+      stats.messages++;
+      if (observe) observe(this, message);
+      if (logMessages) emit({ type: 'message', peer: this.remote, text: message.toString('utf8') });
+      if (this.state !== 'open') return;
+      greet(this);
+      if (fixedReply) this.sendEncoded(fixedReply);
+      else this.send(replyFor(message.toString('utf8')));
+      if (message.equals(quitBytes)) {
+        this[kAppState] = 'quit';
+        void this.close();
+      }
+    },
+    end() {
+      // A client that sends nothing and half-closes at once still gets its greeting (found by the fuzz test).
+      greet(this);
+      if (typeof this[kAppState] !== 'string') this[kAppState] = 'client closed';
       void this.close();
-    }
-  }
-  function onEnd(this: TcpConnection): void {
-    const session = sessions.get(this)!;
-    // A client that sends nothing and half-closes at once still gets its greeting (found by the fuzz test).
-    session.greet();
-    session.ending ??= 'client closed';
-    void this.close();
-  }
-  function onClose(this: TcpConnection, error: SocklabError | undefined): void {
-    const session = sessions.get(this);
-    if (error) stats.errors[error.code] = (stats.errors[error.code] ?? 0) + 1;
-    const totals = { messagesIn: this.stats.messagesIn, messagesOut: this.stats.messagesOut, bytesIn: this.socket.bytesRead, bytesOut: this.socket.bytesWritten };
-    emit({ type: 'closed', peer: this.remote, reason: error?.code ?? session?.ending ?? 'closed', ...(error ? { error } : {}), totals });
-    sessionEnded();
-  }
+    },
+    close(error) {
+      if (error) stats.errors[error.code] = (stats.errors[error.code] ?? 0) + 1;
+      const ending = this[kAppState];
+      const totals = { messagesIn: this.stats.messagesIn, messagesOut: this.stats.messagesOut, bytesIn: this.socket.bytesRead, bytesOut: this.socket.bytesWritten };
+      emit({ type: 'closed', peer: this.remote, reason: error?.code ?? (typeof ending === 'string' ? ending : 'closed'), ...(error ? { error } : {}), totals });
+      sessionEnded();
+    },
+  };
 
   const start = (conn: TcpConnection): void => {
     current = conn;
-    const session = new Session(conn, greeting);
-    sessions.set(conn, session);
+    conn[kAppState] = greetingFrame === undefined ? GREETED : GREETING_OWED;
     emit({ type: 'connected', peer: conn.remote });
     if (conn.state === 'closed') {
-      onClose.call(conn, undefined);
+      hooks.close.call(conn, undefined);
       return;
     }
-    conn.on('close', onClose);
-    if (conn.state !== 'open') return;
     if (mode === 'greet') {
-      session.greet();
-      session.ending = 'greeted';
+      // Only the close hook matters here; the message and end hooks run only for what arrives before the close.
+      setConnectionHooks(conn, hooks);
+      if (conn.state !== 'open') return;
+      greet(conn);
+      conn[kAppState] = 'greeted';
       void conn.close();
       return;
     }
-    conn.on('message', onMessage);
-    conn.on('end', onEnd);
+    setConnectionHooks(conn, hooks);
+    if (conn.state !== 'open') return;
     // The greeting waits one event-loop turn so that bytes the client sent right after connecting are read
     // first (see greetAfterFirstRead); a message read sooner gets the greeting sent ahead of its reply.
-    if (options.greetAtAccept) session.greet();
-    else greetAfterFirstRead(session);
+    if (options.greetAtAccept) greet(conn);
+    else greetAfterFirstRead(conn, greet);
   };
 
   tcp.on('connection', (conn) => {
@@ -238,32 +247,30 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
   return { tcp, mode, stats, address: () => tcp.address(), done, close };
 }
 
-/** What the server remembers about one client's session. */
-class Session {
-  ending: string | undefined;
-  #greeting: string | null;
+/**
+ * A session's state, kept in the connection's app-state slot: the greeting still owed, or sent (or none to
+ * send), or why the session is ending ('quit', 'client closed', 'greeted'; set only after the greeting went out).
+ */
+const GREETING_OWED = 0;
+const GREETED = 1;
 
-  constructor(
-    readonly conn: TcpConnection,
-    greeting: string | null,
-  ) {
-    this.#greeting = greeting;
-  }
+type Greet = (conn: TcpConnection) => void;
+/** Connections waiting for their greeting, batched per turn: one setImmediate per turn, not two per client. */
+// Flat pairs (connection, its server's greet), so queueing one allocates nothing.
+let firstHop: (TcpConnection | Greet)[] = [];
+let secondHop: (TcpConnection | Greet)[] = [];
 
-  /** Sends the greeting if it has not gone out yet. */
-  greet(): void {
-    if (this.#greeting === null || this.conn.state !== 'open') return;
-    this.conn.send(this.#greeting);
-    this.#greeting = null;
-  }
+function runFirstHop(): void {
+  const batch = firstHop;
+  firstHop = [];
+  if (secondHop.length === 0) setImmediate(runSecondHop);
+  for (const item of batch) secondHop.push(item);
 }
 
-function greetSession(session: Session): void {
-  session.greet();
-}
-
-function greetNextTurn(session: Session): void {
-  setImmediate(greetSession, session);
+function runSecondHop(): void {
+  const batch = secondHop;
+  secondHop = [];
+  for (let i = 0; i < batch.length; i += 2) (batch[i + 1] as Greet)(batch[i] as TcpConnection);
 }
 
 /**
@@ -273,10 +280,11 @@ function greetNextTurn(session: Session): void {
  * server3.py mostly wins this race by calling recv() at once. Measured: 9-11 of 30 sessions merged with the
  * greeting sent at accept, 0 of 30 with this.
  */
-function greetAfterFirstRead(session: Session): void {
-  // The first setImmediate runs in this turn's check phase; the second after the next poll phase, which is
-  // where bytes already waiting on the socket are read.
-  setImmediate(greetNextTurn, session);
+function greetAfterFirstRead(conn: TcpConnection, greet: Greet): void {
+  // The first hop runs in this turn's check phase; the second after the next poll phase, which is where bytes
+  // already waiting on the socket are read.
+  if (firstHop.length === 0) setImmediate(runFirstHop);
+  firstHop.push(conn, greet);
 }
 
 /**

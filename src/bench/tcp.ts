@@ -38,17 +38,15 @@ export interface TcpBenchOptions {
 }
 
 /** A plaintext or TLS socket, and the event that says it is ready for the first request. */
-function connectFor(options: TcpBenchOptions): { socket: Socket; ready: string } {
+function connectFor(options: TcpBenchOptions, index = 0): { socket: Socket; ready: string } {
   if (options.tls) return { socket: connectTlsSocket(options.host, options.port, options.tls), ready: VERIFIED_EVENT };
-  return { socket: connect({ ...target(options), noDelay: true }), ready: 'connect' };
+  const where = options.path === undefined ? { host: options.host, port: options.port, ...localAddressFor(options, index) } : { path: options.path };
+  return { socket: connect({ ...where, noDelay: true }), ready: 'connect' };
 }
 
 const LF = 0x0a;
 
 /** Where to connect: the UNIX socket if there is one, else host and port. */
-function target(options: TcpBenchOptions): { path: string } | { host: string; port: number } {
-  return options.path === undefined ? { host: options.host, port: options.port } : { path: options.path };
-}
 
 function countLines(chunk: Buffer): number {
   let count = 0;
@@ -68,9 +66,9 @@ function noteError(counters: Counters, err: unknown): void {
 }
 
 /** Opens one connection and, if asked, waits for the greeting. Resolves with the socket and leftover replies. */
-function open(options: TcpBenchOptions): Promise<{ socket: Socket; extraReplies: number }> {
+function open(options: TcpBenchOptions, index = 0): Promise<{ socket: Socket; extraReplies: number }> {
   return new Promise((resolve, reject) => {
-    const { socket, ready } = connectFor(options);
+    const { socket, ready } = connectFor(options, index);
     const timer = setTimeout(() => {
       socket.destroy();
       reject(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
@@ -98,15 +96,24 @@ function open(options: TcpBenchOptions): Promise<{ socket: Socket; extraReplies:
   });
 }
 
+/**
+ * One source address has ~28,000 ephemeral ports (ip_local_port_range) per destination, so past 20,000
+ * connections to an IPv4 loopback server the sources spread over 127.0.0.2-127.0.0.251 (all of 127/8 is loopback).
+ */
+function localAddressFor(options: TcpBenchOptions, index: number): { localAddress?: string } {
+  if (options.connections <= 20_000 || !options.host.startsWith('127.')) return {};
+  return { localAddress: `127.0.0.${2 + (index % 250)}` };
+}
+
 /** Opens `count` connections, at most `openConcurrency` connects at a time. */
 async function openMany(options: TcpBenchOptions, count: number, counters: Counters): Promise<Socket[]> {
   const sockets: Socket[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < count && !options.signal?.aborted) {
-      next++;
+      const index = next++;
       try {
-        sockets.push((await open(options)).socket);
+        sockets.push((await open(options, index)).socket);
       } catch (err) {
         noteError(counters, err);
       }

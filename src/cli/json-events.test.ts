@@ -43,24 +43,27 @@ describe('validateEvent', () => {
 });
 
 describe('EventOutput', () => {
-  it('with --json: JSON lines on stdout, the human text on stderr; an abstract name shows as @name', () => {
+  it('with --json: JSON lines on stdout, the human text on stderr; an abstract name shows as @name', async () => {
     const stdout = collect();
     const stderr = collect();
     const out = new EventOutput({ stdin: process.stdin, stdout: stdout.stream, stderr: stderr.stream, signal: new AbortController().signal }, true);
     out.event('connected', { peer: { address: '\0sock', port: 0, family: 'unix' }, id: undefined }, 'someone connected');
     out.say('hello');
+    assert.equal(stdout.text(), '', 'nothing is written before the end of the event-loop turn');
+    await out.close();
     const line = JSON.parse(stdout.text()) as Record<string, unknown>;
     assert.deepEqual(validateEvent(line), []);
     assert.deepEqual(line.peer, { address: '@sock', port: 0, family: 'unix' });
     assert.equal(stderr.text(), 'someone connected\nhello\n');
   });
 
-  it('without --json: the human text on stdout only', () => {
+  it('without --json: the human text on stdout only', async () => {
     const stdout = collect();
     const stderr = collect();
     const out = new EventOutput({ stdin: process.stdin, stdout: stdout.stream, stderr: stderr.stream, signal: new AbortController().signal }, false);
     out.event('connected', { peer }, 'someone connected');
     out.event('exec', { pid: 1, command: 'cat' });
+    await out.close();
     assert.equal(stdout.text(), 'someone connected\n');
     assert.equal(stderr.text(), '');
   });

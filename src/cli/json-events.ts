@@ -1,6 +1,7 @@
 import { formatSocketPath } from '../unix/socket-path.js';
 import { JSON_EVENTS_VERSION } from '../trace/event-version.js';
-import { println, type Io } from './command.js';
+import type { Io } from './command.js';
+import { LogWriter } from './log-writer.js';
 
 export { JSON_EVENTS_VERSION };
 
@@ -41,6 +42,7 @@ export const EVENT_SCHEMA: Readonly<Record<string, EventSchema>> = Object.freeze
   },
   certificate: { from: 'serve --tls, proxy --tls', required: { fingerprint: 'string', names: 'string', selfSigned: 'boolean', validTo: 'string' } },
   'tls-failed': { from: 'serve --tls, proxy --tls', required: { peer: 'endpoint', code: 'string', message: 'string' } },
+  'log-dropped': { from: 'every command (when stdout does not keep up)', required: { lines: 'integer' } },
   backend: { from: 'udp-serve (--workers, --redis, --state)', required: { status: 'string', location: 'string' }, optional: { reason: 'string' } },
   closed: {
     from: 'serve, client, proxy',
@@ -143,28 +145,58 @@ function jsonValue(value: unknown): unknown {
  * out.event('connected', { peer }, `${formatEndpoint(peer)} connected`);
  */
 export class EventOutput {
+  readonly #stdout: LogWriter;
+  readonly #stderr: LogWriter;
+
   constructor(
     readonly io: Io,
     readonly json: boolean,
-  ) {}
+  ) {
+    // Batched per event-loop turn: a server logging every message makes one write per turn, not one per line.
+    this.#stdout = new LogWriter(io.stdout, json ? { droppedLine: (lines) => JSON.stringify(stamped('log-dropped', { lines })) } : {});
+    this.#stderr = new LogWriter(io.stderr);
+    let outputs = openOutputs.get(io);
+    if (!outputs) openOutputs.set(io, (outputs = new Set()));
+    outputs.add(this);
+  }
 
   /** Prints an event: its human line (if any) on stdout, or with `--json` the JSON line on stdout and the human line on stderr. */
   event(name: string, fields: Record<string, unknown>, human?: string): void {
     if (this.json) {
-      const line: Record<string, unknown> = { v: JSON_EVENTS_VERSION, ts: new Date().toISOString(), event: name };
+      const line = stamped(name, {});
       for (const [key, value] of Object.entries(fields)) if (value !== undefined) line[key] = jsonValue(value);
-      println(this.io.stdout, JSON.stringify(line));
+      this.#stdout.line(JSON.stringify(line));
     }
-    if (human !== undefined) println(this.json ? this.io.stderr : this.io.stdout, human);
+    if (human !== undefined) (this.json ? this.#stderr : this.#stdout).line(human);
   }
 
   /** A human line that is not an event: stdout normally, stderr with `--json`. */
   say(line: string): void {
-    println(this.json ? this.io.stderr : this.io.stdout, line);
+    (this.json ? this.#stderr : this.#stdout).line(line);
   }
 
   /** A diagnostic: always stderr. */
   note(line: string): void {
-    println(this.io.stderr, line);
+    this.#stderr.line(line);
   }
+
+  /** Writes everything still queued (main() calls this for every output of a command before it returns). */
+  async close(): Promise<void> {
+    await Promise.all([this.#stdout.close(), this.#stderr.close()]);
+  }
+}
+
+const openOutputs = new WeakMap<Io, Set<EventOutput>>();
+
+function stamped(event: string, fields: Record<string, unknown>): Record<string, unknown> {
+  return { v: JSON_EVENTS_VERSION, ts: new Date().toISOString(), event, ...fields };
+}
+
+/**
+ * Flushes every {@link EventOutput} a command made on `io`, so nothing queued for the end of the event-loop turn
+ * is lost when the process exits, and error lines printed after it come after it.
+ */
+export async function flushEventOutputs(io: Io): Promise<void> {
+  const outputs = openOutputs.get(io);
+  if (outputs) await Promise.all([...outputs].map((output) => output.close()));
 }

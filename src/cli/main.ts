@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { SocklabError } from '../errors.js';
 import { println, type Command, type Io } from './command.js';
+import { flushEventOutputs } from './json-events.js';
 
 /** How to load each subcommand; their summaries and the root help are in bin/root-help.cjs. */
 const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
@@ -56,8 +57,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   try {
     const args = command.parse(rest);
-    return await command.spec.run(args, io);
+    const code = await command.spec.run(args, io);
+    await flushEventOutputs(io);
+    return code;
   } catch (err) {
+    // What the command printed before it failed comes before why it failed.
+    await flushEventOutputs(io);
     return reportError(name, err, io);
   }
 }

@@ -1,80 +1,25 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { debuglog } from 'node:util';
-import { AsyncQueue } from '../_async-queue.js';
 import { formatEndpoint, socketEndpoint, type Endpoint } from '../address.js';
-import { createDecoder, encodeMessage, type Framing, type MessageDecoder } from '../codec/framing.js';
-import type { LineEnding } from '../codec/lines.js';
+import { createDecoder, encodeMessage, type MessageDecoder } from '../codec/framing.js';
 import { FrameTooLargeError, SocklabError, connectionError } from '../errors.js';
-import { DEFAULTS, checkCount } from '../options.js';
+import { resolveConnectionOptions, type ConnectionOptions, type ResolvedConnectionOptions } from './_connection-options.js';
+import { kAppState, kHooks, kOwner, type ConnectionHooks, type ConnectionOwner } from './_hooks.js';
+import { messageQueue } from './_message-queue.js';
+import { drained, guardOutput } from './_output-guard.js';
+import { RareState, destroySocket, peerEndpoint, type ConnectionStats } from './_connection-state.js';
 import { IdleSweeper } from './idle-sweeper.js';
+
+export { resolveConnectionOptions, type ConnectionOptions } from './_connection-options.js';
+export type { ConnectionStats } from './_connection-state.js';
 
 const debug = debuglog('socklab');
 
-/** Options shared by client and server connections. Every limit has a finite default in {@link DEFAULTS}. */
-export interface ConnectionOptions {
-  /** How the byte stream is cut into messages. @default 'line' */
-  framing?: Framing;
-  /** Terminator `send()` appends to line messages. @default 'lf' */
-  lineEnding?: LineEnding;
-  /** Largest incoming message. @default DEFAULTS.maxMessageBytes */
-  maxMessageBytes?: number;
-  /** Output queued for a peer that does not read before it is cut off. @default DEFAULTS.maxBufferedBytes */
-  maxBufferedBytes?: number;
-  /** Messages held for a slow `messages()` consumer before reading pauses. @default DEFAULTS.maxQueuedMessages */
-  maxQueuedMessages?: number;
-  /**
-   * Silence (no bytes in) after which the connection is closed with SL_ERR_IDLE_TIMEOUT: checked by a sweep shared
-   * by all connections, so the close comes between this and 1.25 times this. @default Infinity (servers: DEFAULTS.idleTimeoutMs)
-   */
-  idleTimeoutMs?: number;
-  /**
-   * Once a message has started to arrive, the time its end may take before the connection is closed with
-   * SL_ERR_SLOW_SENDER. @default Infinity (servers: DEFAULTS.messageTimeoutMs)
-   */
-  messageTimeoutMs?: number;
-  /** Output queued above this is tolerated only for `outputSoftLimitMs`. @default DEFAULTS.outputSoftLimitBytes */
-  outputSoftLimitBytes?: number;
-  /** @default DEFAULTS.outputSoftLimitMs */
-  outputSoftLimitMs?: number;
-  /** How long `close()` waits for the peer to finish before destroying. @default DEFAULTS.closeTimeoutMs */
-  closeTimeoutMs?: number;
-  /**
-   * A last line told to the peer when the connection is closed for a protocol error (too long, idle). Called
-   * while the connection is still open, so it may send something first.
-   */
-  farewell?: (reason: SocklabError, connection: TcpConnection) => string | undefined;
-}
+const kConnection = Symbol('socklab.connection');
+type OwnedSocket = Socket & { [kConnection]: TcpConnection };
 
-type ResolvedConnectionOptions = Readonly<Required<Omit<ConnectionOptions, 'farewell'>>> & Pick<ConnectionOptions, 'farewell'>;
-
-const resolvedOptions = new WeakSet<object>();
-
-/**
- * Validates connection options once, before any socket exists. The result is frozen and can be shared by every
- * connection of a server (one object, not one per connection); passing it again returns it as it is.
- */
-export function resolveConnectionOptions(options: ConnectionOptions = {}): ResolvedConnectionOptions {
-  if (resolvedOptions.has(options)) return options as ResolvedConnectionOptions;
-  const resolved = Object.freeze({
-    framing: options.framing ?? 'line',
-    lineEnding: options.lineEnding ?? 'lf',
-    maxMessageBytes: checkCount('maxMessageBytes', options.maxMessageBytes ?? DEFAULTS.maxMessageBytes, 1, true),
-    maxBufferedBytes: checkCount('maxBufferedBytes', options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes, 1, true),
-    maxQueuedMessages: checkCount('maxQueuedMessages', options.maxQueuedMessages ?? DEFAULTS.maxQueuedMessages, 1, true),
-    idleTimeoutMs: checkCount('idleTimeoutMs', options.idleTimeoutMs ?? Infinity, 1, true),
-    messageTimeoutMs: checkCount('messageTimeoutMs', options.messageTimeoutMs ?? Infinity, 1, true),
-    outputSoftLimitBytes: checkCount('outputSoftLimitBytes', options.outputSoftLimitBytes ?? DEFAULTS.outputSoftLimitBytes, 1, true),
-    outputSoftLimitMs: checkCount('outputSoftLimitMs', options.outputSoftLimitMs ?? DEFAULTS.outputSoftLimitMs, 1, true),
-    closeTimeoutMs: checkCount('closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs, 0, true),
-    farewell: options.farewell,
-  });
-  resolvedOptions.add(resolved);
-  return resolved;
-}
-
-const kOwner = Symbol('socklab.connection');
-type OwnedSocket = Socket & { [kOwner]: TcpConnection };
+let startReading: (connection: TcpConnection) => void;
 
 /** `open` → `closing` (we or the peer started to close) → `closed`. */
 export type ConnectionState = 'open' | 'closing' | 'closed';
@@ -88,7 +33,6 @@ interface ConnectionEvents {
   end: [];
   state: [state: ConnectionState];
   close: [error: SocklabError | undefined];
-  newListener: [event: string | symbol, listener: unknown];
 }
 
 /**
@@ -101,39 +45,38 @@ interface ConnectionEvents {
  * for await (const reply of conn.messages()) console.log(reply.toString());
  * const err = await conn.closed; // undefined, or why it ended
  */
-export class TcpConnection extends EventEmitter<ConnectionEvents> {
+export interface TcpConnection extends EventEmitter<ConnectionEvents> {}
+export class TcpConnection {
   readonly socket: Socket;
   readonly options: ResolvedConnectionOptions;
   /** The peer's endpoint, kept after close. */
   readonly remote: Endpoint;
-  readonly stats = { messagesIn: 0, messagesOut: 0, bytesDiscarded: 0 };
 
-  // Per-connection state is kept small: a server may hold tens of thousands of these. Handlers are shared
-  // functions (see the statics below), `local` and `closed` are made only when asked for.
+  // Per-connection state is kept small: a server may hold tens of thousands of these (see BENCHMARKS.md for
+  // what each costs). Handlers are shared functions (see the statics below); the decoder is made on the first
+  // bytes, timers and the `closed` promise in RareState on first use, and the EventEmitter's listener table
+  // only when someone listens (socklab's servers use hooks instead, see _hooks.ts).
   #state: ConnectionState = 'open';
-  #decoder: MessageDecoder;
+  #decoder: MessageDecoder | undefined = undefined;
   #reading = false;
   #peerEnded = false;
-  #error: SocklabError | undefined;
-  #closeTimer: NodeJS.Timeout | undefined;
-  #idle: IdleSweeper<TcpConnection> | undefined;
+  #idle: IdleSweeper<TcpConnection> | undefined = undefined;
   /** @internal The idle sweeper's tick when bytes last arrived. */
   idleTick = 0;
-  /** Runs while a started message waits for its end (messageTimeoutMs). */
-  #messageTimer: NodeJS.Timeout | undefined;
-  /** Runs while queued output is above outputSoftLimitBytes. */
-  #softLimitTimer: NodeJS.Timeout | undefined;
-  #local: Endpoint | undefined;
-  #closed: Promise<SocklabError | undefined> | undefined;
-  #resolveClosed: ((error: SocklabError | undefined) => void) | undefined;
+  #rare: RareState | undefined = undefined;
+  #stats: ConnectionStats | undefined = undefined;
+  /** @internal */
+  [kHooks]: ConnectionHooks | undefined = undefined;
+  /** @internal */
+  [kOwner]: ConnectionOwner | undefined = undefined;
+  /** @internal */
+  [kAppState]: unknown = undefined;
 
   constructor(socket: Socket, options: ConnectionOptions = {}) {
-    super();
     this.socket = socket;
     this.options = resolveConnectionOptions(options);
-    this.remote = socketEndpoint(socket, 'remote');
-    this.#decoder = createDecoder(this.options.framing, this.options.maxMessageBytes);
-    (socket as OwnedSocket)[kOwner] = this;
+    this.remote = peerEndpoint(socket);
+    (socket as OwnedSocket)[kConnection] = this;
     // Request/response traffic: Nagle plus the peer's delayed ACK would hold each small reply ~40 ms.
     socket.setNoDelay(true);
     // Without an 'error' listener a peer's RST would crash the whole process.
@@ -144,12 +87,11 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
       this.#idle = IdleSweeper.for(this.options.idleTimeoutMs, TcpConnection.#onIdle, 'tcp');
       this.#idle.add(this);
     }
-    this.on('newListener', TcpConnection.#onNewListener);
     if (socket.destroyed) queueMicrotask(() => this.#onClose());
   }
 
   static #onSocketError(this: Socket, err: Error): void {
-    const conn = (this as OwnedSocket)[kOwner];
+    const conn = (this as OwnedSocket)[kConnection];
     // Once we are closing, a reset only means the peer left without reading the rest (the seed's client
     // closes right after sending "quit"): that is its choice, not a failure of this connection.
     const error = connectionError(conn.peer, err);
@@ -158,7 +100,7 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
   }
 
   static #onSocketClose(this: Socket): void {
-    (this as OwnedSocket)[kOwner].#onClose();
+    (this as OwnedSocket)[kConnection].#onClose();
   }
 
   static #onIdle(conn: TcpConnection): void {
@@ -167,56 +109,65 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
   }
 
   static #onMessageTimeout(conn: TcpConnection): void {
-    conn.#messageTimer = undefined;
+    conn.#rare!.messageTimer = undefined;
     const ms = conn.options.messageTimeoutMs;
     void conn.closeWithReason(
-      new SocklabError('SL_ERR_SLOW_SENDER', `Message incomplete after ${ms} ms (${conn.#decoder.pendingBytes} bytes so far): messageTimeoutMs is ${ms}`),
+      new SocklabError('SL_ERR_SLOW_SENDER', `Message incomplete after ${ms} ms (${conn.#decoder?.pendingBytes ?? 0} bytes so far): messageTimeoutMs is ${ms}`),
     );
-  }
-
-  static #onSoftLimitTimeout(conn: TcpConnection): void {
-    conn.#softLimitTimer = undefined;
-    const queued = conn.socket.writableLength;
-    if (queued <= conn.options.outputSoftLimitBytes || conn.#state === 'closed') return;
-    conn.destroy(
-      new SocklabError(
-        'SL_ERR_OUTPUT_OVERFLOW',
-        `Peer ${conn.peer} is reading too slowly: ${queued} bytes queued for over ${conn.options.outputSoftLimitMs} ms (outputSoftLimitBytes is ${conn.options.outputSoftLimitBytes})`,
-      ),
-    );
-  }
-
-  static #onSocketDrain(this: Socket): void {
-    const conn = (this as OwnedSocket)[kOwner];
-    clearTimeout(conn.#softLimitTimer);
-    conn.#softLimitTimer = undefined;
   }
 
   static #onSocketData(this: Socket, chunk: Buffer): void {
-    (this as OwnedSocket)[kOwner].#onData(chunk);
+    (this as OwnedSocket)[kConnection].#onData(chunk);
   }
 
   static #onSocketEnd(this: Socket): void {
-    (this as OwnedSocket)[kOwner].#onEnd();
+    (this as OwnedSocket)[kConnection].#onEnd();
   }
 
-  static #onNewListener(this: TcpConnection, event: string | symbol): void {
-    if (event === 'message') this.#startReading();
+  static {
+    // An EventEmitter (instanceof, every method) without EventEmitter's constructor, which makes a listener table
+    // and sets four more fields on every connection: most server connections never get a listener. Node's
+    // emitter methods make the table on the first listener.
+    Object.setPrototypeOf(this.prototype, EventEmitter.prototype);
+    Object.setPrototypeOf(this, EventEmitter);
+    startReading = (conn) => conn.#startReading();
+    // Reading starts with the first 'message' listener, however it is added (on, once, prepend…: once and
+    // prependOnceListener go through these). Overriding beats a 'newListener' listener, which would give every
+    // connection a listener table.
+    for (const method of ['on', 'addListener', 'prependListener'] as const) {
+      const base = EventEmitter.prototype[method];
+      Object.defineProperty(this.prototype, method, {
+        value: function (this: TcpConnection, event: string | symbol, listener: (...args: unknown[]) => void) {
+          if (event === 'message') this.#startReading();
+          return base.call(this, event, listener);
+        },
+        writable: true,
+        configurable: true,
+      });
+    }
+  }
+
+  /** Messages delivered and sent, and bytes discarded while closing (made on first use: idle clients have none). */
+  get stats(): ConnectionStats {
+    return (this.#stats ??= { messagesIn: 0, messagesOut: 0, bytesDiscarded: 0 });
+  }
+
+  #rareState(): RareState {
+    return (this.#rare ??= new RareState());
   }
 
   /** Our endpoint, read from the socket on first use (so read it while the connection is open). */
   get local(): Endpoint {
-    this.#local ??= socketEndpoint(this.socket, 'local');
-    return this.#local;
+    const rare = this.#rareState();
+    rare.local ??= socketEndpoint(this.socket, 'local');
+    return rare.local;
   }
 
   /** Resolves once the socket is fully closed: with undefined, or the error that ended the connection. */
   get closed(): Promise<SocklabError | undefined> {
-    if (this.#closed === undefined) {
-      this.#closed =
-        this.#state === 'closed' ? Promise.resolve(this.#error) : new Promise((resolve) => (this.#resolveClosed = resolve));
-    }
-    return this.#closed;
+    const rare = this.#rareState();
+    rare.closed ??= this.#state === 'closed' ? Promise.resolve(rare.error) : new Promise((resolve) => (rare.resolveClosed = resolve));
+    return rare.closed;
   }
 
   /** The peer as `address:port`, for logs. */
@@ -258,16 +209,7 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
 
   /** Resolves when queued output has been handed to the kernel (at once if nothing waits). */
   drained(): Promise<void> {
-    if (!this.socket.writableNeedDrain || this.#state === 'closed') return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.socket.off('drain', done);
-        this.off('close', done);
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.on('close', done);
-    });
+    return drained(this);
   }
 
   /**
@@ -276,28 +218,7 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
    * the peer). Leaving the loop early (`break`) closes the connection, as it does for a Node stream.
    */
   messages(): AsyncIterableIterator<Buffer> {
-    const limit = this.options.maxQueuedMessages;
-    const onMessage = (message: Buffer): void => {
-      queue.push(message);
-      if (queue.size >= limit) this.socket.pause();
-    };
-    const onFinish = (): void => queue.end();
-    const queue = new AsyncQueue<Buffer>({
-      onTake: (remaining) => {
-        if (remaining <= limit / 2 && this.socket.isPaused() && this.#state === 'open') this.socket.resume();
-      },
-      onDone: (early) => {
-        this.off('message', onMessage);
-        this.off('end', onFinish);
-        this.off('close', onFinish);
-        if (early) void this.close();
-      },
-    });
-    this.on('end', onFinish);
-    this.on('close', onFinish);
-    this.on('message', onMessage);
-    if (this.#peerEnded || this.#state === 'closed') queue.end();
-    return queue;
+    return messageQueue(this);
   }
 
   /**
@@ -313,8 +234,9 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
       this.#startReading();
       if (this.socket.isPaused()) this.socket.resume();
       if (this.options.closeTimeoutMs !== Infinity) {
-        this.#closeTimer = setTimeout(() => this.socket.destroy(), this.options.closeTimeoutMs);
-        this.#closeTimer.unref();
+        const timer = setTimeout(destroySocket, this.options.closeTimeoutMs, this.socket);
+        timer.unref();
+        this.#rareState().closeTimer = timer;
       }
     }
     return this.closed;
@@ -323,7 +245,7 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
   /** Tells the peer why (through `farewell`), then closes gracefully; `closed` resolves with `reason`. */
   closeWithReason(reason: SocklabError): Promise<SocklabError | undefined> {
     if (this.#state !== 'open') return this.closed;
-    this.#error ??= reason;
+    this.#setError(reason);
     debug('closing %s: %s', this.peer, reason.code);
     const last = this.options.farewell?.(reason, this);
     if (last !== undefined && !this.socket.destroyed) this.#write(encodeMessage(this.options.framing, last, this.options.lineEnding), false);
@@ -332,7 +254,7 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
 
   /** Immediate close: drops queued output; the peer sees RST if it still had data in flight. Idempotent. */
   destroy(error?: SocklabError): void {
-    if (error) this.#error ??= error;
+    if (error) this.#setError(error);
     if (this.#state === 'open') this.#setState('closing');
     this.socket.destroy();
   }
@@ -344,21 +266,10 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
   #write(bytes: Uint8Array, enforceCap = true): boolean {
     this.stats.messagesOut++;
     const flushed = this.socket.write(bytes);
-    if (!enforceCap) return flushed;
     const queued = this.socket.writableLength;
-    if (queued > this.options.outputSoftLimitBytes && this.#softLimitTimer === undefined && this.options.outputSoftLimitMs !== Infinity) {
-      // Past the soft limit write() has returned false, so 'drain' will fire once the peer catches up.
-      this.#softLimitTimer = setTimeout(TcpConnection.#onSoftLimitTimeout, this.options.outputSoftLimitMs, this);
-      this.socket.once('drain', TcpConnection.#onSocketDrain);
-    }
-    if (queued > this.options.maxBufferedBytes) {
-      this.destroy(
-        new SocklabError(
-          'SL_ERR_OUTPUT_OVERFLOW',
-          `Peer ${this.peer} is not reading: ${this.socket.writableLength} bytes queued, maxBufferedBytes is ${this.options.maxBufferedBytes}`,
-        ),
-      );
-      return false;
+    // The common case costs one comparison; the limits live in _output-guard.ts.
+    if (enforceCap && (queued > this.options.outputSoftLimitBytes || queued > this.options.maxBufferedBytes)) {
+      return guardOutput(this, this.#rareState(), queued) && flushed;
     }
     return flushed;
   }
@@ -379,6 +290,7 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
     let messages: Buffer[];
     let tooLarge: FrameTooLargeError | undefined;
     try {
+      this.#decoder ??= createDecoder(this.options.framing, this.options.maxMessageBytes);
       messages = this.#decoder.push(chunk);
     } catch (err) {
       // The messages completed before the oversized one still get delivered (and answered), then we close.
@@ -395,8 +307,7 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
         this.stats.bytesDiscarded += message.length;
         continue;
       }
-      this.stats.messagesIn++;
-      this.emit('message', message);
+      this.#deliver(message);
     }
     if (cork) this.socket.uncork();
     if (tooLarge) void this.closeWithReason(tooLarge);
@@ -404,14 +315,21 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
 
   /** Starts the slow-sender clock when a message begins, restarts it when one completes, stops it when none is pending. */
   #watchMessageProgress(completedOne: boolean): void {
-    const pending = this.#decoder.pendingBytes > 0;
-    if (this.#messageTimer !== undefined && (completedOne || !pending)) {
-      clearTimeout(this.#messageTimer);
-      this.#messageTimer = undefined;
+    const pending = this.#decoder!.pendingBytes > 0;
+    const rare = this.#rare;
+    if (rare?.messageTimer !== undefined && (completedOne || !pending)) {
+      clearTimeout(rare.messageTimer);
+      rare.messageTimer = undefined;
     }
-    if (pending && this.#messageTimer === undefined) {
-      this.#messageTimer = setTimeout(TcpConnection.#onMessageTimeout, this.options.messageTimeoutMs, this);
+    if (pending && this.#rare?.messageTimer === undefined) {
+      this.#rareState().messageTimer = setTimeout(TcpConnection.#onMessageTimeout, this.options.messageTimeoutMs, this);
     }
+  }
+
+  #deliver(message: Buffer): void {
+    this.stats.messagesIn++;
+    this[kHooks]?.message.call(this, message);
+    this.emit('message', message);
   }
 
   #onEnd(): void {
@@ -419,24 +337,28 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
     if (this.#state === 'open') {
       let tail: Buffer[] = [];
       try {
-        tail = this.#decoder.end();
+        tail = this.#decoder?.end() ?? [];
       } catch (err) {
         this.closeWithReason(err as SocklabError);
       }
-      for (const message of tail) {
-        this.stats.messagesIn++;
-        this.emit('message', message);
-      }
+      for (const message of tail) this.#deliver(message);
     }
     // Whoever listens for 'end' (messages() does) owns the half-open connection and closes it when done
     // replying; with nobody listening, nobody would, so close now.
-    const owned = this.listenerCount('end') > 0;
+    const hooks = this[kHooks];
+    const owned = hooks !== undefined || this.listenerCount('end') > 0;
+    hooks?.end.call(this);
     this.emit('end');
     if (!owned) void this.close();
   }
 
+  #setError(error: SocklabError): void {
+    const rare = this.#rareState();
+    rare.error ??= error;
+  }
+
   #fail(error: SocklabError): void {
-    this.#error ??= error;
+    this.#setError(error);
     debug('error on %s: %s', this.peer, error.message);
   }
 
@@ -448,12 +370,27 @@ export class TcpConnection extends EventEmitter<ConnectionEvents> {
 
   #onClose(): void {
     if (this.#state === 'closed') return;
-    clearTimeout(this.#closeTimer);
     this.#idle?.remove(this);
-    clearTimeout(this.#messageTimer);
-    clearTimeout(this.#softLimitTimer);
+    const rare = this.#rare;
+    if (rare !== undefined) {
+      clearTimeout(rare.closeTimer);
+      clearTimeout(rare.messageTimer);
+      clearTimeout(rare.softLimitTimer);
+    }
     this.#setState('closed');
-    this.#resolveClosed?.(this.#error);
-    this.emit('close', this.#error);
+    const error = rare?.error;
+    rare?.resolveClosed?.(error);
+    this[kOwner]?.connectionClosed(this);
+    this[kHooks]?.close.call(this, error);
+    this.emit('close', error);
   }
+}
+
+/**
+ * @internal Lets socklab's own servers follow a connection through shared hooks instead of listeners (see
+ * _hooks.ts); starts reading, as a 'message' listener would.
+ */
+export function setConnectionHooks(connection: TcpConnection, hooks: ConnectionHooks): void {
+  connection[kHooks] = hooks;
+  startReading(connection);
 }

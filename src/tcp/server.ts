@@ -9,6 +9,7 @@ import { formatEndpoint, socketEndpoint, toEndpoint, unbracket, type Endpoint } 
 import { SocklabError, bindError } from '../errors.js';
 import { formatSocketPath, prepareSocketPath, removeSocketPath, toSocketPath } from '../unix/socket-path.js';
 import { DEFAULTS, checkCount, checkPort } from '../options.js';
+import { kOwner, type ConnectionOwner } from './_hooks.js';
 import { TcpConnection, resolveConnectionOptions, type ConnectionOptions } from './connection.js';
 import type { CertificateSummary } from '../tls/certificate.js';
 import type { TlsError } from '../tls/errors.js';
@@ -97,8 +98,8 @@ export class TcpServer extends EventEmitter<ServerEvents> {
   readonly certificate: CertificateSummary | undefined;
   #options: ResolvedConnectionOptions;
   #closing: Promise<void> | undefined;
-  /** One listener shared by every connection (EventEmitter calls it with `this` = the connection). */
-  #onConnectionClose: (this: TcpConnection) => void;
+  /** Told of every close, shared by every connection: no listener (and no listener table) per connection. */
+  #owner: ConnectionOwner;
   #endpoint: Endpoint;
   #allowed: AccessCheck | undefined;
   /** Drops TLS handshakes in progress (they are not connections yet, and the listener's close waits for them). */
@@ -113,9 +114,11 @@ export class TcpServer extends EventEmitter<ServerEvents> {
     this.#allowed = allowed;
     this.maxConnections = maxConnections;
     const { stats, connections } = this;
-    this.#onConnectionClose = function (this: TcpConnection) {
-      stats.active--;
-      connections.delete(this);
+    this.#owner = {
+      connectionClosed(conn) {
+        stats.active--;
+        connections.delete(conn);
+      },
     };
     const bound = server.address();
     this.#endpoint = typeof bound === 'string' ? { address: bound, port: 0, family: 'unix' } : toEndpoint(bound as { address: string; port: number; family: string });
@@ -225,7 +228,7 @@ export class TcpServer extends EventEmitter<ServerEvents> {
     this.stats.active++;
     this.stats.peakActive = Math.max(this.stats.peakActive, this.stats.active);
     this.connections.add(conn);
-    conn.on('close', this.#onConnectionClose);
+    conn[kOwner] = this.#owner;
     this.emit('connection', conn);
   }
 }

@@ -142,6 +142,8 @@ describe('socklab serve', () => {
     first.socket.write('quit\n');
     await once(first.socket, 'close');
     await second.waitFor('Thank you for connecting\ngot your message\n');
+    // The log is written at the end of the event-loop turn, so it may trail the reply by one write.
+    await child.waitFor(/got "hello from second"/);
     const log = child.stdout;
     assert.ok(log.indexOf('got "quit"') < log.indexOf('got "hello from second"'), 'second served only after first quit');
     await stopAndCheck(child);

@@ -7,7 +7,7 @@ import type { LineEnding } from '../../codec/lines.js';
 import { SocklabError } from '../../errors.js';
 import { DEFAULTS } from '../../options.js';
 import { connectTcp } from '../../tcp/client.js';
-import { defineCommand, HOST_AND_PORT, println, targetFrom } from '../command.js';
+import { defineCommand, HOST_AND_PORT, targetFrom } from '../command.js';
 import { clientExec, EXEC_FLAGS, execCommandFrom } from '../flags/exec.js';
 import { JSON_FLAG, openTracer, TRACE_FLAGS, UNIX_FLAG, unixPathFrom } from '../flags/output.js';
 import { EventOutput } from '../json-events.js';
@@ -117,22 +117,22 @@ export default defineCommand({
               out.event('connected', { peer: event.connection.remote });
               if (values.verbose || interactive) {
                 const secured = tls ? ` with ${tlsDescription(event.connection.socket)}` : '';
-                println(io.stderr, `connected to ${formatEndpoint(event.connection.remote)}${secured}${interactive ? `; type messages, "${values.quit}" to end` : ''}`);
+                out.note(`connected to ${formatEndpoint(event.connection.remote)}${secured}${interactive ? `; type messages, "${values.quit}" to end` : ''}`);
               }
             } else if (event.type === 'closed-by-server') {
               const missing = event.missingReplies > 0 ? `; ${event.missingReplies} replies never came` : '';
-              println(io.stderr, `connection lost: closed by the server${missing}`);
+              out.note(`connection lost: closed by the server${missing}`);
             }
           },
         );
         out.event('closed', { reason: result.ending, missingReplies: result.missingReplies });
         out.event('summary', { totals: { sent: result.sent, replies: result.replies, missingReplies: result.missingReplies } });
-        if (values.verbose) println(io.stderr, `closed: ${result.sent} messages sent, ${result.replies} replies`);
+        if (values.verbose) out.note(`closed: ${result.sent} messages sent, ${result.replies} replies`);
         return result.ending === 'server-closed' && result.missingReplies > 0 ? 1 : 0;
       } catch (err) {
         // A reset is the server going away (killed, crashed, or cutting us off): say so plainly, no stack trace.
         if (err instanceof SocklabError && err.code === 'SL_ERR_CONNECTION_RESET') {
-          println(io.stderr, `connection lost: ${err.message} [${err.code}]`);
+          out.note(`connection lost: ${err.message} [${err.code}]`);
           return 1;
         }
         throw err;

@@ -1,6 +1,6 @@
 import { formatEndpoint } from '../../address.js';
 import { runCounterClient } from '../../apps/counter-client.js';
-import { defineCommand, HOST_AND_PORT, println, targetFrom } from '../command.js';
+import { defineCommand, HOST_AND_PORT, targetFrom } from '../command.js';
 import { JSON_FLAG } from '../flags/output.js';
 import { EventOutput } from '../json-events.js';
 
@@ -49,16 +49,16 @@ export default defineCommand({
         if (out.json) {
           const { type, ...fields } = event;
           out.event(type === 'reply' ? 'received' : type, fields);
-        } else if (event.type === 'reply') println(io.stdout, `got ${event.text} from ${formatEndpoint(event.from)} in ${event.rttMs.toFixed(1)} ms`);
+        } else if (event.type === 'reply') out.say(`got ${event.text} from ${formatEndpoint(event.from)} in ${event.rttMs.toFixed(1)} ms`);
         else if (event.type === 'lost') {
           const tries = event.attempts > 1 ? ` (${event.attempts} attempts)` : '';
-          println(io.stderr, `no reply to get #${event.index} within ${event.timeoutMs} ms${tries}`);
-        } else if (event.type === 'late') println(io.stderr, `skipped a late or duplicate reply: ${event.text}`);
+          out.note(`no reply to get #${event.index} within ${event.timeoutMs} ms${tries}`);
+        } else if (event.type === 'late') out.note(`skipped a late or duplicate reply: ${event.text}`);
       },
     });
     out.event('summary', { totals: { ...result } });
     if (result.lost > 0) {
-      println(io.stderr, `${result.lost} of ${values.count} replies lost`);
+      out.note(`${result.lost} of ${values.count} replies lost`);
       return 1;
     }
     return 0;
