@@ -48,8 +48,13 @@ export function unbracket(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
-/** True for a socket over a UNIX domain socket (libuv's Pipe handle) rather than TCP. */
+type Wrapped = { _handle?: { constructor?: { name?: string } }; _parent?: Wrapped };
+
+/**
+ * True for a socket over a UNIX domain socket (libuv's Pipe handle) rather than TCP. A TLS socket's own handle is
+ * its TLS layer: the transport is the socket it wraps.
+ */
 export function isUnixSocket(socket: Socket): boolean {
-  const handle = (socket as unknown as { _handle?: { constructor?: { name?: string } } })._handle;
-  return handle?.constructor?.name === 'Pipe';
+  const handleName = (wrapped: Wrapped | undefined): string | undefined => wrapped?._handle?.constructor?.name;
+  return handleName(socket as unknown as Wrapped) === 'Pipe' || handleName((socket as unknown as Wrapped)._parent) === 'Pipe';
 }

@@ -59,11 +59,11 @@ export { startUdpProxy, UdpProxy, type UdpProxyOptions, type UdpFaults, type Udp
 export { seededRandom } from './proxy/random.js';
 export { runCounterClient, type CounterClientOptions, type CounterClientEvent, type CounterClientResult } from './apps/counter-client.js';
 export { startDashboard, type Dashboard, type DashboardOptions, type DashboardState } from './dashboard/server.js';
-export type { DashboardSource, SourceSample, Section, Card, ConnectionRow, MetricSpec, RateSpec } from './dashboard/source.js';
+export type { DashboardSource, SourceSample, Section, Card, ConnectionRow, RateSpec } from './dashboard/source.js';
 export { tcpServerSource, LastMessages, type TcpServerSourceOptions } from './dashboard/sources/tcp-server.js';
 export { counterServerSource } from './dashboard/sources/udp-server.js';
 export { tcpProxySource, udpProxySource, type FaultSettings } from './dashboard/sources/proxy.js';
-export { createMetricsRegistry } from './metrics/registry.js';
+export { createMetricsRegistry, type MetricSpec } from './metrics/registry.js';
 export { renderHtmlReport } from './bench/html-report.js';
 export {
   MemoryState,

@@ -40,6 +40,8 @@ export interface ChatServerOptions extends ListenOptions {
   onEvent?: (event: ChatEvent) => void;
   /** Report `message` events. @default true */
   logMessages?: boolean;
+  /** Called with each accepted connection before anything is sent to it (`--hex`, `--log` watch its socket). */
+  onConnection?: (connection: TcpConnection) => void;
   /** Called with every message a client sends, before it is handled (the dashboard keeps the last one). */
   onMessage?: (connection: TcpConnection, message: Buffer) => void;
 }
@@ -187,8 +189,11 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     leave(this, error?.code ?? 'closed');
   }
 
+  let unnamed = 0;
   tcp.on('connection', (conn) => {
-    const name = formatEndpoint(conn.remote);
+    // A UNIX socket's peers have no address to go by: number them.
+    options.onConnection?.(conn);
+    const name = conn.remote.family === 'unix' ? `local-${++unnamed}` : formatEndpoint(conn.remote);
     names.set(conn, name);
     conn.on('close', onClose);
     if (conn.state !== 'open') return;

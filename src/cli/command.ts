@@ -182,5 +182,12 @@ export function accessLists(allow: string | undefined, deny: string | undefined)
       .split(',')
       .map((entry) => entry.trim())
       .filter((entry) => entry !== '');
-  return { ...(allow === undefined ? {} : { allow: split(allow) }), ...(deny === undefined ? {} : { deny: split(deny) }) };
+  const listed = (flag: string, text: string): string[] => {
+    const entries = split(text);
+    // An empty --allow would mean "everyone" to the access check: the opposite of what was asked (an unset
+    // shell variable, say), and --exec relies on --allow to be exposed at all.
+    if (entries.length === 0) throw usageError(`Option '--${flag}' needs at least one address or CIDR range, got '${text}'`);
+    return entries;
+  };
+  return { ...(allow === undefined ? {} : { allow: listed('allow', allow) }), ...(deny === undefined ? {} : { deny: listed('deny', deny) }) };
 }

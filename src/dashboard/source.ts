@@ -1,3 +1,5 @@
+import type { MetricSpec } from '../metrics/registry.js';
+
 /**
  * What the dashboard shows, independent of what is being watched. A source (a TCP server, the UDP counter
  * server, a proxy, a running bench) is sampled every `DEFAULTS.dashboardIntervalMs`; the dashboard turns its
@@ -43,16 +45,6 @@ export interface SourceSample {
   sections: Section[];
   /** Latency distribution as [percentile, microseconds] pairs (bench only). */
   percentiles?: [number, number][];
-}
-
-/** A Prometheus metric read from the source at scrape time. */
-export interface MetricSpec {
-  name: string;
-  help: string;
-  type: 'counter' | 'gauge';
-  labelNames?: string[];
-  /** A single value, or one value per label set. */
-  read: () => number | Array<[labels: Record<string, string>, value: number]>;
 }
 
 /** One charted rate: `total` names a counter in `SourceSample.totals`. */

@@ -84,7 +84,9 @@ export class ProgramSession {
     const stalledOutputMs = checkCount('stalledOutputMs', options.stalledOutputMs ?? conn.options.outputSoftLimitMs, 1, true);
     const idleTimeoutMs = checkCount('idleTimeoutMs', options.idleTimeoutMs ?? Infinity, 1, true);
     const [file, ...args] = 'argv' in options.command ? options.command.argv : ['/bin/sh', '-c', options.command.shell];
-    this.child = spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Its own process group, so that ending the session reaches what the program started too (`--sh-exec 'a | b'`,
+    // a shell's `sleep`), not only the shell.
+    this.child = spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const { child } = this;
     const socket = conn.socket;
     let resolveExited!: (exit: ProgramExit) => void;
@@ -192,11 +194,22 @@ export class ProgramSession {
   terminate(): Promise<ProgramExit> {
     if (this.#exit === undefined && !this.#killed) {
       this.#killed = true;
-      this.child.kill('SIGTERM');
+      this.#signal('SIGTERM');
       this.child.stdin.destroy();
-      this.#killTimer = setTimeout(() => this.child.kill('SIGKILL'), this.#killGraceMs);
+      this.#killTimer = setTimeout(() => this.#signal('SIGKILL'), this.#killGraceMs);
     }
     return this.exited;
+  }
+
+  /** Signals the program's whole process group; the program alone if the group is gone. */
+  #signal(signal: NodeJS.Signals): void {
+    const pid = this.child.pid;
+    try {
+      if (pid === undefined) throw new Error('not started');
+      process.kill(-pid, signal);
+    } catch {
+      this.child.kill(signal);
+    }
   }
 
   #readStderr(onLine: ((line: string) => void) | undefined): void {

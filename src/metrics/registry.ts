@@ -1,5 +1,14 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { MetricSpec } from '../dashboard/source.js';
+
+/** A Prometheus metric read from the source at scrape time. */
+export interface MetricSpec {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge';
+  labelNames?: string[];
+  /** A single value, or one value per label set. */
+  read: () => number | Array<[labels: Record<string, string>, value: number]>;
+}
 
 /**
  * A Prometheus registry of its own (never prom-client's global one, so two servers in one process, or a

@@ -4,42 +4,16 @@ import { TLSSocket } from 'node:tls';
 import { formatEndpoint, socketEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
 import { resolveHost } from '../dns.js';
 import { bindError } from '../errors.js';
-import { formatSocketPath, prepareSocketPath, removeSocketPath, toSocketPath } from '../unix/socket-path.js';
+import { formatSocketPath, prepareSocketPath, toSocketPath } from '../unix/socket-path.js';
 import { checkCount, checkPort } from '../options.js';
 import type { CertificateSummary } from '../tls/certificate.js';
 import { connectTlsSocket, VERIFIED_EVENT } from '../tls/client.js';
 import { resolveTlsClientOptions, resolveTlsServerOptions, type ResolvedTlsClientOptions, type TlsClientOptions, type TlsServerOptions } from '../tls/options.js';
 import { createTlsListener, watchHandshakes, type HandshakeStats } from '../tls/server.js';
-import { freshSeed, jitteredDelay, seededRandom } from './random.js';
+import { Direction, type ResolvedFaults, type TcpFaults } from './_fault-direction.js';
+import { freshSeed, seededRandom } from './random.js';
 
-/** Which way a fault applies: `up` is client → server, `down` is server → client. */
-export type FaultDirection = 'both' | 'up' | 'down';
-
-/** Faults a TCP proxy injects. Every one is off by default: a proxy with none is a plain relay. */
-export interface TcpFaults {
-  /** Added to every chunk's trip. @default 0 */
-  latencyMs?: number;
-  /** Up to this much more or less than `latencyMs`, at random; chunks never overtake each other. @default 0 */
-  jitterMs?: number;
-  /** Bytes per second each way, per connection. @default Infinity */
-  bandwidthBytesPerSec?: number;
-  /** Cut every chunk into segments of at most this many bytes, written one by one. @default Infinity */
-  sliceBytes?: number;
-  /** Pause between slices, so each arrives as its own read. @default 1 */
-  sliceDelayMs?: number;
-  /** Reset both sides (RST) this long after the client connected. @default Infinity */
-  resetAfterMs?: number;
-  /** Reset both sides once this many bytes went through (in the faulted direction). @default Infinity */
-  resetAfterBytes?: number;
-  /** Hold a FIN this long before passing it on. @default 0 */
-  slowCloseMs?: number;
-  /** Accept, then swallow everything and answer nothing (the connection hangs until the client gives up). */
-  blackHole?: boolean;
-  /** Which direction the delay, bandwidth, slice and byte-count faults apply to. @default 'both' */
-  direction?: FaultDirection;
-  /** Seed for jitter. @default random (read it back from `seed`) */
-  seed?: number;
-}
+export type { FaultDirection, TcpFaults } from './_fault-direction.js';
 
 export interface TcpProxyOptions extends TcpFaults {
   /** @default '127.0.0.1' */
@@ -91,6 +65,8 @@ export class TcpProxy extends EventEmitter<ProxyEvents> {
   /** The certificate presented when terminating TLS. */
   certificate: CertificateSummary | undefined;
   readonly #server: Server;
+  /** @internal With TLS: ends the handshakes in progress (they are not relayed sockets yet). */
+  dropHandshakes: () => void = () => {};
   readonly #sockets = new Set<Socket>();
 
   /** Use {@link startTcpProxy}. */
@@ -114,11 +90,12 @@ export class TcpProxy extends EventEmitter<ProxyEvents> {
 
   /** Stops listening and destroys every relayed connection. */
   async close(): Promise<void> {
-    const bound = this.address();
+    // libuv removes a UNIX socket file itself when the listener closes; unlinking it again later could remove the
+    // file of a new server that bound the path meanwhile.
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.dropHandshakes();
     for (const socket of this.#sockets) socket.destroy();
     await closed;
-    if (bound.family === 'unix') await removeSocketPath(bound.address);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -166,7 +143,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   const upstream: Upstream = { where: target, name: options.targetHost ?? '127.0.0.1', tls: upstreamTls };
   if (tls) {
     const handshakes: HandshakeStats = { handshaking: 0, tlsFailures: {} };
-    watchHandshakes(server as import('node:tls').Server, tls, handshakes, {
+    proxy.dropHandshakes = watchHandshakes(server as import('node:tls').Server, tls, handshakes, {
       admit: () => true,
       onFailure: (error, client) => void proxy.emit('event', { type: 'tls-failed', client, code: error.code, message: error.message }),
     });
@@ -181,7 +158,6 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
 
 type Target = { host: string; port: number } | { path: string };
 
-type ResolvedFaults = Required<Omit<TcpFaults, 'seed'>> & { maxHeldBytes: number };
 
 function resolveFaults(options: TcpProxyOptions): ResolvedFaults {
   return {
@@ -296,118 +272,4 @@ function relay(proxy: TcpProxy, id: number, client: Socket, target: Upstream, fa
   };
   client.once('close', mirrorClose(client, upstream));
   upstream.once('close', mirrorClose(upstream, client));
-}
-
-/** One direction of a relayed connection: reads from `from`, applies faults, writes to `to` in order. */
-class Direction {
-  bytes = 0;
-  readonly #queue: { data: Buffer | null; at: number; gapMs: number }[] = [];
-  #heldBytes = 0;
-  #lastAt = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #waitingDrain = false;
-
-  constructor(
-    readonly from: Socket,
-    readonly to: Socket,
-    readonly faults: ResolvedFaults | undefined,
-    readonly random: () => number,
-    readonly reset: (why: string) => void,
-    readonly count: (bytes: number) => void,
-  ) {
-    from.on('data', (chunk: Buffer) => this.#onData(chunk));
-    from.on('end', () => this.#enqueue(null, (this.faults?.slowCloseMs ?? 0) + this.#delay(), 0, 0));
-  }
-
-  #delay(): number {
-    return this.faults ? jitteredDelay(this.faults.latencyMs, this.faults.jitterMs, this.random) : 0;
-  }
-
-  #onData(chunk: Buffer): void {
-    this.bytes += chunk.length;
-    this.count(chunk.length);
-    const faults = this.faults;
-    if (faults && this.bytes >= faults.resetAfterBytes) {
-      this.reset(`after ${faults.resetAfterBytes} bytes`);
-      return;
-    }
-    if (!faults) {
-      this.#enqueue(chunk, 0, 0, 0);
-      return;
-    }
-    const delay = this.#delay();
-    for (let offset = 0; offset < chunk.length; offset += faults.sliceBytes) {
-      const slice = chunk.subarray(offset, Math.min(chunk.length, offset + faults.sliceBytes));
-      const gapMs = offset > 0 ? faults.sliceDelayMs : 0;
-      const transmitMs = faults.bandwidthBytesPerSec === Infinity ? 0 : (slice.length / faults.bandwidthBytesPerSec) * 1000;
-      this.#enqueue(slice, delay, gapMs, transmitMs);
-    }
-  }
-
-  /**
-   * Queues data (null: the FIN) to leave `delay` ms from now, at least `gapMs` after what was queued before it
-   * (so it never overtakes), plus the time the bandwidth limit says it takes to send.
-   */
-  #enqueue(data: Buffer | null, delay: number, gapMs: number, transmitMs: number): void {
-    const now = performance.now();
-    const at = Math.max(now + delay, this.#lastAt + gapMs) + transmitMs;
-    this.#lastAt = at;
-    if (at <= now && this.#queue.length === 0 && !this.#waitingDrain) {
-      this.#write(data);
-      return;
-    }
-    this.#queue.push({ data, at, gapMs });
-    if (data) {
-      this.#heldBytes += data.length;
-      if (this.#heldBytes > (this.faults?.maxHeldBytes ?? 0)) this.from.pause();
-    }
-    this.#schedule();
-  }
-
-  #schedule(): void {
-    if (this.#timer !== undefined || this.#waitingDrain) return;
-    const head = this.#queue[0];
-    if (!head) return;
-    this.#timer = setTimeout(() => this.#flush(), Math.max(0, head.at - performance.now()));
-  }
-
-  #flush(): void {
-    this.#timer = undefined;
-    const now = performance.now();
-    let wrote = false;
-    while (this.#queue.length > 0 && !this.#waitingDrain) {
-      const head = this.#queue[0]!;
-      // A slice keeps its gap after the one before it actually left: a late timer must not send two slices as
-      // one segment (the point of --slice is separate reads).
-      if (wrote && head.gapMs > 0) {
-        head.at = Math.max(head.at, now + head.gapMs);
-        break;
-      }
-      if (head.at > now + 0.5) break;
-      this.#queue.shift();
-      if (head.data) this.#heldBytes -= head.data.length;
-      this.#write(head.data);
-      wrote = true;
-    }
-    if (this.#heldBytes <= (this.faults?.maxHeldBytes ?? 0) / 2 && this.from.isPaused() && !this.#waitingDrain) this.from.resume();
-    this.#schedule();
-  }
-
-  #write(data: Buffer | null): void {
-    if (this.to.destroyed) return;
-    if (data === null) {
-      this.to.end();
-      return;
-    }
-    if (!this.to.write(data)) {
-      // Backpressure: stop reading the source until the destination drains.
-      this.#waitingDrain = true;
-      this.from.pause();
-      this.to.once('drain', () => {
-        this.#waitingDrain = false;
-        this.from.resume();
-        this.#flush();
-      });
-    }
-  }
 }

@@ -7,7 +7,7 @@ import { FD_RESERVE, freeFileDescriptors } from '../fd-limit.js';
 import { createAccessCheck, type AccessCheck, type AccessOptions } from '../access.js';
 import { formatEndpoint, socketEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
 import { SocklabError, bindError } from '../errors.js';
-import { formatSocketPath, prepareSocketPath, removeSocketPath, toSocketPath } from '../unix/socket-path.js';
+import { formatSocketPath, prepareSocketPath, toSocketPath } from '../unix/socket-path.js';
 import { DEFAULTS, checkCount, checkPort } from '../options.js';
 import { kOwner, type ConnectionOwner } from './_hooks.js';
 import { TcpConnection, resolveConnectionOptions, type ConnectionOptions } from './connection.js';
@@ -178,7 +178,6 @@ export class TcpServer extends EventEmitter<ServerEvents> {
       this.#dropHandshakes();
       await Promise.all([...this.connections].map((conn) => conn.close()));
       await listenerClosed;
-      if (this.#endpoint.family === 'unix') await removeSocketPath(this.#endpoint.address);
       this.emit('close');
     })();
     return this.#closing;
@@ -254,6 +253,10 @@ function resolveServerConnectionOptions(options: ListenOptions): ResolvedConnect
 export async function listenTcp(options: ListenOptions = {}): Promise<TcpServer> {
   // Validate everything before binding, so a bad option never leaves a half-made server.
   const connectionOptions = resolveServerConnectionOptions(options);
+  if (options.path !== undefined && (options.allow !== undefined || options.deny !== undefined)) {
+    // Every peer of a UNIX socket has the empty address: a list would refuse (or admit) everyone alike.
+    throw new RangeError('allow and deny filter IP addresses, and UNIX socket peers have none: guard the socket file with its permissions instead');
+  }
   const allowed = createAccessCheck(options);
   const host = unbracket(options.host ?? '127.0.0.1');
   const port = checkPort('port', options.port ?? 0);

@@ -106,7 +106,15 @@ export function connectTlsSocket(host: string, port: number, options: ResolvedTl
   const target = `${host}:${port}`;
   const socket = tlsConnect({ host, port, ...connectOptionsFor(options, identity) });
   socket.setNoDelay(true);
+  // From the start of the connect: a server that accepts TCP and never answers the ClientHello must not hold us.
+  const timer = setTimeout(
+    () => socket.destroy(new TlsError('SL_ERR_TLS_HANDSHAKE_TIMEOUT', `TLS handshake with ${target} did not finish within ${options.handshakeTimeoutMs} ms (handshakeTimeoutMs)`)),
+    options.handshakeTimeoutMs,
+  );
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
   socket.once('secureConnect', () => {
+    clearTimeout(timer);
     const refused = verifyServerCertificate(socket, options, identity, target);
     if (refused) socket.destroy(refused);
     else socket.emit(VERIFIED_EVENT);

@@ -84,8 +84,4 @@ export async function prepareSocketPath(socketPath: string): Promise<void> {
   if (state === 'stale') await unlink(socketPath).catch(() => {});
 }
 
-/** Removes the socket file a server bound (after it closed); abstract names and missing files are fine. */
-export async function removeSocketPath(socketPath: string): Promise<void> {
-  if (isAbstract(socketPath)) return;
-  await unlink(socketPath).catch(() => {});
-}
+

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,6 +120,33 @@ describe('serve --exec (inetd style)', () => {
     await stopJson(child);
   });
 
+  it('ending a --sh-exec session ends what the shell started too (its process group), not only the shell', async (t) => {
+    const { child, port } = await serveExec(t, ['--sh-exec', 'echo ready; sleep 41; echo never', '--kill-grace-ms', '300']);
+    const client = await RawClient.connect(t, port);
+    await client.waitForText(/ready/);
+    const pid = await execPid(child);
+    // The shell's children: every process whose process group is the shell's.
+    const group = (): number[] =>
+      readdirSync('/proc')
+        .filter((name) => /^\d+$/.test(name))
+        .filter((name) => {
+          try {
+            const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+            return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pid;
+          } catch {
+            return false; // gone while we looked
+          }
+        })
+        .map(Number);
+    const members = group();
+    assert.ok(members.some((member) => member !== pid), `the shell started its sleep: group ${members.join(', ')}`);
+    // A reset, not a FIN: a FIN only closes the program's stdin (half-close), and this one never reads it.
+    client.socket.resetAndDestroy();
+    await exitOf(child, pid);
+    for (const member of members) await assertProcessGone(member);
+    await stopJson(child);
+  });
+
   it('--max-connections bounds the programs: the next client is told "server full" and no process starts for it', async (t) => {
     const { child, port } = await serveExec(t, ['--exec', 'cat', '--max-connections', '2']);
     const first = await RawClient.connect(t, port);
@@ -154,6 +181,12 @@ describe('serve --exec (inetd style)', () => {
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /remote shell/);
     assert.match(refused.stderr, /--allow/);
+    // An empty list (an unset shell variable, say) must not read as "everyone".
+    for (const empty of ['', ',', ' , ']) {
+      const blank = await runCli(t, ['serve', '--exec', 'sh', '--host', '0.0.0.0', '--port', '0', '--allow', empty]);
+      assert.equal(blank.code, 2, `--allow '${empty}'`);
+      assert.match(blank.stderr, /'--allow' needs at least one address/);
+    }
     const child = start(t, process.execPath, [CLI, 'serve', '--exec', 'cat', '--host', '0.0.0.0', '--port', '0', '--allow', '127.0.0.1']);
     await child.waitFor(/listening on 0\.0\.0\.0:\d+ \(exec mode/);
     await stopChecked(child);

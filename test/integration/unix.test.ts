@@ -148,6 +148,47 @@ describe('UNIX domain sockets', () => {
     assert.equal(existsSync(path), false);
   });
 
+  it('a closing server never removes the socket file of the next server on the same path', async (t) => {
+    const path = join(tempDir(t), 'handover.sock');
+    const first = await listenTcp({ path, closeTimeoutMs: 2000 });
+    // A client that keeps its connection open holds the first server's close (it waits for its peers).
+    const lingering = await connectTcp({ path });
+    t.after(() => lingering.destroy());
+    const closing = first.close();
+    const second = await listenTcp({ path, framing: 'line' });
+    t.after(() => second.close());
+    lingering.destroy();
+    await closing;
+    assert.equal(existsSync(path), true, 'the second server keeps its socket file');
+    const conn = await connectTcp({ path });
+    t.after(() => conn.destroy());
+    assert.equal(conn.remote.family, 'unix');
+  });
+
+  it('TLS over a socket file: peers are UNIX endpoints; allow/deny lists, which need IP addresses, are refused', async (t) => {
+    const path = join(tempDir(t), 'tls.sock');
+    const server = await listenTcp({ path, tls: true, framing: 'line' });
+    t.after(() => server.close());
+    const seen: string[] = [];
+    server.on('connection', (conn) => {
+      seen.push(conn.remote.family);
+      conn.on('message', (m) => conn.send(`echo ${m}`));
+    });
+    const conn = await connectTcp({ path, framing: 'line', tls: { fingerprint: server.certificate!.fingerprint256 } });
+    t.after(() => conn.destroy());
+    assert.equal(conn.remote.family, 'unix');
+    conn.send('secret');
+    for await (const reply of conn.messages()) {
+      assert.equal(reply.toString(), 'echo secret');
+      break;
+    }
+    assert.deepEqual(seen, ['unix']);
+    await assert.rejects(listenTcp({ path: join(tempDir(t), 'x.sock'), allow: ['127.0.0.1'] }), RangeError);
+    const cli = await runCli(t, ['serve', '--unix', join(tempDir(t), 'y.sock'), '--allow', '127.0.0.1']);
+    assert.equal(cli.code, 2);
+    assert.match(cli.stderr, /UNIX socket peers have none/);
+  });
+
   it('bench, probe and proxy take --unix: a TCP port in front of a socket file and the reverse', async (t) => {
     await requireTool('socat', 'socat');
     const dir = tempDir(t);

@@ -1,4 +1,5 @@
 import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import { isLoopback, unbracket } from '../../address.js';
@@ -83,7 +84,8 @@ export default defineCommand({
     const port = portText === undefined ? values.port : parsePort(portText);
     const tlsFlags = tlsClientFrom(values, io.stderr);
     if (tlsFlags && mode === 'udp') throw usageError("Option '--tls' is for the tcp, hold and connect modes");
-    const tls = tlsFlags ? resolveTlsClientOptions(tlsFlags) : undefined;
+    // Connections go to the resolved address, but the certificate must name the host as typed (as the client checks it).
+    const tls = tlsFlags ? resolveTlsClientOptions({ ...(isIP(unbracket(hostArg)) === 0 ? { servername: unbracket(hostArg) } : {}), ...tlsFlags }) : undefined;
     const host = unbracket(hostArg);
     const path = unixPathFrom(values.unix);
     if (path !== undefined && mode === 'udp') throw usageError('--unix is a stream socket: use it with tcp, hold or connect');

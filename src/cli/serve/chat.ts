@@ -3,6 +3,7 @@ import { formatChatEvent, startChatServer, type ChatEvent, type ChatMode, type C
 import { serveDashboard } from '../../dashboard/cli.js';
 import { LastMessages, tcpServerSource } from '../../dashboard/sources/tcp-server.js';
 import { DEFAULTS } from '../../options.js';
+import type { TcpConnection } from '../../tcp/connection.js';
 import { accessLists } from '../command.js';
 import type { EventOutput } from '../json-events.js';
 import { runScaled } from '../scale.js';
@@ -61,9 +62,9 @@ export function serveChat(settings: ServeSettings, mode: ChatMode): Promise<numb
         ...accessLists(values.allow, values.deny),
         onEvent: (event) => reportChatEvent(out, event),
         ...(lastMessages ? { onMessage: lastMessages.record } : {}),
+        ...(tracer.enabled ? { onConnection: (conn: TcpConnection) => tracer.watch(conn.socket, conn.remote) } : {}),
       });
       reportTls(settings.out, settings.tls, server.tcp);
-      if (tracer.enabled) server.tcp.on('connection', (conn) => tracer.watch(conn.socket, conn.remote));
       const dashboard = values.dashboard === undefined ? undefined : await serveChatDashboard(values.dashboard, server, mode, lastMessages, out);
       const { stats } = server;
       return {
