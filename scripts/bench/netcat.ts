@@ -4,42 +4,28 @@
  * The target (issue 13's logging target, applied to the session log): ≥ 0.9× of the server without a log.
  * Run on its own: node dist/scripts/bench/netcat.js
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BenchResult } from '../../src/bench/report.js';
-import { benchResultOf } from './_harness.js';
 import { SessionTracer } from '../../src/trace/session-trace.js';
-import { Child, CLI } from '../../test/helpers/processes.js';
+import { bench, CLI, startServer } from './_harness.js';
 
 const ROUNDS = 5;
 const DURATION_MS = 2000;
 const CONNECTIONS = 50;
 const FORMATS = ['text', 'jsonl', 'hex'] as const;
 
-async function startServer(args: string[]): Promise<{ child: Child; port: number }> {
-  const child = new Child(process.execPath, [CLI, 'serve', '--port', '0', '--quiet', ...args]);
-  const [, port] = await child.waitFor(/listening on \S+:(\d+)/, 10_000);
-  return { child, port: Number(port) };
-}
-
-async function bench(port: number): Promise<BenchResult> {
-  const child = spawn(process.execPath, [CLI, 'bench', 'tcp', '127.0.0.1', String(port), '-c', String(CONNECTIONS), '-d', String(DURATION_MS), '--warmup-ms', '500', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  await new Promise((resolve) => child.once('exit', resolve));
-  return benchResultOf(out);
-}
-
+/** One pinned run (server on CPU 0, load on CPU 1, as every suite measures) of `socklab bench tcp`. */
 async function measure(args: string[]): Promise<{ perSec: number; p99: number }> {
-  const { child, port } = await startServer(args);
+  const server = await startServer('socklab serve', process.execPath, [CLI, 'serve', '--port', '{port}', '--quiet', ...args]);
   try {
-    const result = await bench(port);
+    const result = await bench(['tcp', '127.0.0.1', String(server.port), '-c', String(CONNECTIONS), '-d', String(DURATION_MS), '--warmup-ms', '500']);
     return { perSec: result.perSec, p99: result.latencyUs.p99 };
   } finally {
-    await child.stop('SIGTERM');
+    // SIGTERM, so the log's last turn reaches the file before its size is read.
+    server.child.kill('SIGTERM');
+    await new Promise((resolve) => (server.child.exitCode === null ? server.child.once('exit', resolve) : resolve(undefined)));
   }
 }
 
@@ -85,7 +71,7 @@ export default async function run(): Promise<{ targets: Array<{ target: string; 
     const markdown = [
       '## Session log (`serve --log FILE`)',
       '',
-      `\`socklab bench tcp -c ${CONNECTIONS}\` for ${DURATION_MS / 1000} s against \`socklab serve --quiet\`, with and without \`--log FILE\`, ${ROUNDS} paired rounds per format (a run without a log measured right before each run with one). Every request and reply is logged (two entries per request).`,
+      `\`socklab bench tcp -c ${CONNECTIONS}\` for ${DURATION_MS / 1000} s against \`socklab serve --quiet\`, with and without \`--log FILE\` (server pinned to CPU 0, load to CPU 1), ${ROUNDS} paired rounds per format (a run without a log measured right before each run with one). Every request and reply is logged (two entries per request).`,
       '',
       '| --log-format | requests/s (median) | × without a log (median of paired ratios) | log size of one run | CPU per logged chunk |',
       '| --- | --- | --- | --- | --- |',
