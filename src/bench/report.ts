@@ -1,3 +1,4 @@
+import { formatSocketPath } from '../unix/socket-path.js';
 import * as hdr from 'hdr-histogram-js';
 import { formatEndpoint } from '../address.js';
 
@@ -101,6 +102,8 @@ export interface Measured {
   mode: BenchResult['mode'];
   host: string;
   port: number;
+  /** A UNIX domain socket loaded instead of host and port. */
+  path?: string;
   concurrency: number;
   measuredMs: number;
   completed: number;
@@ -120,7 +123,7 @@ export function benchResult(measured: Measured): BenchResult {
   const { mode, concurrency, measuredMs, completed, errors, resets, lost, extra } = measured;
   const result: BenchResult = {
     mode,
-    target: formatEndpoint({ address: measured.host, port: measured.port }),
+    target: measured.path === undefined ? formatEndpoint({ address: measured.host, port: measured.port }) : formatSocketPath(measured.path),
     concurrency,
     measuredMs,
     completed,

@@ -200,6 +200,7 @@ export async function runTcpBench(options: TcpBenchOptions): Promise<BenchResult
     mode: 'tcp',
     host: options.host,
     port: options.port,
+    ...(options.path === undefined ? {} : { path: options.path }),
     concurrency: sockets.length,
     measuredMs,
     completed,
@@ -255,6 +256,7 @@ export async function runHoldBench(options: TcpBenchOptions): Promise<BenchResul
     mode: 'hold',
     host: options.host,
     port: options.port,
+    ...(options.path === undefined ? {} : { path: options.path }),
     concurrency: options.connections,
     measuredMs: options.durationMs,
     completed: ok,
@@ -321,5 +323,5 @@ export async function runConnectBench(options: TcpBenchOptions): Promise<BenchRe
   measuring = false;
   stopping = true;
   await Promise.race([Promise.all(loops), sleep(options.timeoutMs + 1000)]);
-  return benchResult({ mode: 'connect', host: options.host, port: options.port, concurrency: options.connections, measuredMs, completed, histogram, ...counters, lost: 0, cpu, extra: {}, ...(series ? { series } : {}) });
+  return benchResult({ mode: 'connect', host: options.host, port: options.port, ...(options.path === undefined ? {} : { path: options.path }), concurrency: options.connections, measuredMs, completed, histogram, ...counters, lost: 0, cpu, extra: {}, ...(series ? { series } : {}) });
 }

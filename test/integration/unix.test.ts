@@ -200,6 +200,7 @@ describe('UNIX domain sockets', () => {
     const bench = await runCli(t, ['bench', 'tcp', '--unix', backend, '-c', '2', '-d', '300', '--warmup-ms', '0']);
     assert.equal(bench.code, 0, bench.stderr);
     assert.match(bench.stdout, /requests\s+[1-9]\d* \(/);
+    assert.match(bench.stdout, /target\s+\S*backend\.sock \(tcp, 2 connections\)/, 'the result names the socket file it loaded');
     // TCP → proxy → UNIX backend.
     const front = start(t, process.execPath, [CLI, 'proxy', '--upstream-unix', backend, '--port', '0']);
     const [, port] = await front.waitFor(/listening on 127\.0\.0\.1:(\d+)/);
