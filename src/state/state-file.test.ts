@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -50,6 +50,20 @@ describe('state file lock', () => {
     const path = join(tempDir(t), 'counter');
     const first = await openStateFile(path);
     await assert.rejects(openStateFile(path), (err: NodeJS.ErrnoException) => err.code === 'SL_ERR_STATE_IO' && /in use by process \d+/.test(err.message));
+    await first.close();
+    const second = await openStateFile(path);
+    assert.ok((await second.allocate(1)) > first.highWater);
+    await second.close();
+  });
+
+  it('a holder keeps the state file even when its .lock file is removed, as a racing takeover of a stale lock would', async (t) => {
+    const path = join(tempDir(t), 'counter');
+    const first = await openStateFile(path);
+    // What a second server does after reading a dead PID from a stale lock a moment before the first re-created it.
+    unlinkSync(`${path}.lock`);
+    await assert.rejects(openStateFile(path), (err: NodeJS.ErrnoException) => err.code === 'SL_ERR_STATE_IO' && /in use by/.test(err.message));
+    const results = await Promise.allSettled(Array.from({ length: 4 }, () => openStateFile(path)));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 0, 'nobody else opens it while it is held');
     await first.close();
     const second = await openStateFile(path);
     assert.ok((await second.allocate(1)) > first.highWater);

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open, readFile, realpath, rename, unlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { basename, dirname, join } from 'node:path';
 import { SocklabError, systemCode } from '../errors.js';
 import { DEFAULTS, checkCount } from '../options.js';
 import type { CounterStore } from './shared-state.js';
@@ -151,8 +152,47 @@ function processAlive(pid: number): boolean {
 /**
  * Takes `<path>.lock` for this process: two servers on one state file would each reserve their own blocks from
  * the same mark and hand out the same values. A lock left by a process that no longer runs (kill -9) is taken over.
+ *
+ * On Linux the exclusion itself is a listening socket with an abstract name derived from the file's real path: the
+ * kernel lets one process bind it and frees it when that process dies, kill -9 included, so two servers taking
+ * over the same stale lock at the same moment cannot both win. The `.lock` file then only says who holds it.
  */
 async function lockStateFile(path: string): Promise<() => Promise<void>> {
+  if (process.platform !== 'linux') return lockWithFile(path);
+  const lock = `${path}.lock`;
+  let real: string;
+  try {
+    real = join(await realpath(dirname(path)), basename(path));
+  } catch (err) {
+    throw ioError(path, 'write', err); // its folder does not exist or cannot be read
+  }
+  const server = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ path: `\0socklab-state-${createHash('sha256').update(real).digest('hex')}` }, resolve);
+    });
+  } catch (err) {
+    if (systemCode(err) !== 'EADDRINUSE') throw ioError(path, 'lock', err);
+    const holder = Number.parseInt(await readFile(lock, 'latin1').catch(() => ''), 10);
+    const who = Number.isInteger(holder) ? `process ${holder}` : 'another process';
+    throw new SocklabError('SL_ERR_STATE_IO', `State file ${path} is in use by ${who} (${lock}); one server per state file`);
+  }
+  server.unref(); // the lock must not keep the process alive on its own
+  try {
+    await writeFile(lock, `${process.pid}\n`);
+  } catch (err) {
+    server.close();
+    throw ioError(path, 'write', err);
+  }
+  return async () => {
+    await unlink(lock).catch(() => {});
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+}
+
+/** Elsewhere: the `.lock` file alone, created exclusively; a stale one is removed and created again. */
+async function lockWithFile(path: string): Promise<() => Promise<void>> {
   const lock = `${path}.lock`;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
