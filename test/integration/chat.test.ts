@@ -81,5 +81,10 @@ describe('serve --mode chat', () => {
     const { code, stderr } = await runCli(t, ['serve', '--mode', 'concurrent', '--redis', 'redis://127.0.0.1:1/0']);
     assert.equal(code, 2);
     assert.match(stderr, /no shared state/);
+    for (const flag of [['--greeting', 'hi'], ['--reply', 'ok'], ['--once']]) {
+      const refused = await runCli(t, ['serve', '--mode', 'chat', '--port', '0', ...flag]);
+      assert.equal(refused.code, 2, flag.join(' '));
+      assert.match(refused.stderr, /is for the message protocol/);
+    }
   });
 });

@@ -93,6 +93,11 @@ export default defineCommand({
     if ((mode === 'greet' || mode === 'sequential') && values.workers > 1) {
       throw usageError(`Option '--workers' does not apply to --mode ${mode}: it serves one client at a time, so there is nothing to spread`);
     }
+    if (chat) {
+      // The message protocol's flags mean nothing in a room: say so rather than ignore them.
+      const protocol = (['greeting', 'no-greeting', 'reply', 'once', 'greet-at-accept'] as const).find((flag) => values[flag] !== undefined && values[flag] !== false);
+      if (protocol) throw usageError(`Option '--${protocol}' is for the message protocol (concurrent, sequential, greet); --mode ${mode} relays clients to each other`);
+    }
     if (!chat && values.redis !== undefined) {
       throw usageError(`Option '--redis' shares chat and broker rooms; --mode ${mode} has no shared state`);
     }
