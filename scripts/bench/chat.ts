@@ -15,14 +15,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { createLatencyHistogram, summarise } from '../../src/bench/report.js';
 import { runUdpBench } from '../../src/bench/udp.js';
+import { CLI, log, median, ROOT } from './_harness.js';
 
-const ROOT = new URL('../../../', import.meta.url).pathname;
-const CLI = `${ROOT}bin/socklab.cjs`;
 const RUNS = Number(process.env['BENCH_CHAT_RUNS'] ?? 3);
 const DURATION_MS = Number(process.env['BENCH_CHAT_DURATION_MS'] ?? 3000);
 const CLIENTS = 100;
 const SEND_RATE = 200;
-const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
 interface Started {
   child: ChildProcess;
@@ -155,10 +153,6 @@ async function udpRate(port: number): Promise<UdpRun> {
   return { perSec: result.perSec, lost: result.lost, p99Ms: result.latencyUs.p99 / 1000 };
 }
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
 const fmt = (value: number, digits = 0): string => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 export default async function run(): Promise<{ targets: Array<{ target: string; wanted: string; measured: string; met: boolean }>; markdown: string }> {

@@ -6,29 +6,20 @@
  *
  * Run on its own: npm run build && node dist/scripts/bench/dashboard.js   (DASHBOARD_BENCH_RUNS, default 7)
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from '../../src/bench/report.js';
-import { benchResultOf } from './_harness.js';
+import { benchResultOf, CLI, log, median, PIN, pinned } from './_harness.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const CLI = `${ROOT}bin/socklab.cjs`;
 const RUNS = Number(process.env.DASHBOARD_BENCH_RUNS ?? 7);
 const DURATION_MS = Number(process.env.DASHBOARD_BENCH_DURATION_MS ?? 2000);
 const CONNECTIONS = 50;
-const PIN = spawnSync('taskset', ['-c', '0', 'true']).status === 0 && cpus().length >= 2;
-const log = (line: string): void => void process.stderr.write(`${line}\n`);
-
-function pinned(cpu: number, args: string[]): [string, string[]] {
-  return PIN ? ['taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args];
-}
 
 /** Starts `socklab serve` on CPU 0 and reads its port (and its dashboard's URL) from its output. */
 async function startServe(extra: string[]): Promise<{ child: ChildProcess; port: number; url?: string }> {
-  const [command, args] = pinned(0, [CLI, 'serve', '--port', '0', '--quiet', ...extra]);
+  const [command, args] = pinned(0, process.execPath, [CLI, 'serve', '--port', '0', '--quiet', ...extra]);
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (text: string) => (out += text));
@@ -43,7 +34,7 @@ async function startServe(extra: string[]): Promise<{ child: ChildProcess; port:
 
 /** One closed-loop run from CPU 1: `socklab bench tcp --json`. */
 function runBench(port: number): Promise<BenchResult> {
-  const [command, args] = pinned(1, [CLI, 'bench', 'tcp', '127.0.0.1', String(port), '-c', String(CONNECTIONS), '--duration-ms', String(DURATION_MS), '--warmup-ms', '500', '--json']);
+  const [command, args] = pinned(1, process.execPath, [CLI, 'bench', 'tcp', '127.0.0.1', String(port), '-c', String(CONNECTIONS), '--duration-ms', String(DURATION_MS), '--warmup-ms', '500', '--json']);
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -58,11 +49,6 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 export default async function run(): Promise<{ targets: Array<{ target: string; wanted: string; measured: string; met: boolean }>; markdown: string }> {
   const plain = await startServe([]);

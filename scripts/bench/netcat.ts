@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SessionTracer } from '../../src/trace/session-trace.js';
-import { bench, CLI, startServer } from './_harness.js';
+import { bench, CLI, median, startServer } from './_harness.js';
 
 const ROUNDS = 5;
 const DURATION_MS = 2000;
@@ -44,7 +44,6 @@ function formatCostUs(format: (typeof FORMATS)[number]): number {
   return ((performance.now() - started) * 1000) / count;
 }
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 export default async function run(): Promise<{ targets: Array<{ target: string; wanted: string; measured: string; met: boolean }>; markdown: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'socklab-bench-log-'));

@@ -12,7 +12,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from '../../src/bench/report.js';
-import { bench as harnessBench, CLI, log, PIN, ROOT, startServer, stopServer, type Server } from './_harness.js';
+import { bench as harnessBench, CLI, log, median, PIN, ROOT, startServer, stopServer, type Server } from './_harness.js';
 import { generateSelfSigned } from '../../src/tls/certificate.js';
 
 const ROUNDS = Number(process.env['BENCH_TLS_ROUNDS'] ?? 5);
@@ -22,11 +22,6 @@ const WARMUP_MS = 500;
 /** One `socklab bench … --json` run from CPU 1, measured for DURATION_MS after a warm-up. */
 const bench = (args: string[]): Promise<BenchResult> => harnessBench([...args, '--duration-ms', String(DURATION_MS), '--warmup-ms', String(WARMUP_MS)]);
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const ms = (us: number): string => (us / 1000).toFixed(2);
 const ratio = (n: number): string => `${n.toFixed(2)}×`;
