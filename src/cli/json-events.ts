@@ -1,3 +1,4 @@
+import type { Endpoint } from '../address.js';
 import { formatSocketPath } from '../unix/socket-path.js';
 import { JSON_EVENTS_VERSION } from '../trace/event-version.js';
 import type { Io } from './command.js';
@@ -187,6 +188,11 @@ export class EventOutput {
 }
 
 const openOutputs = new WeakMap<Io, Set<EventOutput>>();
+
+/** The `address` and `protocol` of a stream server's `listening` event (TCP, or a UNIX domain socket). */
+export function streamAddress(address: Endpoint): { address: Endpoint; protocol: 'tcp' | 'unix' } {
+  return { address, protocol: address.family === 'unix' ? 'unix' : 'tcp' };
+}
 
 function stamped(event: string, fields: Record<string, unknown>): Record<string, unknown> {
   return { v: JSON_EVENTS_VERSION, ts: new Date().toISOString(), event, ...fields };

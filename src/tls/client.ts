@@ -19,6 +19,11 @@ function connectOptionsFor(options: ResolvedTlsClientOptions, identity: string):
   return connectOptions;
 }
 
+/** The error for a handshake that outlived `handshakeTimeoutMs` (ours, on either path). */
+function handshakeTimeout(target: string, timeoutMs: number): TlsError {
+  return new TlsError('SL_ERR_TLS_HANDSHAKE_TIMEOUT', `TLS handshake with ${target} did not finish within ${timeoutMs} ms (handshakeTimeoutMs)`);
+}
+
 /**
  * Runs the client side of a TLS handshake over a connected TCP socket and checks the server's certificate.
  * Resolves with the TLS socket only once the certificate is accepted, so no application byte is read or sent
@@ -37,7 +42,7 @@ export function startTlsClient(socket: Socket, options: ResolvedTlsClientOptions
   return new Promise((resolve, reject) => {
     const secure = tlsConnect({ socket, host: identity, ...connectOptionsFor(options, identity) });
     const timer = setTimeout(
-      () => fail(new TlsError('SL_ERR_TLS_HANDSHAKE_TIMEOUT', `TLS handshake with ${target} did not finish within ${options.handshakeTimeoutMs} ms (handshakeTimeoutMs)`)),
+      () => fail(handshakeTimeout(target, options.handshakeTimeoutMs)),
       options.handshakeTimeoutMs,
     );
     const onAbort = (): void => fail(abortedError(`TLS handshake with ${target}`, signal!));
@@ -108,7 +113,7 @@ export function connectTlsSocket(host: string, port: number, options: ResolvedTl
   socket.setNoDelay(true);
   // From the start of the connect: a server that accepts TCP and never answers the ClientHello must not hold us.
   const timer = setTimeout(
-    () => socket.destroy(new TlsError('SL_ERR_TLS_HANDSHAKE_TIMEOUT', `TLS handshake with ${target} did not finish within ${options.handshakeTimeoutMs} ms (handshakeTimeoutMs)`)),
+    () => socket.destroy(handshakeTimeout(target, options.handshakeTimeoutMs)),
     options.handshakeTimeoutMs,
   );
   timer.unref();

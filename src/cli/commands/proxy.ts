@@ -6,7 +6,7 @@ import { tcpProxySource, udpProxySource, type FaultSettings } from '../../dashbo
 import type { DashboardSource } from '../../dashboard/source.js';
 import { defineCommand, targetFrom, untilAborted, usageError } from '../command.js';
 import { JSON_FLAG, openTracer, TRACE_FLAGS, UNIX_FLAG, unixPathFrom } from '../flags/output.js';
-import { EventOutput } from '../json-events.js';
+import { EventOutput, streamAddress } from '../json-events.js';
 import { reportCertificate, TLS_CLIENT_FLAGS, TLS_SERVER_FLAGS, tlsClientFrom, tlsServerFrom } from '../tls-flags.js';
 
 function reportTcpEvent(out: EventOutput, event: TcpProxyEvent): void {
@@ -153,7 +153,7 @@ export default defineCommand({
     if (proxy.certificate) reportCertificate(out, proxy.certificate, tls?.cert === undefined);
     if (!values.quiet) proxy.on('event', (event) => reportTcpEvent(out, event));
     const address = proxy.address();
-    out.event('listening', { address, protocol: address.family === 'unix' ? 'unix' : 'tcp', target: targetText, seed: proxy.seed }, `listening on ${formatEndpoint(address)}, proxying to ${targetText} (seed ${proxy.seed})`);
+    out.event('listening', { ...streamAddress(address), target: targetText, seed: proxy.seed }, `listening on ${formatEndpoint(address)}, proxying to ${targetText} (seed ${proxy.seed})`);
     const dashboard = await watch(tcpProxySource(proxy, faults), proxy);
     await untilAborted(io.signal);
     await Promise.all([proxy.close(), dashboard?.close()]);

@@ -5,7 +5,7 @@ import { DEFAULTS } from '../../options.js';
 import type { TcpConnection } from '../../tcp/connection.js';
 import type { SessionTracer } from '../../trace/session-trace.js';
 import { untilAborted, usageError, type OptionSpec } from '../command.js';
-import type { EventOutput } from '../json-events.js';
+import { streamAddress, type EventOutput } from '../json-events.js';
 import { reportTls } from '../tls-flags.js';
 import type { TlsServerOptions } from '../../tls/options.js';
 
@@ -98,7 +98,7 @@ export async function serveExec(settings: ServeExecSettings, out: EventOutput, s
   const address = server.address();
   out.event(
     'listening',
-    { address, protocol: address.family === 'unix' ? 'unix' : 'tcp', mode: 'exec', command },
+    { ...streamAddress(address), mode: 'exec', command },
     `listening on ${formatEndpoint(address)} (exec mode: ${command}, at most ${server.tcp.maxConnections} at once)`,
   );
   await untilAborted(signal);

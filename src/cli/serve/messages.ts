@@ -7,6 +7,7 @@ import { LastMessages, tcpServerSource } from '../../dashboard/sources/tcp-serve
 import { DEFAULTS } from '../../options.js';
 import type { TcpConnection } from '../../tcp/connection.js';
 import { accessLists, untilAborted } from '../command.js';
+import { streamAddress } from '../json-events.js';
 import { runScaled } from '../scale.js';
 import { reportTls, tlsFailureExtras } from '../tls-flags.js';
 import { connectionLimits, type ServeSettings } from './options.js';
@@ -19,7 +20,7 @@ function eventFields(event: ServerEvent): Record<string, unknown> {
 
 function listeningEvent(settings: ServeSettings, address: Endpoint, mode: ServeMode, workers: number): void {
   const text = `listening on ${formatEndpoint(address)} (${mode} mode${workers > 1 ? `, ${workers} workers` : ''}${settings.tls ? ', TLS' : ''})`;
-  settings.out.event('listening', { address, protocol: address.family === 'unix' ? 'unix' : 'tcp', mode, ...(workers > 1 ? { workers } : {}) }, text);
+  settings.out.event('listening', { ...streamAddress(address), mode, ...(workers > 1 ? { workers } : {}) }, text);
 }
 
 function messageServerOptions(settings: ServeSettings, mode: ServeMode): MessageServerOptions {
