@@ -29,13 +29,16 @@ describe('seed-like Python peers against socklab', () => {
       const greeting = mode === 'concurrent' ? 'connected to server' : 'Thank you for connecting';
       assert.match(client.stdout, new RegExp(`^${greeting}`));
       assert.match(client.stdout, /got message from server : got (your )?message/);
-      await child.waitFor(/closed \(quit\)/);
+      const [, reason] = await child.waitFor(/closed \((quit|client closed)\)/);
       // No byte lost or reordered, and no send split. Two sends can still meet in one read: the seed's protocol
       // has no framing, and when its greeting arrives alone the client sends its next line without waiting
       // (README, "Framing"). socklab reads before greeting, which makes that rare (0 of 100 sessions on an idle
       // machine) but not impossible on a loaded one, so merges are allowed here only at send boundaries.
       const messages = [...child.stdout.matchAll(/got "(.*)"$/gm)].map((match) => match[1]!);
       assertWholeSends(messages, ['ack', 'hello world', 'how are you', 'quit']);
+      // "quit" ends the session only as a message of its own; merged into the line before it, it is just text,
+      // and the session ends when the client closes.
+      assert.equal(reason, messages.at(-1) === 'quit' ? 'quit' : 'client closed', `close reason for ${JSON.stringify(messages)}`);
     });
   }
 
