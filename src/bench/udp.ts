@@ -87,8 +87,10 @@ export async function runUdpBench(options: UdpBenchOptions): Promise<BenchResult
   let series: RateSeries | undefined;
   while (!options.signal?.aborted) {
     const now = performance.now();
-    const elapsed = now - startedAt;
-    if (elapsed >= total) break;
+    // A stall that overruns the end (a busy machine) still sends the requests that fell due before the end,
+    // as a stall mid-run does, rather than ending with slots silently unsent.
+    const overran = now - startedAt >= total;
+    const elapsed = Math.min(now - startedAt, total);
     if (elapsed >= options.warmupMs && measureFrom === Infinity) {
       measureFrom = now;
       measuring = true;
@@ -111,6 +113,7 @@ export async function runUdpBench(options: UdpBenchOptions): Promise<BenchResult
       options.onProgress?.(Math.min(1, elapsed / total), completed);
       lastProgress = now;
     }
+    if (overran) break;
     await sleep(1);
   }
   const measuredMs = measureFrom === Infinity ? 0 : performance.now() - measureFrom;

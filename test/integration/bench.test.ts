@@ -55,7 +55,7 @@ describe('socklab bench', () => {
     const { code, stdout } = await runCli(t, ['bench', 'udp', '127.0.0.1', String(port), '--rate', '200', '-d', '200', '--warmup-ms', '0', '--timeout-ms', '100', '--json']);
     assert.equal(code, 1);
     const result = summaryOf(stdout);
-    assert.ok(result.lost > 0 && result.completed === 0);
+    assert.ok(result.lost > 0 && result.completed === 0, JSON.stringify(result));
   });
 
   it('refuses a target that is not loopback unless --allow-remote', async (t) => {
