@@ -42,6 +42,37 @@ describe('formatHexLines', () => {
   });
 });
 
+describe('formatHexLines past the first 4 GiB of a stream', () => {
+  it('prints the offset in as many hex digits as it takes, as hexdump -C does, and keeps the columns', () => {
+    const [line] = formatHexLines(Buffer.from('ab'), 0x1_0000_0010);
+    assert.equal(line, '100000010  61 62                                             |ab|');
+    assert.deepEqual(formatHexLines(Buffer.from('ab'), 0xffff_fff0), ['fffffff0  61 62                                             |ab|']);
+  });
+
+  it('matches the dump built line by line from hex strings, for any bytes and offset', () => {
+    // A second, independent way to lay out the same format (slow and obvious), checked on random input.
+    const slowDump = (bytes: Buffer, offset: number): string[] => {
+      const lines: string[] = [];
+      for (let start = 0; start < bytes.length; start += 16) {
+        const row = [...bytes.subarray(start, start + 16)];
+        const hex = row.map((byte) => byte.toString(16).padStart(2, '0'));
+        const left = hex.slice(0, 8).join(' ').padEnd(23);
+        const right = hex.slice(8).join(' ').padEnd(23);
+        const ascii = row.map((byte) => (byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : '.')).join('');
+        lines.push(`${(offset + start).toString(16).padStart(8, '0')}  ${left}  ${right}  |${ascii}|`);
+      }
+      return lines;
+    };
+    let seed = 12345;
+    const random = (limit: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % limit);
+    for (let round = 0; round < 500; round++) {
+      const bytes = Buffer.from(Array.from({ length: random(50) }, () => random(256)));
+      const offset = round % 5 === 0 ? 2 ** 32 - 8 + random(64) : random(1 << 20);
+      assert.deepEqual(formatHexLines(bytes, offset), slowDump(bytes, offset), `offset ${offset}, bytes ${bytes.toString('hex')}`);
+    }
+  });
+});
+
 describe('formatHexDump', () => {
   it('heads the dump with direction, peer, offset and length', () => {
     assert.equal(

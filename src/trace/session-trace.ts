@@ -33,7 +33,8 @@ const peerJsons = new WeakMap<Endpoint, string>();
 export function formatTraceEntry(format: LogFormat, entry: TraceEntry, ts = new Date(entry.at).toISOString()): string {
   let peer = peerNames.get(entry.peer);
   if (peer === undefined) peerNames.set(entry.peer, (peer = formatEndpoint(entry.peer)));
-  const bytes = Buffer.from(entry.bytes.buffer, entry.bytes.byteOffset, entry.bytes.byteLength);
+  // Chunks from sockets are Buffers already; a view is made only for a plain Uint8Array (one allocation per chunk).
+  const bytes = Buffer.isBuffer(entry.bytes) ? entry.bytes : Buffer.from(entry.bytes.buffer, entry.bytes.byteOffset, entry.bytes.byteLength);
   switch (format) {
     case 'hex':
       return `${ts} ${formatHexDump(bytes, { direction: entry.direction, peer, offset: entry.offset })}`;
@@ -129,16 +130,17 @@ export class SessionTracer {
       this.record('in', peer, inOffset, bytes);
       inOffset += bytes.length;
     });
-    const write = socket.write;
-    socket.write = function (this: Socket, chunk: unknown, ...rest: unknown[]): boolean {
+    const write = socket.write as (this: Socket, chunk: unknown, encoding?: unknown, callback?: unknown) => boolean;
+    // Fixed parameters rather than `...rest`: this runs for every reply, and a rest array is an allocation each time.
+    socket.write = function (this: Socket, chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
       if (typeof chunk === 'string' || chunk instanceof Uint8Array) {
-        const bytes = typeof chunk === 'string' ? Buffer.from(chunk, typeof rest[0] === 'string' ? (rest[0] as BufferEncoding) : 'utf8') : chunk;
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : chunk;
         if (bytes.length > 0 && !this.destroyed && !this.writableEnded) {
           tracer.record('out', peer, outOffset, bytes);
           outOffset += bytes.length;
         }
       }
-      return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+      return write.call(this, chunk, encoding, callback);
     } as Socket['write'];
     const tracer = this;
   }
