@@ -1,15 +1,15 @@
 import { EventEmitter } from 'node:events';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, type Server, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { formatEndpoint, socketEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
+import { socketEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
 import { resolveHost } from '../dns.js';
-import { bindError } from '../errors.js';
-import { formatSocketPath, prepareSocketPath, toSocketPath } from '../unix/socket-path.js';
+import { bindStreamListener } from '../listen.js';
+import { toSocketPath } from '../unix/socket-path.js';
 import { checkCount, checkPort } from '../options.js';
 import type { CertificateSummary } from '../tls/certificate.js';
 import { connectTlsSocket, VERIFIED_EVENT } from '../tls/client.js';
 import { resolveTlsClientOptions, resolveTlsServerOptions, type ResolvedTlsClientOptions, type TlsClientOptions, type TlsServerOptions } from '../tls/options.js';
-import { createTlsListener, watchHandshakes, type HandshakeStats } from '../tls/server.js';
+import { watchHandshakes, type HandshakeStats } from '../tls/server.js';
 import { Direction, type ResolvedFaults, type TcpFaults } from './_fault-direction.js';
 import { freshSeed, seededRandom } from './random.js';
 
@@ -127,15 +127,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   const random = seededRandom(seed);
   const tls = options.tls ? await resolveTlsServerOptions(options.tls, host) : undefined;
   const upstreamTls = options.upstreamTls ? resolveTlsClientOptions(options.upstreamTls) : undefined;
-  if (path !== undefined) await prepareSocketPath(path);
-  const server = tls ? createTlsListener(tls) : createServer({ allowHalfOpen: true, pauseOnConnect: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(bindError(path === undefined ? formatEndpoint({ address: host, port }) : formatSocketPath(path), err)));
-    server.listen(path === undefined ? { host, port } : { path }, () => {
-      server.removeAllListeners('error');
-      resolve();
-    });
-  });
+  const server = await bindStreamListener({ host, port, path }, tls, { pauseOnConnect: true });
   const proxy = new TcpProxy(server, seed);
   proxy.certificate = tls?.certificate;
   server.on('error', () => {}); // accept errors (EMFILE): the listener stays up

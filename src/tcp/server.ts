@@ -1,20 +1,21 @@
 import { EventEmitter } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Server as TlsListener } from 'node:tls';
 import { debuglog } from 'node:util';
 import { AsyncQueue } from '../_async-queue.js';
 import { FD_RESERVE, freeFileDescriptors } from '../fd-limit.js';
 import { createAccessCheck, type AccessCheck, type AccessOptions } from '../access.js';
-import { formatEndpoint, socketEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
-import { SocklabError, bindError } from '../errors.js';
-import { formatSocketPath, prepareSocketPath, toSocketPath } from '../unix/socket-path.js';
+import { socketEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
+import { SocklabError } from '../errors.js';
+import { bindStreamListener } from '../listen.js';
+import { toSocketPath } from '../unix/socket-path.js';
 import { DEFAULTS, checkCount, checkPort } from '../options.js';
 import { kOwner, type ConnectionOwner } from './_hooks.js';
 import { TcpConnection, resolveConnectionOptions, type ConnectionOptions } from './connection.js';
 import type { CertificateSummary } from '../tls/certificate.js';
 import type { TlsError } from '../tls/errors.js';
 import { resolveTlsServerOptions, type ResolvedTlsServerOptions, type TlsServerOptions } from '../tls/options.js';
-import { createTlsListener, watchHandshakes } from '../tls/server.js';
+import { watchHandshakes } from '../tls/server.js';
 
 type ResolvedConnectionOptions = ReturnType<typeof resolveConnectionOptions>;
 
@@ -270,16 +271,7 @@ export async function listenTcp(options: ListenOptions = {}): Promise<TcpServer>
   const maxConnections = budget === undefined ? requested : Math.min(requested, Math.max(1, budget));
   const socketPath = options.path === undefined ? undefined : toSocketPath(options.path);
   options.signal?.throwIfAborted();
-  if (socketPath !== undefined) await prepareSocketPath(socketPath);
-  const netServer = tls ? createTlsListener(tls) : createServer({ allowHalfOpen: true, pauseOnConnect: false });
-  const where = socketPath === undefined ? formatEndpoint({ address: host, port }) : formatSocketPath(socketPath);
-  await new Promise<void>((resolve, reject) => {
-    netServer.once('error', (err) => reject(bindError(where, err)));
-    netServer.listen(socketPath === undefined ? { host, port, backlog } : { path: socketPath, backlog }, () => {
-      netServer.removeAllListeners('error');
-      resolve();
-    });
-  });
+  const netServer = await bindStreamListener({ host, port, path: socketPath, backlog }, tls, { pauseOnConnect: false });
   const server = new TcpServer(netServer, connectionOptions, allowed, maxConnections, tls);
   options.signal?.addEventListener('abort', () => void server.close(), { once: true });
   return server;
