@@ -44,8 +44,9 @@ describe('serve --mode chat', () => {
     const padding = 'x'.repeat(1000);
     const count = 3000;
     for (let i = 0; i < count; i++) for (const [n, sender] of senders.entries()) sender.socket.write(`s${n} ${i} ${padding}\n`);
-    // Cheap check first: the text is megabytes, and this runs on every chunk.
-    const complete = (): boolean => reader.bytes > 2 * count * padding.length && (reader.text.match(/: s\d \d+ x/g) ?? []).length === 2 * count;
+    // Cheap check first: the text is megabytes, and this runs on every chunk. Whole lines only: the last message
+    // can have arrived up to its newline but not yet with it.
+    const complete = (): boolean => reader.bytes > 2 * count * padding.length && (reader.text.match(/: s\d \d+ x+\n/g) ?? []).length === 2 * count;
     await reader.until(complete, 'every message of both senders', 30_000);
     for (const n of [0, 1]) {
       const seen = reader.lines.flatMap((line) => (new RegExp(`: s${n} (\\d+) `).exec(line) ?? []).slice(1).map(Number));
