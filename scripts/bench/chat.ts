@@ -12,10 +12,9 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
 import { createLatencyHistogram, summarise } from '../../src/bench/report.js';
 import { runUdpBench } from '../../src/bench/udp.js';
-import { CLI, log, median, ROOT } from './_harness.js';
+import { CLI, log, median, ROOT, runStandalone, type SuiteResult } from './_harness.js';
 
 const RUNS = Number(process.env['BENCH_CHAT_RUNS'] ?? 3);
 const DURATION_MS = Number(process.env['BENCH_CHAT_DURATION_MS'] ?? 3000);
@@ -155,7 +154,7 @@ async function udpRate(port: number): Promise<UdpRun> {
 
 const fmt = (value: number, digits = 0): string => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-export default async function run(): Promise<{ targets: Array<{ target: string; wanted: string; measured: string; met: boolean }>; markdown: string }> {
+export default async function run(): Promise<SuiteResult> {
   const redis = await startRedis();
   const stateDir = mkdtempSync(join(tmpdir(), 'socklab-bench-state-'));
   const chat: Record<string, FanOut[]> = { 'one process': [], '--workers 2': [], '2 instances on Redis': [] };
@@ -244,8 +243,4 @@ export default async function run(): Promise<{ targets: Array<{ target: string; 
   return { targets, markdown: lines.join('\n') };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { markdown, targets } = await run();
-  process.stdout.write(`${markdown}\n`);
-  for (const target of targets) log(`${target.met ? 'met' : 'NOT met'}: ${target.target}: ${target.measured}`);
-}
+await runStandalone(import.meta.url, run);

@@ -9,9 +9,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import type { BenchResult } from '../../src/bench/report.js';
-import { benchResultOf, CLI, log, median, PIN, pinned } from './_harness.js';
+import { benchResultOf, CLI, log, median, PIN, pinned, runStandalone, type SuiteResult } from './_harness.js';
 
 const RUNS = Number(process.env.DASHBOARD_BENCH_RUNS ?? 7);
 const DURATION_MS = Number(process.env.DASHBOARD_BENCH_DURATION_MS ?? 2000);
@@ -50,7 +49,7 @@ function cpuMs(pid: number): number {
 }
 
 
-export default async function run(): Promise<{ targets: Array<{ target: string; wanted: string; measured: string; met: boolean }>; markdown: string }> {
+export default async function run(): Promise<SuiteResult> {
   const plain = await startServe([]);
   const watched = await startServe(['--dashboard', '0']);
   // A page's worth of watching: the event stream stays open and every update is read.
@@ -112,7 +111,4 @@ export default async function run(): Promise<{ targets: Array<{ target: string; 
   };
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { markdown } = await run();
-  process.stdout.write(markdown);
-}
+await runStandalone(import.meta.url, run);

@@ -7,9 +7,8 @@
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SessionTracer } from '../../src/trace/session-trace.js';
-import { bench, CLI, median, startServer } from './_harness.js';
+import { bench, CLI, median, runStandalone, startServer, type SuiteResult } from './_harness.js';
 
 const ROUNDS = 5;
 const DURATION_MS = 2000;
@@ -54,7 +53,7 @@ function formatCostUs(format: (typeof FORMATS)[number], file?: string): number {
   return ((performance.now() - started) * 1000) / count;
 }
 
-export default async function run(): Promise<{ targets: Array<{ target: string; wanted: string; measured: string; met: boolean }>; markdown: string }> {
+export default async function run(): Promise<SuiteResult> {
   const dir = mkdtempSync(join(tmpdir(), 'socklab-bench-log-'));
   try {
     const ratios = new Map<string, number[]>(FORMATS.map((format) => [format, []]));
@@ -101,8 +100,4 @@ export default async function run(): Promise<{ targets: Array<{ target: string; 
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { targets, markdown } = await run();
-  process.stdout.write(markdown + '\n');
-  for (const target of targets) process.stdout.write(`${target.met ? 'met' : 'MISSED'}: ${target.target}: ${target.measured} (wanted ${target.wanted})\n`);
-}
+await runStandalone(import.meta.url, run);

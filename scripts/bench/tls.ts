@@ -10,9 +10,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BenchResult } from '../../src/bench/report.js';
-import { bench as harnessBench, CLI, log, median, PIN, ROOT, startServer, stopServer, type Server } from './_harness.js';
+import { bench as harnessBench, CLI, log, median, PIN, ROOT, runStandalone, startServer, stopServer, type Server, type SuiteResult } from './_harness.js';
 import { generateSelfSigned } from '../../src/tls/certificate.js';
 
 const ROUNDS = Number(process.env['BENCH_TLS_ROUNDS'] ?? 5);
@@ -33,7 +32,7 @@ const NAMES: Record<Key, string> = {
   socklabPlain: 'socklab serve --quiet (plaintext)',
 };
 
-export default async function run(): Promise<{ targets: Array<{ target: string; wanted: string; measured: string; met: boolean }>; markdown: string }> {
+export default async function run(): Promise<SuiteResult> {
   const dir = mkdtempSync(join(tmpdir(), 'socklab-bench-tls-'));
   try {
     const cert = await generateSelfSigned(['localhost', '127.0.0.1']);
@@ -126,8 +125,4 @@ export default async function run(): Promise<{ targets: Array<{ target: string; 
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { markdown, targets } = await run();
-  process.stdout.write(markdown + '\n');
-  for (const t of targets) log(`${t.met ? 'met' : 'MISSED'}: ${t.target}: ${t.measured} (wanted ${t.wanted})`);
-}
+await runStandalone(import.meta.url, run);
