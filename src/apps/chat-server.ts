@@ -3,7 +3,8 @@ import { encodeMessage } from '../codec/framing.js';
 import { SocklabError, type SocklabCode } from '../errors.js';
 import { DEFAULTS, checkCount } from '../options.js';
 import { MemoryState, type SharedState, type SharedStateStatus } from '../state/shared-state.js';
-import type { TcpConnection } from '../tcp/connection.js';
+import type { ConnectionHooks } from '../tcp/_hooks.js';
+import { setConnectionHooks, type TcpConnection } from '../tcp/connection.js';
 import { listenTcp, type ListenOptions, type ServerStats, type TcpServer } from '../tcp/server.js';
 import { escapeControls } from './chat/escape.js';
 import { RoomRelay } from './chat/relay.js';
@@ -108,7 +109,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
   const lineEnding = options.lineEnding ?? 'lf';
   const framing = mode === 'chat' ? 'line' : 'raw';
   const tcp = await listenTcp({ ...options, framing, farewell: options.farewell ?? farewellLine });
-  const stats: ChatServerStats = Object.assign(tcp.stats, { messages: 0, deliveries: 0, remote: 0, unpublished: 0, duplicates: 0, errors: {} });
+  const stats = Object.assign(tcp.stats, { messages: 0, deliveries: 0, errors: {} }) as ChatServerStats;
   const names = new Map<TcpConnection, string>();
   const done = new Promise<void>((resolve) => tcp.once('close', resolve));
 
@@ -121,14 +122,19 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     }
   };
   const relay = new RoomRelay(state, `${mode}:${options.room ?? 'lobby'}`, (data) => {
-    stats.remote++;
     // Escaped again: another instance's text is no more trusted than a local client's.
     broadcast(mode === 'chat' ? encodeMessage('line', escapeControls(data.toString('utf8')), lineEnding) : data);
+  });
+  // What crosses instances is counted once, by the relay; the server's stats read it live.
+  Object.defineProperties(stats, {
+    remote: { get: () => relay.stats.received, enumerable: true },
+    unpublished: { get: () => relay.stats.unpublished, enumerable: true },
+    duplicates: { get: () => relay.stats.duplicates, enumerable: true },
   });
   /** To everyone here and on the other instances. */
   const announce = (text: string, except?: TcpConnection): void => {
     broadcast(encodeMessage(framing, text, lineEnding), except);
-    if (!relay.publish(Buffer.from(text))) stats.unpublished++;
+    relay.publish(Buffer.from(text));
   };
 
   const onStatus = (status: SharedStateStatus, reason?: string): void => {
@@ -146,7 +152,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     if (name === undefined || this.state !== 'open') return;
     if (mode === 'broker') {
       broadcast(message, this);
-      if (!relay.publish(message)) stats.unpublished++;
+      relay.publish(message);
       return;
     }
     const text = message.toString('utf8');
@@ -189,15 +195,23 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     leave(this, error?.code ?? 'closed');
   }
 
+  // Shared hooks rather than listeners: no listener table per client (see tcp/_hooks.ts). Nobody here keeps a
+  // half-open client: its FIN closes it, as it would with no 'end' listener.
+  const hooks: ConnectionHooks = {
+    message: onMessage,
+    end() {
+      void this.close();
+    },
+    close: onClose,
+  };
   let unnamed = 0;
   tcp.on('connection', (conn) => {
     // A UNIX socket's peers have no address to go by: number them.
     options.onConnection?.(conn);
     const name = conn.remote.family === 'unix' ? `local-${++unnamed}` : formatEndpoint(conn.remote);
     names.set(conn, name);
-    conn.on('close', onClose);
+    setConnectionHooks(conn, hooks);
     if (conn.state !== 'open') return;
-    conn.on('message', onMessage);
     emit({ type: 'joined', peer: conn.remote, name });
     if (mode === 'chat') {
       conn.send(`* you are ${name}; /nick <name> to change it, ${quitCommand} to leave`);
@@ -216,7 +230,6 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
       await tcp.close();
       relay.close();
       state.off('status', onStatus);
-      stats.duplicates = relay.stats.duplicates;
       if (options.state === undefined) await state.close();
     })());
   options.signal?.addEventListener('abort', () => void close(), { once: true });
