@@ -48,7 +48,8 @@ export class Direction {
     readonly faults: ResolvedFaults | undefined,
     readonly random: () => number,
     readonly reset: (why: string) => void,
-    readonly count: (bytes: number) => void,
+    /** Told of every chunk read, with where it starts in this direction's stream (before any fault). */
+    readonly count: (chunk: Buffer, offset: number) => void,
   ) {
     from.on('data', (chunk: Buffer) => this.#onData(chunk));
     from.on('end', () => this.#enqueue(null, (this.faults?.slowCloseMs ?? 0) + this.#delay(), 0, 0));
@@ -59,8 +60,8 @@ export class Direction {
   }
 
   #onData(chunk: Buffer): void {
+    this.count(chunk, this.bytes);
     this.bytes += chunk.length;
-    this.count(chunk.length);
     const faults = this.faults;
     if (faults && this.bytes >= faults.resetAfterBytes) {
       this.reset(`after ${faults.resetAfterBytes} bytes`);

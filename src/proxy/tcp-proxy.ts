@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { connect, type Server, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { socketEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
+import { isUnixSocket, socketEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
 import { resolveHost } from '../dns.js';
 import { bindStreamListener } from '../listen.js';
 import { toSocketPath } from '../unix/socket-path.js';
@@ -176,15 +176,8 @@ interface Upstream {
 
 /** RST where TCP allows it; a TLS or UNIX socket has no RST of its own, so it is destroyed. */
 function reset(socket: Socket): void {
-  if (socket instanceof TLSSocket) {
-    socket.destroy();
-    return;
-  }
-  try {
-    socket.resetAndDestroy();
-  } catch {
-    socket.destroy(); // ERR_INVALID_HANDLE_TYPE: a UNIX domain socket
-  }
+  if (socket instanceof TLSSocket || isUnixSocket(socket)) socket.destroy();
+  else socket.resetAndDestroy();
 }
 
 function relay(proxy: TcpProxy, id: number, client: Socket, target: Upstream, faults: ResolvedFaults, random: () => number, onChunk: TcpProxyOptions['onChunk']): void {
@@ -216,16 +209,6 @@ function relay(proxy: TcpProxy, id: number, client: Socket, target: Upstream, fa
       : connect({ ...target.where, allowHalfOpen: true });
   let upstreamReady = false;
   proxy.track(upstream);
-  if (onChunk) {
-    // Added before the relay's own listeners and with prependListener, so it sees each chunk first and does not start the flow.
-    const offsets = { up: 0, down: 0 };
-    const tap = (direction: 'up' | 'down') => (chunk: Buffer) => {
-      onChunk(id, clientEndpoint, direction, offsets[direction], chunk);
-      offsets[direction] += chunk.length;
-    };
-    client.prependListener('data', tap('up'));
-    upstream.prependListener('data', tap('down'));
-  }
   // No-ops on UNIX sockets (no Nagle there).
   upstream.setNoDelay(true);
   client.setNoDelay(true);
@@ -248,8 +231,14 @@ function relay(proxy: TcpProxy, id: number, client: Socket, target: Upstream, fa
   upstream.once(target.tls ? VERIFIED_EVENT : 'connect', () => {
     upstreamReady = true;
     const faulted = (direction: 'up' | 'down'): boolean => faults.direction === 'both' || faults.direction === direction;
-    up = new Direction(client, upstream, faulted('up') ? faults : undefined, random, resetBoth, (n) => (proxy.stats.bytesUp += n));
-    down = new Direction(upstream, client, faulted('down') ? faults : undefined, random, resetBoth, (n) => (proxy.stats.bytesDown += n));
+    up = new Direction(client, upstream, faulted('up') ? faults : undefined, random, resetBoth, (chunk, offset) => {
+      proxy.stats.bytesUp += chunk.length;
+      onChunk?.(id, clientEndpoint, 'up', offset, chunk);
+    });
+    down = new Direction(upstream, client, faulted('down') ? faults : undefined, random, resetBoth, (chunk, offset) => {
+      proxy.stats.bytesDown += chunk.length;
+      onChunk?.(id, clientEndpoint, 'down', offset, chunk);
+    });
     if (faults.resetAfterMs !== Infinity) {
       const timer = setTimeout(() => resetBoth(`after ${faults.resetAfterMs} ms`), faults.resetAfterMs);
       client.once('close', () => clearTimeout(timer));
