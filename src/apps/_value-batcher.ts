@@ -28,8 +28,6 @@ export class ValueBatcher {
   #scheduled = false;
   readonly #state: SharedState;
   readonly #settle: (gets: PendingGet[], first: number | undefined, error: Error | undefined) => void;
-  /** Round trips made. */
-  allocations = 0;
 
   /** `settle` gets each batch with the first of its values (new gets take first, first + 1, … in order), or the error. */
   constructor(state: SharedState, settle: (gets: PendingGet[], first: number | undefined, error: Error | undefined) => void) {
@@ -73,7 +71,6 @@ export class ValueBatcher {
       done(undefined, undefined);
       return;
     }
-    this.allocations++;
     this.#state.allocate(count).then(
       (first) => done(first, undefined),
       (error: Error) => done(undefined, error),

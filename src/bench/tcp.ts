@@ -46,8 +46,7 @@ function connectFor(options: TcpBenchOptions, index = 0): { socket: Socket; read
 
 const LF = 0x0a;
 
-/** Where to connect: the UNIX socket if there is one, else host and port. */
-
+/** Replies in a chunk: one per LF. */
 function countLines(chunk: Buffer): number {
   let count = 0;
   for (let at = chunk.indexOf(LF); at !== -1; at = chunk.indexOf(LF, at + 1)) count++;

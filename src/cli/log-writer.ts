@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { checkCount } from '../options.js';
 
 /** Limits of a {@link LogWriter}. */
 export interface LogWriterOptions {
@@ -50,8 +51,8 @@ export class LogWriter {
 
   constructor(out: Writable, options: LogWriterOptions = {}) {
     this.#out = out;
-    this.#maxLines = positive('maxBufferedLines', options.maxBufferedLines ?? LOG_WRITER_DEFAULTS.maxBufferedLines);
-    this.#maxBytes = positive('maxBufferedBytes', options.maxBufferedBytes ?? LOG_WRITER_DEFAULTS.maxBufferedBytes);
+    this.#maxLines = checkCount('maxBufferedLines', options.maxBufferedLines ?? LOG_WRITER_DEFAULTS.maxBufferedLines, 1, true);
+    this.#maxBytes = checkCount('maxBufferedBytes', options.maxBufferedBytes ?? LOG_WRITER_DEFAULTS.maxBufferedBytes, 1, true);
     this.#droppedLine = options.droppedLine ?? ((count) => `… ${count} log lines dropped: the output was not keeping up`);
   }
 
@@ -119,9 +120,4 @@ export class LogWriter {
 
 function flushWriter(writer: LogWriter): void {
   writer.flushNow();
-}
-
-function positive(name: string, value: number): number {
-  if (!(value >= 1)) throw new RangeError(`${name} must be at least 1, got ${value}`);
-  return value;
 }

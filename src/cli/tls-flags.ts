@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { formatEndpoint } from '../address.js';
+import { formatEndpoint, type Endpoint } from '../address.js';
 import type { TcpServer } from '../tcp/server.js';
 import type { EventOutput } from './json-events.js';
 import { DEFAULTS } from '../options.js';
@@ -104,9 +104,12 @@ export function certificateLines(cert: CertificateSummary, selfSignedAtStart: bo
 export function reportTls(out: EventOutput, tls: TlsServerOptions | undefined, tcp: TcpServer): void {
   if (!tcp.certificate) return;
   reportCertificate(out, tcp.certificate, tls?.cert === undefined);
-  tcp.on('tlsError', (error, peer) =>
-    out.event('tls-failed', { peer, code: error.code, message: error.message }, `${formatEndpoint(peer)} TLS handshake failed: ${error.message} [${error.code}]`),
-  );
+  tcp.on('tlsError', (error, peer) => reportTlsFailure(out, peer, error.code, error.message));
+}
+
+/** One failed handshake: one event, one log line. */
+export function reportTlsFailure(out: EventOutput, peer: Endpoint, code: string, message: string): void {
+  out.event('tls-failed', { peer, code, message }, `${formatEndpoint(peer)} TLS handshake failed: ${message} [${code}]`);
 }
 
 /** The certificate a server presents: its summary and fingerprint, for clients to pin. */

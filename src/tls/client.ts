@@ -2,7 +2,7 @@ import { isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, TLSSocket, type ConnectionOptions } from 'node:tls';
 import { abortedError } from '../errors.js';
 import { summarizePeerCertificate, type CertificateSummary } from './certificate.js';
-import { clientHandshakeError, TlsError, verifyServerCertificate } from './errors.js';
+import { clientHandshakeError, handshakeTimeout, TlsError, verifyServerCertificate } from './errors.js';
 import type { ResolvedTlsClientOptions } from './options.js';
 
 /** `tls.connect` options both clients share: one secure context, and Node's own checks off (ours follow). */
@@ -17,11 +17,6 @@ function connectOptionsFor(options: ResolvedTlsClientOptions, identity: string):
     allowHalfOpen: true,
   };
   return connectOptions;
-}
-
-/** The error for a handshake that outlived `handshakeTimeoutMs` (ours, on either path). */
-function handshakeTimeout(target: string, timeoutMs: number): TlsError {
-  return new TlsError('SL_ERR_TLS_HANDSHAKE_TIMEOUT', `TLS handshake with ${target} did not finish within ${timeoutMs} ms (handshakeTimeoutMs)`);
 }
 
 /**

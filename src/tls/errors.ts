@@ -34,6 +34,11 @@ function closedEarly(err: unknown): boolean {
   return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE';
 }
 
+/** The error for a handshake that outlived `handshakeTimeoutMs`, on either side (`target`: the peer or server). */
+export function handshakeTimeout(target: string, timeoutMs: number, options?: ErrorOptions): TlsError {
+  return new TlsError('SL_ERR_TLS_HANDSHAKE_TIMEOUT', `TLS handshake with ${target} did not finish within ${timeoutMs} ms (handshakeTimeoutMs)`, undefined, options);
+}
+
 /**
  * Names a handshake failure a server saw (`'tlsClientError'`). A plaintext client on the TLS port is told apart
  * from the rest by OpenSSL's record check, which is a check of the first bytes.
@@ -42,7 +47,7 @@ export function serverHandshakeError(err: unknown, peer: string, handshakeTimeou
   const code = systemCode(err) ?? '';
   const options = { cause: err };
   if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
-    return new TlsError('SL_ERR_TLS_HANDSHAKE_TIMEOUT', `TLS handshake with ${peer} did not finish within ${handshakeTimeoutMs} ms (handshakeTimeoutMs)`, undefined, options);
+    return handshakeTimeout(peer, handshakeTimeoutMs, options);
   }
   if (NOT_TLS.has(code)) {
     const what = code === 'ERR_SSL_HTTP_REQUEST' ? 'an HTTP request' : 'plaintext';

@@ -7,7 +7,7 @@ import type { DashboardSource } from '../../dashboard/source.js';
 import { defineCommand, targetFrom, untilAborted, usageError } from '../command.js';
 import { JSON_FLAG, openTracer, TRACE_FLAGS, UNIX_FLAG, unixPathFrom } from '../flags/output.js';
 import { EventOutput, streamAddress } from '../json-events.js';
-import { reportCertificate, TLS_CLIENT_FLAGS, TLS_SERVER_FLAGS, tlsClientFrom, tlsServerFrom } from '../tls-flags.js';
+import { reportCertificate, reportTlsFailure, TLS_CLIENT_FLAGS, TLS_SERVER_FLAGS, tlsClientFrom, tlsServerFrom } from '../tls-flags.js';
 
 function reportTcpEvent(out: EventOutput, event: TcpProxyEvent): void {
   switch (event.type) {
@@ -20,7 +20,7 @@ function reportTcpEvent(out: EventOutput, event: TcpProxyEvent): void {
     case 'close':
       return out.event('closed', { id: event.id, reason: 'closed', bytesUp: event.up, bytesDown: event.down }, `#${event.id} closed: ${event.up} bytes up, ${event.down} bytes down`);
     case 'tls-failed':
-      return out.event('tls-failed', { peer: event.client, code: event.code, message: event.message }, `${formatEndpoint(event.client)} TLS handshake failed: ${event.message} [${event.code}]`);
+      return reportTlsFailure(out, event.client, event.code, event.message);
   }
 }
 

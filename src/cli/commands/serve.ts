@@ -11,6 +11,14 @@ import { tlsServerFrom } from '../tls-flags.js';
 import { SERVE_OPTIONS } from '../serve/options.js';
 
 
+/** The flags of the message protocol (greetings and replies), which a room or an --exec program has no use for. */
+const MESSAGE_PROTOCOL_FLAGS = ['greeting', 'no-greeting', 'reply', 'once', 'greet-at-accept'] as const;
+
+/** The first of `flags` given on the command line (a boolean flag counts when true). */
+function firstGiven<Flag extends string>(values: Record<Flag, unknown>, flags: readonly Flag[]): Flag | undefined {
+  return flags.find((flag) => values[flag] !== undefined && values[flag] !== false);
+}
+
 export default defineCommand({
   name: 'serve',
   summary: 'TCP message, chat or exec server',
@@ -95,7 +103,7 @@ export default defineCommand({
     }
     if (chat) {
       // The message protocol's flags mean nothing in a room: say so rather than ignore them.
-      const protocol = (['greeting', 'no-greeting', 'reply', 'once', 'greet-at-accept'] as const).find((flag) => values[flag] !== undefined && values[flag] !== false);
+      const protocol = firstGiven(values, MESSAGE_PROTOCOL_FLAGS);
       if (protocol) throw usageError(`Option '--${protocol}' is for the message protocol (concurrent, sequential, greet); --mode ${mode} relays clients to each other`);
     }
     if (!chat && values.redis !== undefined) {
@@ -113,7 +121,7 @@ export default defineCommand({
     }
     const command = execCommandFrom(values);
     if (command) {
-      const protocol = (['greeting', 'no-greeting', 'reply', 'once', 'greet-at-accept', 'dashboard', 'redis'] as const).find((flag) => values[flag] !== undefined && values[flag] !== false);
+      const protocol = firstGiven(values, [...MESSAGE_PROTOCOL_FLAGS, 'dashboard', 'redis']);
       if (protocol) throw usageError(`Option '--${protocol}' is for the message protocol; with --exec the program gets the raw bytes`);
       if (chat || values.workers > 1) throw usageError(`Option '--exec' runs one program per connection; it does not combine with --mode ${mode} or --workers`);
     }

@@ -5,10 +5,10 @@ import { LastMessages, tcpServerSource } from '../../dashboard/sources/tcp-serve
 import { DEFAULTS } from '../../options.js';
 import type { TcpConnection } from '../../tcp/connection.js';
 import { accessLists } from '../command.js';
-import { streamAddress, type EventOutput } from '../json-events.js';
+import type { EventOutput } from '../json-events.js';
 import { runScaled } from '../scale.js';
 import { reportTls } from '../tls-flags.js';
-import { connectionLimits, type ServeSettings } from './options.js';
+import { connectionLimits, reportListening, type ServeSettings } from './options.js';
 
 function reportChatEvent(out: EventOutput, event: ChatEvent): void {
   const text = formatChatEvent(event);
@@ -83,10 +83,7 @@ export function serveChat(settings: ServeSettings, mode: ChatMode): Promise<numb
         },
       };
     },
-    onListening: (address, workers) => {
-      const text = `listening on ${formatEndpoint(address)} (${mode} mode${workers > 1 ? `, ${workers} workers` : ''}${values.redis ? `, shared through ${values.redis}` : ''}${settings.tls ? ', TLS' : ''})`;
-      out.event('listening', { ...streamAddress(address), mode, ...(workers > 1 ? { workers } : {}), ...(values.redis ? { shared: values.redis } : {}) }, text);
-    },
+    onListening: (address, workers) => reportListening(settings, address, mode, workers, values.redis),
     onStopped: (t) =>
       out.event(
         'stopped',

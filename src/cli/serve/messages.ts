@@ -1,4 +1,4 @@
-import { formatEndpoint, isLoopback, type Endpoint } from '../../address.js';
+import { isLoopback } from '../../address.js';
 import { formatServerEvent, startMessageServer, type MessageServerOptions, type ServeMode, type ServerEvent } from '../../apps/message-server.js';
 import type { Framing } from '../../codec/framing.js';
 import type { LineEnding } from '../../codec/lines.js';
@@ -7,20 +7,14 @@ import { LastMessages, tcpServerSource } from '../../dashboard/sources/tcp-serve
 import { DEFAULTS } from '../../options.js';
 import type { TcpConnection } from '../../tcp/connection.js';
 import { accessLists, untilAborted } from '../command.js';
-import { streamAddress } from '../json-events.js';
 import { runScaled } from '../scale.js';
 import { reportTls, tlsFailureExtras } from '../tls-flags.js';
-import { connectionLimits, type ServeSettings } from './options.js';
+import { connectionLimits, reportListening, type ServeSettings } from './options.js';
 
 /** A message server's event as the fields of its `--json` line. */
 function eventFields(event: ServerEvent): Record<string, unknown> {
   const { type: _type, error: _error, totals, ...rest } = event as ServerEvent & { error?: unknown; totals?: Record<string, number> };
   return { ...rest, ...totals };
-}
-
-function listeningEvent(settings: ServeSettings, address: Endpoint, mode: ServeMode, workers: number): void {
-  const text = `listening on ${formatEndpoint(address)} (${mode} mode${workers > 1 ? `, ${workers} workers` : ''}${settings.tls ? ', TLS' : ''})`;
-  settings.out.event('listening', { ...streamAddress(address), mode, ...(workers > 1 ? { workers } : {}) }, text);
 }
 
 function messageServerOptions(settings: ServeSettings, mode: ServeMode): MessageServerOptions {
@@ -61,7 +55,7 @@ export async function serveMessages(settings: ServeSettings, mode: ServeMode): P
         const { stats } = server;
         return { address: server.address(), totals: () => ({ accepted: stats.accepted, rejected: stats.rejected, messages: stats.messages }), close: () => server.close() };
       },
-      onListening: (address, workers) => listeningEvent(settings, address, mode, workers),
+      onListening: (address, workers) => reportListening(settings, address, mode, workers),
       onStopped: (t) => out.event('stopped', { totals: t }, `stopped: ${t['accepted'] ?? 0} clients served, ${t['messages'] ?? 0} messages, ${t['rejected'] ?? 0} rejected`),
     });
   }
@@ -69,7 +63,7 @@ export async function serveMessages(settings: ServeSettings, mode: ServeMode): P
   const lastMessages = values.dashboard === undefined ? undefined : new LastMessages();
   const server = await startMessageServer({ ...messageServerOptions(settings, mode), ...(lastMessages ? { onMessage: lastMessages.record } : {}) });
   reportTls(settings.out, settings.tls, server.tcp);
-  listeningEvent(settings, server.address(), mode, 1);
+  reportListening(settings, server.address(), mode, 1);
   const dashboard =
     values.dashboard === undefined
       ? undefined

@@ -1,3 +1,4 @@
+import { formatEndpoint, type Endpoint } from '../../address.js';
 import { SERVE_MODES } from '../../apps/message-server.js';
 import { FRAMINGS } from '../../codec/framing.js';
 import { DASHBOARD_FLAG } from '../../dashboard/cli.js';
@@ -5,7 +6,7 @@ import { DEFAULTS } from '../../options.js';
 import type { Io, OptionSpec, OptionValues } from '../command.js';
 import { EXEC_FLAGS } from '../flags/exec.js';
 import { JSON_FLAG, TRACE_FLAGS, UNIX_FLAG } from '../flags/output.js';
-import type { EventOutput } from '../json-events.js';
+import { streamAddress, type EventOutput } from '../json-events.js';
 import { SCALE_OPTIONS } from '../scale.js';
 import { TLS_SERVER_FLAGS } from '../tls-flags.js';
 import type { TlsServerOptions } from '../../tls/options.js';
@@ -70,4 +71,10 @@ export function connectionLimits(values: ServeValues) {
     outputSoftLimitMs: values['output-soft-limit-ms'],
     closeTimeoutMs: values['close-timeout-ms'],
   };
+}
+
+/** The `listening` event of every serve mode; `shared` names the backend a room is shared through. */
+export function reportListening(settings: ServeSettings, address: Endpoint, mode: string, workers: number, shared?: string): void {
+  const text = `listening on ${formatEndpoint(address)} (${mode} mode${workers > 1 ? `, ${workers} workers` : ''}${shared ? `, shared through ${shared}` : ''}${settings.tls ? ', TLS' : ''})`;
+  settings.out.event('listening', { ...streamAddress(address), mode, ...(workers > 1 ? { workers } : {}), ...(shared ? { shared } : {}) }, text);
 }
