@@ -9,24 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CLI, ROOT, startSocklab } from './bench/_harness.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = `${ROOT}bin/socklab.cjs`;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function startCli(args: string[], pattern: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (text: string) => (out += text));
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => (out += text));
-  for (let waited = 0; !pattern.test(out); waited += 20) {
-    if (waited > 10_000 || child.exitCode !== null) throw new Error(`socklab ${args.join(' ')}: ${out}`);
-    await sleep(20);
-  }
-  return { child, match: pattern.exec(out)! };
-}
 
 const profile = mkdtempSync(join(tmpdir(), 'socklab-shots-'));
 const context = await chromium.launchPersistentContext(profile, {
@@ -37,9 +24,9 @@ const context = await chromium.launchPersistentContext(profile, {
 });
 const children: ChildProcess[] = [];
 try {
-  const serve = await startCli(['serve', '--port', '0', '--quiet', '--dashboard', '0'], /listening on \S+:(\d+)[\s\S]*dashboard on (\S+)/);
+  const serve = await startSocklab(['serve', '--port', '0', '--quiet', '--dashboard', '0'], { until: /listening on \S+:(\d+)[\s\S]*dashboard on (\S+)/ });
   children.push(serve.child);
-  const port = Number(serve.match[1]);
+  const { port } = serve;
   const page = await context.newPage();
   await page.goto(serve.match[2]!);
   const texts = ['hello', 'ping', '<img src=x onerror=alert(1)>', 'the quick brown fox', 'quit soon'];

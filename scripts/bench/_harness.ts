@@ -117,6 +117,49 @@ export async function startServer(name: string, command: string, args: string[],
   return { name, port, pid: child.pid!, child };
 }
 
+/** A socklab server started by {@link startSocklab}. */
+export interface Started {
+  child: ChildProcess;
+  port: number;
+  /** What `until` matched in its output: the port is group 1, later groups are whatever else it reads (a dashboard's URL). */
+  match: RegExpExecArray;
+}
+
+/**
+ * Runs `socklab <args>` on a port it picks itself (`--port 0` among `args`) and waits, at most 10 s, until its stdout
+ * matches `until` (by default its `listening on …:PORT` line, TCP or UDP). For what {@link startServer} does not fit:
+ * servers that print more than their port (a dashboard's URL) or are not to be pinned. On `cpu` if given (and
+ * taskset is there), else wherever the OS runs it; its stderr is passed through.
+ */
+export async function startSocklab(args: string[], options: { until?: RegExp; cpu?: number } = {}): Promise<Started> {
+  const until = options.until ?? /listening on (?:udp )?\S+:(\d+)/;
+  const [command, argv]: [string, string[]] = options.cpu === undefined ? [process.execPath, [CLI, ...args]] : pinned(options.cpu, process.execPath, [CLI, ...args]);
+  const child = spawn(command, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
+    let out = '';
+    let found: RegExpExecArray | null = null;
+    const fail = (why: string): void => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`socklab ${args.join(' ')} ${why}: ${out}`));
+    };
+    const onExit = (code: number | null): void => fail(`exited ${code} before listening`);
+    const timer = setTimeout(() => fail('did not start within 10 s'), 10_000);
+    child.once('exit', onExit);
+    // Read to the end (dropped once found), so that a server that keeps printing never blocks on a full pipe.
+    child.stdout!.setEncoding('utf8').on('data', (text: string) => {
+      if (found) return;
+      out += text;
+      found = until.exec(out);
+      if (!found) return;
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      resolve(found);
+    });
+  });
+  return { child, port: Number(match[1]), match };
+}
+
 export async function stopServer(server: Server): Promise<void> {
   if (server.child.exitCode !== null) return;
   server.child.kill('SIGKILL');
@@ -190,9 +233,10 @@ export function summariseRuns(name: string, results: BenchResult[]): Row {
  * mislead. Each run of one server is paired with the other server's run right next to it; the median of those
  * ratios is what targets compare.
  */
-export const paired = (a: number[], b: number[]): number => median(a.map((value, i) => value / b[i]!));
+export const pairRatios = (a: number[], b: number[]): number[] => a.map((value, i) => value / b[i]!);
+export const paired = (a: number[], b: number[]): number => median(pairRatios(a, b));
 export const pairedText = (a: number[], b: number[]): string =>
-  `${paired(a, b).toFixed(2)}× (runs: ${a.map((value, i) => (value / b[i]!).toFixed(2)).join(', ')})`;
+  `${paired(a, b).toFixed(2)}× (runs: ${pairRatios(a, b).map((ratio) => ratio.toFixed(2)).join(', ')})`;
 
 /** A target "a ≥ wanted × b" (or ≤ with `atMost`) from paired runs. */
 export function ratioTarget(target: string, a: number[], b: number[], wanted: number, atMost = false): Target {

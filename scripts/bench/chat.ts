@@ -8,44 +8,18 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLatencyHistogram, summarise } from '../../src/bench/report.js';
 import { runUdpBench } from '../../src/bench/udp.js';
-import { CLI, log, median, ROOT, runStandalone, type SuiteResult } from './_harness.js';
+import { freePort, log, median, runStandalone, startSocklab, type SuiteResult } from './_harness.js';
 
 const RUNS = Number(process.env['BENCH_CHAT_RUNS'] ?? 3);
 const DURATION_MS = Number(process.env['BENCH_CHAT_DURATION_MS'] ?? 3000);
 const CLIENTS = 100;
 const SEND_RATE = 200;
-
-interface Started {
-  child: ChildProcess;
-  port: number;
-}
-
-/** Starts `socklab <args>` and reads the port from its `listening on` line. */
-async function startCli(args: string[]): Promise<Started> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout!.setEncoding('utf8');
-  const port = await new Promise<number>((resolve, reject) => {
-    const onData = (text: string): void => {
-      out += text;
-      const match = /listening on (?:udp )?\S+:(\d+)/.exec(out);
-      if (match) {
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`socklab ${args.join(' ')} exited ${code} before listening`)));
-  });
-  return { child, port };
-}
 
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -58,10 +32,7 @@ async function stop(child: ChildProcess): Promise<void> {
 
 /** A redis-server for the run: loopback, a free port, a temp dir, no persistence. */
 async function startRedis(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const port = await freePort('tcp');
   const dir = mkdtempSync(join(tmpdir(), 'socklab-bench-redis-'));
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
@@ -166,10 +137,10 @@ export default async function run(): Promise<SuiteResult> {
       for (const name of Object.keys(chat)) {
         const servers =
           name === 'one process'
-            ? [await startCli(chatArgs)]
+            ? [await startSocklab(chatArgs)]
             : name === '--workers 2'
-              ? [await startCli([...chatArgs, '--workers', '2'])]
-              : [await startCli([...chatArgs, '--redis', redis.url]), await startCli([...chatArgs, '--redis', redis.url])];
+              ? [await startSocklab([...chatArgs, '--workers', '2'])]
+              : [await startSocklab([...chatArgs, '--redis', redis.url]), await startSocklab([...chatArgs, '--redis', redis.url])];
         try {
           const result = await chatFanOut(servers.map((server) => server.port));
           log(`  chat ${name}: ${fmt(result.deliveriesPerSec)}/s, p50 ${fmt(result.p50Ms, 2)} ms, p99 ${fmt(result.p99Ms, 2)} ms`);
@@ -186,7 +157,7 @@ export default async function run(): Promise<SuiteResult> {
           '--redis': ['--redis', redis.url],
           '--workers 2': ['--workers', '2'],
         }[name]!;
-        const server = await startCli([...udpArgs, ...extra]);
+        const server = await startSocklab([...udpArgs, ...extra]);
         try {
           udp[name]!.push(await udpRate(server.port));
         } finally {

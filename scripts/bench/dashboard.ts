@@ -6,40 +6,20 @@
  *
  * Run on its own: npm run build && node dist/scripts/bench/dashboard.js   (DASHBOARD_BENCH_RUNS, default 7)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import type { BenchResult } from '../../src/bench/report.js';
-import { benchResultOf, CLI, log, median, PIN, pinned, runStandalone, type SuiteResult } from './_harness.js';
+import { bench, log, median, paired, pairRatios, PIN, runStandalone, startSocklab, type SuiteResult } from './_harness.js';
 
 const RUNS = Number(process.env.DASHBOARD_BENCH_RUNS ?? 7);
 const DURATION_MS = Number(process.env.DASHBOARD_BENCH_DURATION_MS ?? 2000);
 const CONNECTIONS = 50;
 
-/** Starts `socklab serve` on CPU 0 and reads its port (and its dashboard's URL) from its output. */
-async function startServe(extra: string[]): Promise<{ child: ChildProcess; port: number; url?: string }> {
-  const [command, args] = pinned(0, process.execPath, [CLI, 'serve', '--port', '0', '--quiet', ...extra]);
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (text: string) => (out += text));
-  const deadline = Date.now() + 10_000;
-  while (!/listening on \S+:(\d+)/.test(out) || (extra.includes('--dashboard') && !/dashboard on (\S+)/.test(out))) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`serve did not start: ${out}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  const url = /dashboard on (\S+)/.exec(out)?.[1];
-  return { child, port: Number(/listening on \S+:(\d+)/.exec(out)![1]), ...(url ? { url } : {}) };
-}
-
-/** One closed-loop run from CPU 1: `socklab bench tcp --json`. */
-function runBench(port: number): Promise<BenchResult> {
-  const [command, args] = pinned(1, process.execPath, [CLI, 'bench', 'tcp', '127.0.0.1', String(port), '-c', String(CONNECTIONS), '--duration-ms', String(DURATION_MS), '--warmup-ms', '500', '--json']);
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => (out += text));
-    child.on('exit', (code) => (code === 0 ? resolve(benchResultOf(out)) : reject(new Error(`bench exited ${code}: ${out}`))));
-  });
+/** One closed-loop run from CPU 1; a run with errors or losses (for which `socklab bench` exits 1) fails the suite. */
+async function runBench(port: number): Promise<BenchResult> {
+  const result = await bench(['tcp', '127.0.0.1', String(port), '-c', String(CONNECTIONS), '--duration-ms', String(DURATION_MS), '--warmup-ms', '500']);
+  if (result.errors > 0 || result.lost > 0) throw new Error(`bench on port ${port}: ${result.errors} errors, ${result.lost} lost`);
+  return result;
 }
 
 /** A process's user + system CPU so far, in ms (Linux /proc; clock ticks are 10 ms). */
@@ -48,14 +28,16 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-
 export default async function run(): Promise<SuiteResult> {
-  const plain = await startServe([]);
-  const watched = await startServe(['--dashboard', '0']);
+  // On CPU 0; the port, and the dashboard's URL, as each prints them.
+  const serve = ['serve', '--port', '0', '--quiet'];
+  const plain = await startSocklab(serve, { cpu: 0 });
+  const watched = await startSocklab([...serve, '--dashboard', '0'], { cpu: 0, until: /listening on \S+:(\d+)[\s\S]*dashboard on (\S+)/ });
+  const url = watched.match[2]!;
   // A page's worth of watching: the event stream stays open and every update is read.
   let updates = 0;
   let bytes = 0;
-  const stream = get(`${watched.url}events`, (res) => {
+  const stream = get(`${url}events`, (res) => {
     res.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
       for (let at = chunk.indexOf('\n\n'); at !== -1; at = chunk.indexOf('\n\n', at + 2)) updates++;
@@ -85,9 +67,9 @@ export default async function run(): Promise<SuiteResult> {
     plain.child.kill('SIGTERM');
     watched.child.kill('SIGTERM');
   }
-  const pairRatios = rates.watched.map((w, i) => w / rates.plain[i]!);
+  const pairs = pairRatios(rates.watched, rates.plain);
   // The median of the pair ratios: an unlucky pair does not move it.
-  const ratio = median(pairRatios);
+  const ratio = paired(rates.watched, rates.plain);
   const cpuRatio = median(cpuUsPerRequest.watched) / median(cpuUsPerRequest.plain);
   const markdown = [
     '## Dashboard cost',
@@ -99,7 +81,7 @@ export default async function run(): Promise<SuiteResult> {
     `| serve | ${Math.round(median(rates.plain))} | ${median(cpuUsPerRequest.plain).toFixed(2)} µs | ${rates.plain.map(Math.round).join(', ')} |`,
     `| serve --dashboard (page open) | ${Math.round(median(rates.watched))} | ${median(cpuUsPerRequest.watched).toFixed(2)} µs | ${rates.watched.map(Math.round).join(', ')} |`,
     '',
-    `Median of the pair ratios (with / without): **${ratio.toFixed(3)}** (pair by pair: ${pairRatios.map((r) => r.toFixed(2)).join(', ')}; ratio of medians ${(median(rates.watched) / median(rates.plain)).toFixed(3)}). Server CPU per request with / without: ${cpuRatio.toFixed(3)} (a cost of ${((cpuRatio - 1) * 100).toFixed(1)}%).`,
+    `Median of the pair ratios (with / without): **${ratio.toFixed(3)}** (pair by pair: ${pairs.map((r) => r.toFixed(2)).join(', ')}; ratio of medians ${(median(rates.watched) / median(rates.plain)).toFixed(3)}). Server CPU per request with / without: ${cpuRatio.toFixed(3)} (a cost of ${((cpuRatio - 1) * 100).toFixed(1)}%).`,
     '',
   ].join('\n');
   return {

@@ -8,10 +8,10 @@
  * Run on its own: `node dist/scripts/bench/tls.js` prints the markdown.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchResult } from '../../src/bench/report.js';
-import { bench as harnessBench, CLI, log, median, PIN, ROOT, runStandalone, startServer, stopServer, type Server, type SuiteResult } from './_harness.js';
+import { bench as harnessBench, CLI, fmt, log, msOf, paired, pairRatios, ROOT, runStandalone, startServer, stopServer, summariseRuns, type Server, type SuiteResult } from './_harness.js';
 import { generateSelfSigned } from '../../src/tls/certificate.js';
 
 const ROUNDS = Number(process.env['BENCH_TLS_ROUNDS'] ?? 5);
@@ -21,8 +21,6 @@ const WARMUP_MS = 500;
 /** One `socklab bench … --json` run from CPU 1, measured for DURATION_MS after a warm-up. */
 const bench = (args: string[]): Promise<BenchResult> => harnessBench([...args, '--duration-ms', String(DURATION_MS), '--warmup-ms', String(WARMUP_MS)]);
 
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-const ms = (us: number): string => (us / 1000).toFixed(2);
 const ratio = (n: number): string => `${n.toFixed(2)}×`;
 
 type Key = 'bareTls' | 'socklabTls' | 'socklabPlain';
@@ -48,7 +46,7 @@ export default async function run(): Promise<SuiteResult> {
     const tlsFlags = (key: Key): string[] => (key === 'socklabPlain' ? [] : ['--tls', '--ca', certFile]);
     const modeArgs = { rr: ['tcp', '-c', '100'], conn: ['connect', '-c', '8'] } as const;
     /** Runs `a` and `b` back to back, ROUNDS times, alternating which goes first: run i of each is a pair. */
-    const paired = async (mode: keyof typeof modeArgs, a: Key, b: Key): Promise<[BenchResult[], BenchResult[]]> => {
+    const runPairs = async (mode: keyof typeof modeArgs, a: Key, b: Key): Promise<[BenchResult[], BenchResult[]]> => {
       const results: [BenchResult[], BenchResult[]] = [[], []];
       for (let round = 0; round < ROUNDS; round++) {
         for (const side of round % 2 === 0 ? [0, 1] : [1, 0]) {
@@ -65,21 +63,26 @@ export default async function run(): Promise<SuiteResult> {
     let rrCostRuns: [BenchResult[], BenchResult[]];
     let connCostRuns: [BenchResult[], BenchResult[]];
     try {
-      rrTls = await paired('rr', 'socklabTls', 'bareTls');
-      connTls = await paired('conn', 'socklabTls', 'bareTls');
-      rrCostRuns = await paired('rr', 'socklabTls', 'socklabPlain');
-      connCostRuns = await paired('conn', 'socklabTls', 'socklabPlain');
+      rrTls = await runPairs('rr', 'socklabTls', 'bareTls');
+      connTls = await runPairs('conn', 'socklabTls', 'bareTls');
+      rrCostRuns = await runPairs('rr', 'socklabTls', 'socklabPlain');
+      connCostRuns = await runPairs('conn', 'socklabTls', 'socklabPlain');
     } finally {
       for (const server of Object.values(servers)) await stopServer(server);
     }
-    const pairRatios = ([a, b]: [BenchResult[], BenchResult[]]): number[] => a.map((r, i) => r.perSec / b[i]!.perSec);
-    const rrRatios = pairRatios(rrTls);
-    const connRatios = pairRatios(connTls);
-    const rrCost = pairRatios(rrCostRuns);
-    const connCost = pairRatios(connCostRuns);
-    const errors = (results: BenchResult[]): number => results.reduce((sum, r) => sum + r.errors + r.resets + r.lost, 0);
-    const row = (key: Key, results: BenchResult[]): string =>
-      `| ${NAMES[key]} | ${fmt(median(results.map((r) => r.perSec)))} | ${ms(median(results.map((r) => r.latencyUs.p50)))} | ${ms(median(results.map((r) => r.latencyUs.p99)))} | ${errors(results)} | ${fmt(median(results.map((r) => r.cpuPercent)))}% | ${results.map((r) => fmt(r.perSec)).join(', ')} |`;
+    /** Run i of the first over run i of the second: every pair's ratio, and their median (what targets compare). */
+    const compare = ([a, b]: [BenchResult[], BenchResult[]]): { pairs: number[]; median: number } => {
+      const [rateA, rateB] = [a.map((r) => r.perSec), b.map((r) => r.perSec)];
+      return { pairs: pairRatios(rateA, rateB), median: paired(rateA, rateB) };
+    };
+    const rr = compare(rrTls);
+    const conn = compare(connTls);
+    const rrCost = compare(rrCostRuns);
+    const connCost = compare(connCostRuns);
+    const row = (key: Key, results: BenchResult[]): string => {
+      const runs = summariseRuns(NAMES[key], results);
+      return `| ${runs.name} | ${fmt(runs.perSec)} | ${msOf(runs.p50Us)} | ${msOf(runs.p99Us)} | ${runs.errors + runs.lost} | ${fmt(runs.benchCpu)}% | ${runs.runs.map(fmt).join(', ')} |`;
+    };
     const table = (rows: Array<[Key, BenchResult[]]>, unit: string): string[] => [
       `| server | ${unit} (median) | p50 ms | p99 ms | errors | load generator CPU | every run |`,
       '| --- | --- | --- | --- | --- | --- | --- |',
@@ -89,8 +92,7 @@ export default async function run(): Promise<SuiteResult> {
     const markdown = [
       '## TLS',
       '',
-      `Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}; servers ${PIN ? 'pinned to CPU 0, load generator to CPU 1 (taskset)' : 'not pinned'}. ` +
-        `${ROUNDS} pairs of runs of ${DURATION_MS / 1000} s (after ${WARMUP_MS / 1000} s of warm-up) per comparison, the two runs of a pair back to back, which one goes first alternating. ` +
+      `${ROUNDS} pairs of runs of ${DURATION_MS / 1000} s (after ${WARMUP_MS / 1000} s of warm-up) per comparison, the two runs of a pair back to back, which one goes first alternating. ` +
         'Certificate: ECDSA P-256, verified by the client with --ca. Load: `socklab bench tcp -c 100` and `socklab bench connect -c 8` ' +
         '(each cycle a new connection with a full handshake, no session resumption, then one request and its reply). ' +
         'The bare server is scripts/bench-servers/bare-tls.mjs: the same protocol in plain node:tls, no limits, no log.',
@@ -109,15 +111,15 @@ export default async function run(): Promise<SuiteResult> {
       '',
       '| comparison | median | every pair |',
       '| --- | --- | --- |',
-      `| socklab TLS / bare node:tls, request/response | ${ratio(median(rrRatios))} | ${list(rrRatios)} |`,
-      `| socklab TLS / bare node:tls, connection rate | ${ratio(median(connRatios))} | ${list(connRatios)} |`,
-      `| socklab TLS / socklab plaintext, request/response (what TLS costs) | ${ratio(median(rrCost))} | ${list(rrCost)} |`,
-      `| socklab TLS / socklab plaintext, connection rate | ${ratio(median(connCost))} | ${list(connCost)} |`,
+      `| socklab TLS / bare node:tls, request/response | ${ratio(rr.median)} | ${list(rr.pairs)} |`,
+      `| socklab TLS / bare node:tls, connection rate | ${ratio(conn.median)} | ${list(conn.pairs)} |`,
+      `| socklab TLS / socklab plaintext, request/response (what TLS costs) | ${ratio(rrCost.median)} | ${list(rrCost.pairs)} |`,
+      `| socklab TLS / socklab plaintext, connection rate | ${ratio(connCost.median)} | ${list(connCost.pairs)} |`,
       '',
     ].join('\n');
     const targets = [
-      { target: 'TLS request/response, 100 connections, vs bare node:tls', wanted: '≥ 0.95×', measured: ratio(median(rrRatios)), met: median(rrRatios) >= 0.95 },
-      { target: 'TLS full-handshake connection rate vs bare node:tls', wanted: '≥ 0.95×', measured: ratio(median(connRatios)), met: median(connRatios) >= 0.95 },
+      { target: 'TLS request/response, 100 connections, vs bare node:tls', wanted: '≥ 0.95×', measured: ratio(rr.median), met: rr.median >= 0.95 },
+      { target: 'TLS full-handshake connection rate vs bare node:tls', wanted: '≥ 0.95×', measured: ratio(conn.median), met: conn.median >= 0.95 },
     ];
     return { targets, markdown };
   } finally {

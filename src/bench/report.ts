@@ -121,7 +121,7 @@ export interface Measured {
 /** Assembles a mode's result: the target, the rate, the percentiles and the CPU, the same way for every mode. */
 export function benchResult(measured: Measured): BenchResult {
   const { mode, concurrency, measuredMs, completed, errors, resets, lost, extra } = measured;
-  const result: BenchResult = {
+  return {
     mode,
     target: measured.path === undefined ? formatEndpoint({ address: measured.host, port: measured.port }) : formatSocketPath(measured.path),
     concurrency,
@@ -137,15 +137,6 @@ export function benchResult(measured: Measured): BenchResult {
     ...(measured.series ? { series: measured.series.toJSON() } : {}),
     percentiles: latencyDistribution(measured.histogram),
   };
-  histograms.set(result, measured.histogram);
-  return result;
-}
-
-const histograms = new WeakMap<BenchResult, hdr.Histogram>();
-
-/** The latency histogram behind a result (for `--hdr-log`); kept out of the result so it stays plain JSON. */
-export function histogramOf(result: BenchResult): hdr.Histogram | undefined {
-  return histograms.get(result);
 }
 
 /** An HDR histogram of microseconds, 1 µs to 60 s at 3 significant digits (0.1% error). */

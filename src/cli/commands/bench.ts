@@ -6,7 +6,7 @@ import { isLoopback, unbracket } from '../../address.js';
 import { writeFileSync } from 'node:fs';
 import * as hdr from 'hdr-histogram-js';
 import { renderHtmlReport } from '../../bench/html-report.js';
-import { createLatencyHistogram, formatResult, histogramOf, type BenchResult } from '../../bench/report.js';
+import { createLatencyHistogram, formatResult, type BenchResult } from '../../bench/report.js';
 import { DASHBOARD_FLAG, parseDashboardAddress, serveDashboard } from '../../dashboard/cli.js';
 import { benchSource, type BenchProgress } from '../../dashboard/sources/bench.js';
 import { SocklabError } from '../../errors.js';
@@ -145,7 +145,7 @@ export default defineCommand({
       }
       out.note(`report written to ${values.report}`);
     }
-    if (values['hdr-log'] !== undefined) writeHdrLog(values['hdr-log'], result);
+    if (values['hdr-log'] !== undefined) writeHdrLog(values['hdr-log'], result, histogram);
     if (values.json) out.event('summary', { totals: result });
     else io.stdout.write(formatResult(result));
     return result.errors > 0 || result.lost > 0 ? 1 : 0;
@@ -169,10 +169,8 @@ function intervalReporter(out: EventOutput, mode: string, warmupMs: number, dura
   };
 }
 
-/** The measured period's latencies (µs) as an HdrHistogram log: one interval histogram, values shown in ms. */
-function writeHdrLog(file: string, result: BenchResult): void {
-  const histogram = histogramOf(result);
-  if (!histogram) return;
+/** The measured period's latencies (µs), recorded into `histogram` by the run, as an HdrHistogram log: one interval histogram, values shown in ms. */
+function writeHdrLog(file: string, result: BenchResult, histogram: hdr.Histogram): void {
   let text = '';
   const writer = new hdr.HistogramLogWriter((line: string) => (text += line));
   const endMs = Date.now();
