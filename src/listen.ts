@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:net';
+import { createServer, type ListenOptions, type Server } from 'node:net';
 import { formatEndpoint } from './address.js';
 import { bindError } from './errors.js';
 import type { ResolvedTlsServerOptions } from './tls/options.js';
@@ -24,12 +24,17 @@ export async function bindStreamListener(target: ListenTarget, tls: ResolvedTlsS
   if (path !== undefined) await prepareSocketPath(path);
   const server = tls ? createTlsListener(tls) : createServer({ allowHalfOpen: true, pauseOnConnect: options.pauseOnConnect });
   const where = path === undefined ? formatEndpoint({ address: host, port }) : formatSocketPath(path);
-  await new Promise<void>((resolve, reject) => {
+  await listenOn(server, path === undefined ? { host, port, backlog } : { path, backlog }, where);
+  return server;
+}
+
+/** Binds any node:net server (HTTP included); a failed bind rejects with the {@link bindError} naming `where`. */
+export function listenOn(server: Server, options: ListenOptions, where: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(bindError(where, err)));
-    server.listen(path === undefined ? { host, port, backlog } : { path, backlog }, () => {
+    server.listen(options, () => {
       server.removeAllListeners('error');
       resolve();
     });
   });
-  return server;
 }

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { isLoopback } from '../address.js';
+import { isLoopback, unbracket } from '../address.js';
 import { SocklabError } from '../errors.js';
 import { startDashboard, type Dashboard } from './server.js';
 import type { DashboardSource } from './source.js';
@@ -20,7 +20,7 @@ export const DASHBOARD_FLAG = {
 export function parseDashboardAddress(text: string): { host: string; port: number } {
   const match = /^(?:(\[[^\]]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(text.trim());
   const port = Number(match?.[2]);
-  const host = match?.[1] === undefined ? '127.0.0.1' : match[1].replace(/^\[|\]$/g, '');
+  const host = match?.[1] === undefined ? '127.0.0.1' : unbracket(match[1]);
   if (!match || port > 65_535 || (host !== 'localhost' && isIP(host) === 0)) {
     throw new SocklabError('SL_ERR_USAGE', `Option '--dashboard' must be [host:]port, e.g. 9000, 127.0.0.1:9000 or 0.0.0.0:9000; got '${text}'`);
   }

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { formatEndpoint, isLoopback, toEndpoint, unbracket, type Endpoint } from '../address.js';
-import { bindError } from '../errors.js';
+import { listenOn } from '../listen.js';
 import { createMetricsRegistry } from '../metrics/registry.js';
 import { DEFAULTS, checkCount, checkPort } from '../options.js';
 import { CHARTS_JS } from './assets/charts.js';
@@ -156,28 +156,22 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     res.on('close', () => clients.delete(res));
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => {
-      clearInterval(timer);
-      reject(bindError(formatEndpoint({ address: host, port }), err));
-    });
-    server.listen({ host, port }, () => {
-      server.removeAllListeners('error');
-      resolve();
-    });
+  await listenOn(server, { host, port }, formatEndpoint({ address: host, port })).catch((err: unknown) => {
+    clearInterval(timer);
+    throw err;
   });
   server.on('error', () => {}); // after listen: accept errors only; the server keeps going
   server.on('clientError', (_err, socket) => socket.destroy());
   const endpoint = toEndpoint(server.address() as { address: string; port: number; family: string });
   if (isLoopback(host)) {
-    allowedHosts = new Set(['127.0.0.1', 'localhost', '[::1]', host.includes(':') ? `[${host}]` : host].map((name) => `${name}:${endpoint.port}`));
+    allowedHosts = new Set([...['127.0.0.1', 'localhost', '[::1]'].map((name) => `${name}:${endpoint.port}`), formatEndpoint({ address: host, port: endpoint.port })]);
   }
-  const urlHost = endpoint.family === 'IPv6' ? `[${endpoint.address}]` : endpoint.address;
-  const shownHost = urlHost === '0.0.0.0' || urlHost === '[::]' ? 'localhost' : urlHost;
+  // Bound to every address: the URL names one that works from this machine.
+  const shown = endpoint.address === '0.0.0.0' || endpoint.address === '::' ? `localhost:${endpoint.port}` : formatEndpoint(endpoint);
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${shownHost}:${endpoint.port}/`,
+    url: `http://${shown}/`,
     address: () => endpoint,
     registry,
     state: () => latest,
