@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { validateEvent } from '../../src/cli/json-events.js';
+import type { BenchResult } from '../../src/bench/report.js';
+import { eventually } from './changes.js';
 import type { Child } from './processes.js';
 
 /** A parsed `--json` line. */
@@ -20,14 +21,15 @@ export function parseEvents(stdout: string): JsonEvent[] {
 
 /** Waits until a `--json` child has printed an event matching `match`, and returns it. */
 export async function waitForEvent(child: Child, match: (event: JsonEvent) => boolean, timeoutMs = 5000): Promise<JsonEvent> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = parseEvents(child.stdout.slice(0, child.stdout.lastIndexOf('\n') + 1)).find(match);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no matching event within ${timeoutMs} ms.\nstdout: ${child.stdout}\nstderr: ${child.stderr}`);
-    // Output arrives in bursts; looking again every 25 ms is plenty for these short sessions.
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  let found: JsonEvent | undefined;
+  // Whole lines only: the last one may have arrived in part. Output arrives in bursts; every 25 ms is plenty.
+  await eventually(
+    () => (found = parseEvents(child.stdout.slice(0, child.stdout.lastIndexOf('\n') + 1)).find(match)) !== undefined,
+    () => `a matching event.\nstdout: ${child.stdout}\nstderr: ${child.stderr}`,
+    timeoutMs,
+    25,
+  );
+  return found!;
 }
 
 /** Waits until a `--json` child has printed `count` events matching `match`, and returns them. */
@@ -44,30 +46,6 @@ export async function waitForEvents(child: Child, match: (event: JsonEvent) => b
   return found;
 }
 
-/** What /proc says of a process: gone (reaped), a zombie (exited, never reaped), or still there. */
-export function processState(pid: number): 'gone' | 'zombie' | 'alive' {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return 'gone';
-  }
-  // The state is the field after the parenthesised command name (which may itself contain spaces or parens).
-  const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-  return state === 'Z' ? 'zombie' : 'alive';
-}
-
-/** Waits (polling /proc, bounded) until a process is gone, and asserts it did not stay a zombie or alive. */
-export async function assertProcessGone(pid: number, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let state = processState(pid);
-  while (state !== 'gone' && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    state = processState(pid);
-  }
-  assert.equal(state, 'gone', `process ${pid} is still ${state}`);
-}
-
 /** Stops a `--json` server we started with SIGTERM and checks it shut down cleanly: exit 0, a `stopped` event, no stack trace. */
 export async function stopJson(child: Child, deadlineMs = 5000): Promise<JsonEvent[]> {
   assert.ok(child.running, `server died during the test.\nstdout: ${child.stdout}\nstderr: ${child.stderr}`);
@@ -78,4 +56,11 @@ export async function stopJson(child: Child, deadlineMs = 5000): Promise<JsonEve
   const events = parseEvents(child.stdout);
   assert.ok(events.some((e) => e.event === 'stopped'), 'a stopped event');
   return events;
+}
+
+/** The result of `bench --json`: the totals of its last line, the `summary` (interval lines come before it). */
+export function benchSummary(stdout: string): BenchResult {
+  const last = JSON.parse(stdout.trim().split('\n').at(-1)!) as { event: string; totals: BenchResult };
+  assert.equal(last.event, 'summary');
+  return last.totals;
 }

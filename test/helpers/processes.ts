@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { Changes } from './changes.js';
@@ -97,18 +97,44 @@ export async function runCli(
   return { code, stdout: child.stdout, stderr: child.stderr };
 }
 
-/** Starts a socklab server command and waits for its `listening on <host>:<port>` line. */
-export async function startCliServer(t: TestContext, args: string[]): Promise<{ child: Child; port: number }> {
+/**
+ * A server's `listening on <address> …` line, whole: up to its newline, so an address that arrived in two chunks
+ * is never read cut short. The address is the first word after "listening on" (and "udp"), without a comma.
+ */
+const LISTENING_LINE = /listening on (?:udp )?([^\s,]+)[^\n]*\n/;
+
+/**
+ * Starts a socklab server command (serve, udp-serve, proxy; on a port or a UNIX socket path) and waits for its
+ * whole `listening on` line. Returns the address as printed: `127.0.0.1:4000`, `[::1]:4000`, `unix:/tmp/s.sock`.
+ */
+export async function startCliListener(t: TestContext, args: string[], timeoutMs = 5000): Promise<{ child: Child; address: string }> {
   const child = start(t, process.execPath, [CLI, ...args]);
-  const [, port] = await child.waitFor(/listening on (?:udp )?\S+:(\d+)/);
+  const [, address] = await child.waitFor(LISTENING_LINE, timeoutMs);
+  return { child, address: address! };
+}
+
+/** Starts a socklab server command on a port and waits for its whole `listening on <host>:<port>` line. */
+export async function startCliServer(t: TestContext, args: string[], timeoutMs = 5000): Promise<{ child: Child; port: number }> {
+  const { child, address } = await startCliListener(t, args, timeoutMs);
+  const port = /:(\d+)$/.exec(address)?.[1];
+  assert.ok(port !== undefined, `a port in the listening line: ${child.stdout}`);
   return { child, port: Number(port) };
 }
 
-/** Starts one of the Python peers in test/peers and waits for its `listening <port>` line. */
+/** Starts one of the Python peers in test/peers and waits for its whole `listening <port>` line. */
 export async function startPeer(t: TestContext, script: string, args: string[] = ['0']): Promise<{ child: Child; port: number }> {
   const child = start(t, 'python3', ['-u', `${PEERS}${script}`, ...args]);
-  const [, port] = await child.waitFor(/listening (\d+)/);
+  const [, port] = await child.waitFor(/listening (\d+)\n/);
   return { child, port: Number(port) };
+}
+
+/** A TCP port free on loopback right now, for peers that cannot be told `--port 0` (another process may take it before they bind: retry). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 /** Runs one of the Python peers to completion. */
@@ -124,13 +150,6 @@ export async function available(command: string): Promise<boolean> {
   const child = new Child('sh', ['-c', `command -v ${command}`]);
   const { code } = await child.finish(5000);
   return code === 0;
-}
-
-/** Reads a process's open file descriptors and resident memory from /proc (Linux). */
-export function processUsage(pid: number): { fds: number; rssKiB: number } {
-  const fds = readdirSync(`/proc/${pid}/fd`).length;
-  const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return { fds, rssKiB: Number(rss) };
 }
 
 /**

@@ -1,19 +1,9 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { available, Child } from './processes.js';
-
-/** A free TCP port on loopback right now (redis-server has no `--port 0`, so we ask the OS for one). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { available, Child, freePort } from './processes.js';
 
 /** A real redis-server the test started: on loopback, an ephemeral port, a temp dir, no persistence. */
 export class RedisServer {
@@ -87,7 +77,8 @@ export class RedisServer {
       rmSync(dir, { recursive: true, force: true });
     });
     let lastError: unknown;
-    // The port was free when we looked; another process may take it before redis binds, so try again.
+    // The port was free when we looked (redis-server has no `--port 0`); another process may take it before redis
+    // binds, so try again.
     for (let attempt = 0; attempt < 5 && server === undefined; attempt++) {
       const port = await freePort();
       try {

@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BenchResult } from '../../src/bench/report.js';
+import { benchSummary } from '../helpers/json-lines.js';
 import { runCli, startCliServer } from '../helpers/processes.js';
 
 async function benchJson(t: Parameters<typeof runCli>[0], args: string[]): Promise<BenchResult> {
   const { code, stdout, stderr } = await runCli(t, ['bench', ...args, '--json']);
   assert.equal(code, 0, stderr);
-  return summaryOf(stdout);
-}
-
-/** `--json` streams interval lines, then the summary: the result is the last line's totals. */
-function summaryOf(stdout: string): BenchResult {
-  const last = JSON.parse(stdout.trim().split('\n').at(-1)!) as { event: string; totals: BenchResult };
-  assert.equal(last.event, 'summary');
-  return last.totals;
+  return benchSummary(stdout);
 }
 
 describe('socklab bench', () => {
@@ -54,7 +48,7 @@ describe('socklab bench', () => {
     await child.stop();
     const { code, stdout } = await runCli(t, ['bench', 'udp', '127.0.0.1', String(port), '--rate', '200', '-d', '200', '--warmup-ms', '0', '--timeout-ms', '100', '--json']);
     assert.equal(code, 1);
-    const result = summaryOf(stdout);
+    const result = benchSummary(stdout);
     assert.ok(result.lost > 0 && result.completed === 0, JSON.stringify(result));
   });
 

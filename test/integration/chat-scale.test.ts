@@ -1,46 +1,14 @@
 // Chat across processes: Redis killed and restarted mid-chat, and --workers process groups that leave no orphans.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
+import { eventually } from '../helpers/changes.js';
 import { CounterLoad } from '../helpers/counter-load.js';
+import { assertProcessesExited, childPids, processState } from '../helpers/proc.js';
 import { runCli, startCliServer, stopChecked } from '../helpers/processes.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { RedisServer } from '../helpers/redis.js';
 import { tally } from '../helpers/tally.js';
-
-/** PIDs whose parent is `pid`, from /proc. */
-function childPids(pid: number): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // The command name (2nd field) may hold spaces; the parent PID is the 2nd field after its closing ")".
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
-
-function alive(pid: number): boolean {
-  try {
-    // Zombies have exited: only a running or sleeping process counts.
-    return !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-async function eventually(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    assert.ok(Date.now() < deadline, `timed out: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('chat across processes', () => {
   it('Redis killed and restarted mid-chat: no crash, local chat goes on, clients are told, cross-instance chat resumes', async (t) => {
@@ -90,7 +58,7 @@ describe('chat across processes', () => {
     for (const client of clients.slice(1)) await client.waitForText(/: hello all\n/);
     const { stdout } = await stopChecked(child);
     assert.match(stdout, /stopped: 4 clients served, 1 messages, \d+ deliveries, [1-9]\d* from other servers/);
-    for (const pid of workers) assert.ok(!alive(pid), `worker ${pid} outlived the primary`);
+    for (const pid of workers) assert.notEqual(processState(pid), 'alive', `worker ${pid} outlived the primary`);
   });
 
   it('serve --mode concurrent --workers 2 answers every client and sums the workers\' totals', async (t) => {
@@ -117,6 +85,8 @@ describe('chat across processes', () => {
 
   it('a crashed worker is replaced; workers that keep crashing stop the group with SL_ERR_WORKER (exit 1)', async (t) => {
     const { child, port } = await startCliServer(t, ['udp-serve', '--port', '0', '--quiet', '--delay-ms', '0', '--workers', '2']);
+    // Every worker the primary ever had, noted while it is still their parent: once it exits they are re-parented.
+    const workers = new Set(childPids(child.proc.pid!));
     for (let crash = 1; crash <= 5; crash++) {
       const [victim] = childPids(child.proc.pid!);
       assert.ok(victim !== undefined, `crash ${crash}: no worker left.\n${child.stderr}`);
@@ -124,6 +94,7 @@ describe('chat across processes', () => {
       if (crash < 5) {
         await child.waitFor(new RegExp(`(worker \\d+ died \\(SIGKILL\\); starting another\\n[^]*){${crash}}`), 10_000, 'stderr');
         await eventually(() => childPids(child.proc.pid!).length === 2, 'the replacement');
+        for (const pid of childPids(child.proc.pid!)) workers.add(pid);
       }
       if (crash === 1) {
         // Still one counter after a crash: the replacement serves on the same port.
@@ -134,10 +105,13 @@ describe('chat across processes', () => {
         assert.equal(new Set(load.values).size, load.values.length, 'no value twice');
       }
     }
+    for (const pid of childPids(child.proc.pid!)) workers.add(pid);
     const { code } = await child.finish(15_000);
     assert.equal(code, 1);
     assert.match(child.stderr, /Workers keep dying \(5 in 10 s.*\[SL_ERR_WORKER\]/);
-    assert.equal(childPids(child.proc.pid!).length, 0);
+    assert.equal(workers.size, 6, `the 2 first workers and 4 replacements: ${[...workers].join(', ')}`);
+    // The primary waits for its workers before it exits: none may be left running.
+    for (const pid of workers) assert.notEqual(processState(pid), 'alive', `worker ${pid} outlived the primary`);
     tally({ fault: 'worker crash loop' });
   });
 
@@ -147,7 +121,7 @@ describe('chat across processes', () => {
     assert.equal(workers.length, 2);
     child.proc.kill('SIGKILL');
     await child.exited;
-    await eventually(() => workers.every((pid) => !alive(pid)), `workers ${workers.join(', ')} to exit`);
+    await assertProcessesExited(workers, `workers ${workers.join(', ')}`);
     tally({ fault: 'kill -9 of a --workers primary' });
   });
 });

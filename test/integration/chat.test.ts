@@ -64,7 +64,8 @@ describe('serve --mode chat', () => {
   it('broker mode relays bytes as they are, binary included, to every other client', async (t) => {
     const { child, port } = await startCliServer(t, ['serve', '--mode', 'broker', '--port', '0', '--quiet']);
     const [a, b, c] = await Promise.all([0, 1, 2].map(() => RawClient.connect(t, port)));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // A broker says nothing on join: its log's "joined" line (printed with --quiet too) says it counts the client in.
+    for (const client of [a!, b!, c!]) await child.waitFor(new RegExp(`^127\\.0\\.0\\.1:${client.socket.localPort} joined\n`, 'm'));
     const bytes = Buffer.from([0, 1, 0x1b, 0x5b, 0xff, 0x0a, 0x0d, 0x80]);
     a!.socket.write(bytes);
     for (const other of [b!, c!]) await other.until(() => other.bytes === bytes.length, 'the bytes');

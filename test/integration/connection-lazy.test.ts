@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { listenTcp, startMessageServer, type TcpConnection } from '../../src/index.js';
+import { eventually } from '../helpers/changes.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 // A connection makes its listener table, decoder, timers and stats only when needed (BENCHMARKS.md, "Where the
@@ -57,8 +58,7 @@ describe('connection state made on first use', () => {
     for (const conn of server.tcp.connections) assert.deepEqual(conn.eventNames(), []);
     for (const client of clients.slice(0, 10)) client.socket.end();
     await Promise.all(clients.slice(0, 10).map((client) => (client.closed ? undefined : once(client.socket, 'close'))));
-    const deadline = Date.now() + 5000;
-    while (active() !== 10 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually(() => active() === 10, () => `10 connections left (${active()} open)`, 5000, 10);
     assert.equal(active(), 10);
     assert.equal(server.tcp.connections.size, 10);
   });

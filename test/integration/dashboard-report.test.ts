@@ -42,7 +42,7 @@ test('bench --report, udp-serve and proxy dashboards render in a real browser, o
 
   // udp-serve: drops by reason show up, as text.
   const udp = await startCliServer(t, ['udp-serve', '--port', '0', '--quiet', '--delay-ms', '0', '--dashboard', '0']);
-  const [, udpUrl] = await udp.child.waitFor(/dashboard on (http:\/\/\S+\/)/);
+  const [, udpUrl] = await udp.child.waitFor(/dashboard on (http:\/\/\S+\/) /);
   const socket = createSocket('udp4');
   t.after(() => socket.close());
   for (const datagram of ['get', 'get', 'nope <b>', 'get']) socket.send(datagram, udp.port, '127.0.0.1');
@@ -55,7 +55,7 @@ test('bench --report, udp-serve and proxy dashboards render in a real browser, o
 
   // proxy: the relayed connection is listed and the configured faults are shown.
   const proxy = await startCliServer(t, ['proxy', '127.0.0.1', String(port), '--latency-ms', '5', '--quiet', '--dashboard', '0']);
-  const [, proxyUrl] = await proxy.child.waitFor(/dashboard on (http:\/\/\S+\/)/);
+  const [, proxyUrl] = await proxy.child.waitFor(/dashboard on (http:\/\/\S+\/) /);
   const client = connect({ host: '127.0.0.1', port: proxy.port });
   t.after(() => client.destroy());
   const proxyPage = await context.newPage();

@@ -1,22 +1,15 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { get } from 'node:http';
-import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { artifactPath, launchBrowser, watchPage } from '../helpers/browser.js';
 import { startCliServer } from '../helpers/processes.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 // The few DOM names the in-page predicates use (this project compiles without the DOM library). Predicates are
 // functions, not strings: the page's CSP forbids eval, and playwright would eval a string.
 declare const document: { body: { dataset: Record<string, string | undefined> }; querySelectorAll(selector: string): { length: number } };
 
 const INJECTION = '<img src=x onerror=alert(1)>';
-
-async function client(port: number): Promise<Socket> {
-  const socket = connect({ host: '127.0.0.1', port });
-  await once(socket, 'connect');
-  return socket;
-}
 
 test('serve --dashboard: a live page lists clients as they come and go, and shows what they send as text', async (t) => {
   const { child, port } = await startCliServer(t, ['serve', '--port', '0', '--quiet', '--dashboard', '0']);
@@ -30,16 +23,15 @@ test('serve --dashboard: a live page lists clients as they come and go, and show
   await page.waitForFunction(() => Number(document.body.dataset.updates) >= 1, undefined, { timeout: 5000 });
   assert.match((await page.textContent('#address')) ?? '', new RegExp(`127\\.0\\.0\\.1:${port}`));
 
-  const sockets = await Promise.all([client(port), client(port), client(port)]);
-  t.after(() => sockets.forEach((s) => s.destroy()));
-  const peers = sockets.map((s) => `127.0.0.1:${s.localPort}`);
+  const clients = await Promise.all([0, 1, 2].map(() => RawClient.connect(t, port)));
+  const peers = clients.map((client) => `127.0.0.1:${client.socket.localPort}`);
   const rows = page.locator('#connections tbody tr');
   // "Within 2 s": the page updates every 500 ms; the margin is for a loaded machine.
   await page.waitForFunction(() => document.querySelectorAll('#connections tbody tr').length === 3, undefined, { timeout: 2000 });
   const shownPeers = await rows.locator('td.peer').allTextContents();
   assert.deepEqual(shownPeers.sort(), [...peers].sort());
 
-  sockets[0]!.write(`${INJECTION}\n`);
+  clients[0]!.socket.write(`${INJECTION}\n`);
   const lastCell = page.locator(`#connections tbody tr[data-peer="${peers[0]}"] td.last`);
   await lastCell.filter({ hasText: INJECTION }).waitFor({ timeout: 3000 });
   assert.equal(await lastCell.textContent(), INJECTION, 'the message is shown as the text it is');
@@ -47,7 +39,7 @@ test('serve --dashboard: a live page lists clients as they come and go, and show
   await page.screenshot({ path: artifactPath('dashboard.png'), fullPage: true });
   console.log(`# screenshot: ${artifactPath('dashboard.png')}`);
 
-  for (const socket of sockets) socket.end('quit\n');
+  for (const client of clients) client.socket.end('quit\n');
   await page.waitForFunction(() => document.querySelectorAll('#connections tbody tr').length === 0, undefined, { timeout: 3000 });
   assert.deepEqual(seen.dialogs, [], 'no dialog opened');
   assert.deepEqual(seen.errors, [], 'no console errors');
@@ -55,7 +47,7 @@ test('serve --dashboard: a live page lists clients as they come and go, and show
 
 test('the dashboard is read-only and answers only its own host names', async (t) => {
   const { child } = await startCliServer(t, ['serve', '--port', '0', '--quiet', '--dashboard', '127.0.0.1:0']);
-  const [, url] = await child.waitFor(/dashboard on (http:\/\/\S+\/)/);
+  const [, url] = await child.waitFor(/dashboard on (http:\/\/\S+\/) /);
   for (const method of ['POST', 'PUT', 'DELETE']) {
     const res = await fetch(url!, { method });
     assert.equal(res.status, 405, method);

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { assertProcessGone, parseEvents, stopJson, waitForEvent, waitForEvents, type JsonEvent } from '../helpers/json-lines.js';
-import { CLI, processUsage, runCli, start, stopChecked, type Child } from '../helpers/processes.js';
+import { parseEvents, stopJson, waitForEvent, waitForEvents, type JsonEvent } from '../helpers/json-lines.js';
+import { assertProcessGone, groupMembers, processUsage } from '../helpers/proc.js';
+import { CLI, runCli, start, stopChecked, type Child } from '../helpers/processes.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 /** Starts `socklab serve --json --port 0 <args>` and returns it with its port. */
@@ -126,19 +127,7 @@ describe('serve --exec (inetd style)', () => {
     await client.waitForText(/ready/);
     const pid = await execPid(child);
     // The shell's children: every process whose process group is the shell's.
-    const group = (): number[] =>
-      readdirSync('/proc')
-        .filter((name) => /^\d+$/.test(name))
-        .filter((name) => {
-          try {
-            const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-            return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pid;
-          } catch {
-            return false; // gone while we looked
-          }
-        })
-        .map(Number);
-    const members = group();
+    const members = groupMembers(pid);
     assert.ok(members.some((member) => member !== pid), `the shell started its sleep: group ${members.join(', ')}`);
     // A reset, not a FIN: a FIN only closes the program's stdin (half-close), and this one never reads it.
     client.socket.resetAndDestroy();

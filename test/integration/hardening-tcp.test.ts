@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { connectTcp, runMessageClient, startMessageServer } from '../../src/index.js';
-import { CLI, processUsage, start, startCliServer, startPeer, stopChecked, runCli } from '../helpers/processes.js';
+import { processUsage } from '../helpers/proc.js';
+import { CLI, start, startCliServer, startPeer, stopChecked, runCli } from '../helpers/processes.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { tally } from '../helpers/tally.js';
 
@@ -172,7 +173,7 @@ describe('hardening: misbehaving peers', () => {
 
   it('stays inside its file descriptors (ulimit -n): extra clients hear "server full" instead of being dropped', async (t) => {
     const child = start(t, 'sh', ['-c', `ulimit -n 80 && exec "${process.execPath}" "${CLI}" serve --port 0 --quiet`]);
-    const [, portText] = await child.waitFor(/listening on \S+:(\d+)/);
+    const [, portText] = await child.waitFor(/listening on \S+:(\d+)[^\n]*\n/); // the whole line: never half a port
     const port = Number(portText);
     const [, limitText] = await child.waitFor(/only enough file descriptors for (\d+) clients/, 5000, 'stderr');
     const limit = Number(limitText);

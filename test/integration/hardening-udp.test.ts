@@ -6,7 +6,9 @@ import { once } from 'node:events';
 import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runCounterClient, startCounterServer, startUdpProxy } from '../../src/index.js';
-import { processUsage, runCli, startCliServer, stopChecked } from '../helpers/processes.js';
+import { eventually } from '../helpers/changes.js';
+import { processUsage } from '../helpers/proc.js';
+import { runCli, startCliServer, stopChecked } from '../helpers/processes.js';
 import { tally } from '../helpers/tally.js';
 
 /** Missing and repeated values of 1..n in `values`. */
@@ -43,14 +45,6 @@ async function sourceSocket(t: TestContext, address = '127.0.0.1'): Promise<{ so
   return { socket, replies, bytesIn: () => bytes };
 }
 
-async function waitUntil(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 describe('hardening: UDP counter', () => {
   it('gives 10 clients x 1,000 gets values that are unique and contiguous', async (t) => {
     const { child, port } = await startCliServer(t, ['udp-serve', '--port', '0', '--delay-ms', '0', '--quiet']);
@@ -85,7 +79,7 @@ describe('hardening: UDP counter', () => {
     ];
     for (const datagram of garbage) socket.send(datagram, port, '127.0.0.1');
     socket.send('get', port, '127.0.0.1');
-    await waitUntil(() => replies.length === 1, 'the reply to the real get');
+    await eventually(() => replies.length === 1, 'the reply to the real get', 5000, 10);
     await sleep(50);
     assert.deepEqual(replies, ['1'], 'only the real get is answered, with the first value');
     await child.waitFor(/dropped 0 bytes from 127\.0\.0\.1:\d+: empty datagram/);
@@ -159,7 +153,7 @@ describe('hardening: UDP counter', () => {
         const source = await sourceSocket(t, address);
         for (let i = 0; i < 20; i++) {
           source.socket.send('get', port, '127.0.0.1');
-          await waitUntil(() => source.replies.length === i + 1, `reply ${i + 1} to ${address}`, 2000);
+          await eventually(() => source.replies.length === i + 1, `reply ${i + 1} to ${address}`, 2000, 10);
         }
         return source.replies.length;
       }),
@@ -187,7 +181,7 @@ describe('hardening: UDP counter', () => {
     for (let batch = 0; batch < 10; batch++) {
       const expected = Math.min(999, (batch + 1) * 100);
       for (let i = 0; i < (batch < 9 ? 100 : 105); i++) socket.send('get', server.address().port, '127.0.0.1');
-      await waitUntil(() => replies.length >= expected && server.stats.received >= Math.min(1005, (batch + 1) * 100), `batch ${batch}`);
+      await eventually(() => replies.length >= expected && server.stats.received >= Math.min(1005, (batch + 1) * 100), `batch ${batch}`, 5000, 10);
     }
     await sleep(50);
     assert.equal(replies.length, 999);

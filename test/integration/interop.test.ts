@@ -131,7 +131,7 @@ describe('netcat-family tools against socklab', () => {
   it('socklab client talks to socat acting as a listening server', async (t) => {
     await requirePeer('socat', 'socat');
     const server = start(t, 'socat', ['-d', '-d', 'TCP-LISTEN:0,bind=127.0.0.1', 'STDIO']);
-    const [, port] = await server.waitFor(/listening on AF=\d+ \S+:(\d+)/, 5000, 'stderr');
+    const [, port] = await server.waitFor(/listening on AF=\d+ \S+:(\d+)\n/, 5000, 'stderr');
     const client = start(t, process.execPath, [CLI, 'client', '--port', port!, '--pipeline', '--greeting-wait-ms', '0']);
     client.input('hi from socklab\n');
     await server.waitFor(/ack\nhi from socklab\n/);

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { register } from 'prom-client';
 import { startCounterServer } from '../../src/apps/counter-server.js';
@@ -9,7 +8,9 @@ import { startMessageServer } from '../../src/apps/message-server.js';
 import { startDashboard } from '../../src/dashboard/server.js';
 import { counterServerSource } from '../../src/dashboard/sources/udp-server.js';
 import { LastMessages, tcpServerSource } from '../../src/dashboard/sources/tcp-server.js';
+import { eventually } from '../helpers/changes.js';
 import { CLI, start } from '../helpers/processes.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 /** Prometheus text format → `name{labels}` → value (comments skipped). */
 function parseMetrics(text: string): Map<string, number> {
@@ -30,16 +31,13 @@ async function scrape(url: string): Promise<Map<string, number>> {
   return parseMetrics(await res.text());
 }
 
-/** Sends `lines` one at a time, waiting for each reply; resolves with the bytes the client received. */
-async function converse(socket: Socket, lines: string[]): Promise<number> {
-  let received = 0;
-  socket.on('data', (chunk: Buffer) => (received += chunk.length));
+/** Sends `lines` one at a time, waiting for each whole reply line. */
+async function converse(client: RawClient, lines: string[]): Promise<void> {
   for (const line of lines) {
-    const before = received;
-    socket.write(`${line}\n`);
-    while (received === before) await once(socket, 'data');
+    const before = client.lines.length;
+    client.socket.write(`${line}\n`);
+    await client.until(() => client.lines.length > before, `the reply to ${line}`);
   }
-  return received;
 }
 
 test('/metrics counts exactly the TCP traffic a test sent', async (t) => {
@@ -50,20 +48,17 @@ test('/metrics counts exactly the TCP traffic a test sent', async (t) => {
   t.after(() => dashboard.close());
   const port = server.address().port;
   const scripts = [['a', 'bb'], ['ccc', 'dddd', 'eeeee'], ['ffffff']];
-  const sockets = await Promise.all(scripts.map(async () => {
-    const socket = connect({ host: '127.0.0.1', port });
-    t.after(() => socket.destroy());
-    await once(socket, 'connect');
-    return socket;
-  }));
+  const clients = await Promise.all(scripts.map(() => RawClient.connect(t, port)));
+  // Connected on our side is not yet accepted on the server's.
+  await eventually(() => server.tcp.stats.active === 3, () => `the server to accept 3 connections (${server.tcp.stats.active} so far)`, 5000, 10);
   const open = await scrape(dashboard.url);
   assert.equal(open.get('socklab_connections_open'), 3);
   const sentBytes = scripts.flat().reduce((sum, line) => sum + line.length + 1, 0);
-  const received = await Promise.all(scripts.map((lines, i) => converse(sockets[i]!, lines)));
-  const receivedBytes = received.reduce((a, b) => a + b, 0);
-  for (const socket of sockets) socket.end();
-  await Promise.all(sockets.map((socket) => once(socket, 'close')));
-  while (server.tcp.stats.active > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  await Promise.all(scripts.map((lines, i) => converse(clients[i]!, lines)));
+  for (const client of clients) client.socket.end();
+  await Promise.all(clients.map((client) => client.waitForClose()));
+  const receivedBytes = clients.reduce((sum, client) => sum + client.bytes, 0);
+  await eventually(() => server.tcp.stats.active === 0, () => `the server to count every close (${server.tcp.stats.active} open)`, 5000, 10);
 
   const metrics = await scrape(dashboard.url);
   assert.equal(metrics.get('socklab_connections_total'), 3);
@@ -88,8 +83,7 @@ test('/metrics counts UDP requests and drops by reason', async (t) => {
   let replies = 0;
   socket.on('message', () => replies++);
   for (const datagram of ['get', 'get\n', 'hello', 'get 7', 'get 7', '', 'x'.repeat(2000), 'get']) socket.send(datagram);
-  const deadline = Date.now() + 5000;
-  while (replies < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  await eventually(() => replies >= 5, () => `5 replies (${replies} so far)`, 5000, 10);
   assert.equal(replies, 5, 'get, get\\n, get 7, its retry and get are answered');
   const metrics = await scrape(dashboard.url);
   assert.equal(metrics.get('socklab_udp_requests_total'), 8);
@@ -107,14 +101,19 @@ test('bench --dashboard serves the run live: its rate and latency distribution',
   const server = await startMessageServer({ port: 0, logMessages: false });
   t.after(() => server.close());
   const child = start(t, process.execPath, [CLI, 'bench', 'tcp', '127.0.0.1', String(server.address().port), '-c', '2', '--duration-ms', '4000', '--warmup-ms', '100', '--dashboard', '0']);
-  // The dashboard's line goes to stderr (stdout is the result, or JSON with --json).
-  const [, url] = await child.waitFor(/dashboard on (http:\/\/\S+\/)/, 5000, 'stderr');
+  // The dashboard's line goes to stderr (stdout is the result, or JSON with --json). The URL is read whole: up to
+  // the space after it.
+  const [, url] = await child.waitFor(/dashboard on (http:\/\/\S+\/) /, 5000, 'stderr');
   let state: { kind: string; percentiles?: unknown[]; rates: { series: { values: number[] }[] } } | undefined;
-  const deadline = Date.now() + 4000;
-  do {
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    state = (await (await fetch(`${url}api/state`)).json()) as typeof state;
-  } while (Date.now() < deadline && !(state!.percentiles!.length > 0 && state!.rates.series[0]!.values.some((v) => v > 0)));
+  await eventually(
+    async () => {
+      state = (await (await fetch(`${url}api/state`)).json()) as typeof state;
+      return (state?.percentiles?.length ?? 0) > 0 && (state?.rates.series[0]?.values.some((v) => v > 0) ?? false);
+    },
+    'latency percentiles and a request rate on the live dashboard',
+    4000,
+    250,
+  );
   assert.equal(state!.kind, 'bench');
   assert.ok(state!.percentiles!.length > 1, 'latency percentiles while running');
   assert.ok(state!.rates.series[0]!.values.some((v) => v > 0), 'a request rate while running');

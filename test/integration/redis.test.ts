@@ -2,19 +2,12 @@
 // one counter across instances, kill -9 of an instance, Redis down at start, Redis killed and restarted.
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { connectRedisState, parseRedisUrl, type SharedState, type SharedStateStatus } from '../../src/index.js';
+import { connectRedisState, parseRedisUrl } from '../../src/index.js';
+import { eventually } from '../helpers/changes.js';
 import { CounterLoad, decreases, duplicates } from '../helpers/counter-load.js';
 import { runCli, startCliServer, stopChecked } from '../helpers/processes.js';
 import { RedisServer } from '../helpers/redis.js';
 import { tally } from '../helpers/tally.js';
-
-async function statusIs(state: SharedState, wanted: SharedStateStatus): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (state.status !== wanted) {
-    assert.ok(Date.now() < deadline, `state still ${state.status}, wanted ${wanted}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 function startCounter(t: TestContext, redis: RedisServer): ReturnType<typeof startCliServer> {
   return startCliServer(t, ['udp-serve', '--port', '0', '--quiet', '--delay-ms', '0', '--rate-limit', 'inf', '--redis', redis.url]);
@@ -123,11 +116,11 @@ describe('udp-serve --redis', () => {
     state.on('status', (status) => seen.push(status));
     assert.equal(await state.allocate(5), 1);
     await redis.kill();
-    await statusIs(state, 'down');
+    await eventually(() => state.status === 'down', () => `the state to be down (still ${state.status})`, 10_000, 10);
     await assert.rejects(state.allocate(1), { code: 'SL_ERR_BACKEND_UNAVAILABLE' });
     assert.equal(state.publish('lobby', 'lost'), false);
     await redis.restart();
-    await statusIs(state, 'up');
+    await eventually(() => state.status === 'up', () => `the state to be up (still ${state.status})`, 10_000, 10);
     assert.equal(await state.allocate(1), 6, 'the floor: never below what this instance had');
     assert.deepEqual(seen, ['down', 'up']);
   });

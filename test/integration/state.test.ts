@@ -77,8 +77,12 @@ for (const [name, backend] of Object.entries(BACKENDS)) {
     it('broker: bytes reach every other client on every instance', async (t) => {
       const { ports, children } = await backend(t, ['serve', '--mode', 'broker', '--port', '0', '--quiet']);
       const clients = await Promise.all(ports.map((port) => RawClient.connect(t, port)));
-      // Brokers send nothing on join: give every instance a moment to register its client before the first send.
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Brokers send nothing on join: wait until every instance has logged its client's "joined" line (printed with
+      // --quiet too, by a worker as well), so none is sent to before it is registered. Client n is on instance n.
+      for (const [n, client] of clients.entries()) {
+        const instance = children.length === 1 ? children[0]! : children[n]!;
+        await instance.waitFor(new RegExp(`^127\\.0\\.0\\.1:${client.socket.localPort} joined\n`, 'm'));
+      }
       clients[0]!.socket.write(Buffer.from([0x00, 0xff, 0x1b, 0x0a]));
       for (const client of clients.slice(1)) await client.until(() => client.bytes === 4, 'the 4 bytes');
       assert.equal(Buffer.from(clients[1]!.text, 'latin1').toString('hex'), '00ff1b0a');

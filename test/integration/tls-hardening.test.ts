@@ -10,7 +10,9 @@ import { connect as netConnect, createServer, type Socket } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { connectTcp, seededRandom, startTcpProxy } from '../../src/index.js';
-import { processUsage, startCliServer, stopChecked, type Child } from '../helpers/processes.js';
+import { eventually } from '../helpers/changes.js';
+import { processUsage } from '../helpers/proc.js';
+import { startCliServer, stopChecked, type Child } from '../helpers/processes.js';
 import { tally } from '../helpers/tally.js';
 
 const SEED = Number(process.env['SOCKLAB_FUZZ_SEED'] ?? Date.now() % 2 ** 31);
@@ -102,7 +104,7 @@ describe(`TLS hardening (seed ${SEED})`, () => {
     for (let i = 0; i < 50; i++) tasks.push(() => hostile(port, hello, 'reset'));
     await pool(20, tasks);
     const roundTripMs = await stillServes(port, fingerprint);
-    await waitFor(() => processUsage(child.proc.pid!).fds <= before.fds + 2, 'descriptors back to where they were');
+    await eventually(() => processUsage(child.proc.pid!).fds <= before.fds + 2, 'descriptors back to where they were', 15_000, 25);
     const after = processUsage(child.proc.pid!);
     assert.ok(after.rssKiB - before.rssKiB < 64 * 1024, `RSS grew ${after.rssKiB - before.rssKiB} KiB over ${tasks.length} hostile handshakes`);
     const { stdout } = await stopChecked(child);
@@ -122,11 +124,11 @@ describe(`TLS hardening (seed ${SEED})`, () => {
     const before = processUsage(child.proc.pid!);
     // 40 silent, 40 that send half a ClientHello and stop: all stuck mid-handshake at once.
     const stuck = Array.from({ length: 80 }, (_, i) => hostile(port, i % 2 === 0 ? Buffer.alloc(0) : hello.subarray(0, hello.length >> 1), 'wait'));
-    await waitFor(() => processUsage(child.proc.pid!).fds >= before.fds + 60, 'the stuck handshakes to be accepted');
+    await eventually(() => processUsage(child.proc.pid!).fds >= before.fds + 60, 'the stuck handshakes to be accepted', 15_000, 25);
     // A real client is served while they hang: its handshake is the 81st in progress, under --max-handshakes.
     const servedMs = await stillServes(port, fingerprint);
     await Promise.all(stuck);
-    await waitFor(() => processUsage(child.proc.pid!).fds <= before.fds + 2, 'descriptors freed at the handshake deadline');
+    await eventually(() => processUsage(child.proc.pid!).fds <= before.fds + 2, 'descriptors freed at the handshake deadline', 15_000, 25);
     const { stdout } = await stopChecked(child);
     assert.match(stdout, /TLS handshakes failed for SL_ERR_TLS_HANDSHAKE_TIMEOUT/);
     assert.ok(servedMs < 10_000, `a real client waited ${servedMs.toFixed(0)} ms`);
@@ -142,11 +144,3 @@ describe(`TLS hardening (seed ${SEED})`, () => {
     tally({ inputs: 1, fault: 'TLS handshake one byte per segment' });
   });
 });
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

@@ -3,10 +3,9 @@
  * with certificates made by the test. A missing tool fails with its install command; nothing is skipped.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { before, describe, it, type TestContext } from 'node:test';
-import { available, runCli, start, startCliServer, type Child } from '../helpers/processes.js';
+import { benchSummary } from '../helpers/json-lines.js';
+import { available, freePort, runCli, start, startCliServer, stopChecked, type Child } from '../helpers/processes.js';
 import { makeCertificates } from '../helpers/tls-certs.js';
 
 before(async () => {
@@ -15,17 +14,7 @@ before(async () => {
   }
 });
 
-/** A port free right now (the peers below need a number; a clash is retried by startPeerServer). */
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  await once(probe, 'close');
-  return port;
-}
-
-/** Starts a peer server on a free port and waits until it says it listens; retries on a port taken meanwhile. */
+/** Starts a peer server on a free port (these need a number) and waits until it says it listens; retries on a port taken meanwhile. */
 async function startPeerServer(t: TestContext, command: string, args: (port: number) => string[], ready: RegExp, stream: 'stdout' | 'stderr'): Promise<{ child: Child; port: number }> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -102,9 +91,8 @@ describe('TLS interop: real clients against socklab serve --tls', () => {
     const { code, stdout } = await runCli(t, ['client', '--tls', '--ca', certs.ca.certFile, '--port', String(port)], 'after\nquit\n');
     assert.equal(code, 0);
     assert.match(stdout, /got message/);
-    server.proc.kill('SIGTERM');
-    await server.finish();
-    assert.match(server.stdout, /stopped: 1 clients served.*1 TLS handshakes failed for SL_ERR_TLS_HANDSHAKE, 1 TLS handshakes failed for SL_ERR_TLS_PROTOCOL_VERSION, 1 TLS handshakes failed for SL_ERR_TLS_NOT_TLS/);
+    const { stdout: serverOut } = await stopChecked(server);
+    assert.match(serverOut, /stopped: 1 clients served.*1 TLS handshakes failed for SL_ERR_TLS_HANDSHAKE, 1 TLS handshakes failed for SL_ERR_TLS_PROTOCOL_VERSION, 1 TLS handshakes failed for SL_ERR_TLS_NOT_TLS/);
     assert.equal((server.stdout.match(/TLS handshake failed/g) ?? []).length, 3, 'one line per failed handshake');
   });
 });
@@ -176,13 +164,6 @@ describe('TLS interop: socklab client --tls against real servers', () => {
     assert.match(probe.stdout, /verified: yes: the chain leads to a trusted CA/);
   });
 });
-
-/** The result in the `summary` line that ends `bench --json` (interval lines come before it). */
-function benchSummary(stdout: string): { completed: number; errors: number } {
-  const last = JSON.parse(stdout.trim().split('\n').at(-1)!) as { event: string; totals: { completed: number; errors: number } };
-  assert.equal(last.event, 'summary');
-  return last.totals;
-}
 
 describe('TLS from the command line', () => {
   it('serve --tls makes a certificate, prints its fingerprint, and a client pinning it talks; one without the pin is refused', async (t) => {

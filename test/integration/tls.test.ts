@@ -4,10 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect as netConnect, createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { createServer as createNetServer, type Server } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { connect as tlsConnect, createServer as createTlsServer, TLSSocket } from 'node:tls';
 import { connectTcp, listenTcp, runMessageClient, SocklabError, startMessageServer, startTcpProxy, type ListenOptions, type TcpServer, type TlsError } from '../../src/index.js';
+import { eventually } from '../helpers/changes.js';
+import { RawClient } from '../helpers/raw-client.js';
 import { makeCertificates } from '../helpers/tls-certs.js';
 
 async function server(t: TestContext, options: ListenOptions): Promise<TcpServer> {
@@ -37,14 +39,6 @@ async function listenRaw(t: TestContext, server: Server): Promise<number> {
   t.after(() => server.close());
   await once(server, 'listening');
   return (server.address() as { port: number }).port;
-}
-
-async function rawSocket(t: TestContext, port: number): Promise<Socket> {
-  const socket = netConnect({ host: '127.0.0.1', port });
-  socket.on('error', () => {});
-  t.after(() => void socket.destroy());
-  await once(socket, 'connect');
-  return socket;
 }
 
 async function echoOnce(port: number, tls: NonNullable<Parameters<typeof connectTcp>[0]['tls']>, host = 'localhost'): Promise<string> {
@@ -156,7 +150,7 @@ describe('TLS: handshake failures on both sides', () => {
     t.after(() => old.destroy());
     const [clientError] = (await once(old, 'error')) as [Error & { code: string }];
     assert.match(clientError.code, /ALERT_PROTOCOL_VERSION/);
-    await waitUntil(() => failures.length === 1);
+    await eventually(() => failures.length === 1, "the server's tlsError", 5000, 10);
     assert.equal(failures[0]!.code, 'SL_ERR_TLS_PROTOCOL_VERSION');
     assert.equal(s.stats.tlsFailures['SL_ERR_TLS_PROTOCOL_VERSION'], 1);
 
@@ -172,9 +166,9 @@ describe('TLS: handshake failures on both sides', () => {
     const s = await server(t, { tls: { handshakeTimeoutMs: 400 } });
     const failures: TlsError[] = [];
     s.on('tlsError', (error) => failures.push(error));
-    const silent = await rawSocket(t, s.address().port);
+    const silent = await RawClient.connect(t, s.address().port);
     assert.equal(await echoOnce(s.address().port, { fingerprint: s.certificate!.fingerprint256 }), 'echo ping');
-    await once(silent, 'close');
+    await silent.waitForClose();
     assert.equal(failures[0]?.code, 'SL_ERR_TLS_HANDSHAKE_TIMEOUT');
     assert.match(failures[0]!.message, /400 ms \(handshakeTimeoutMs\)/);
     assert.equal(s.stats.handshaking, 0);
@@ -192,11 +186,11 @@ describe('TLS: handshake failures on both sides', () => {
     const failures: TlsError[] = [];
     s.on('tlsError', (error) => failures.push(error));
     for (const text of ['hello\n', 'GET / HTTP/1.1\r\nHost: x\r\n\r\n']) {
-      const plain = await rawSocket(t, s.address().port);
-      plain.write(text);
-      await once(plain, 'close');
+      const plain = await RawClient.connect(t, s.address().port);
+      plain.socket.write(text);
+      await plain.waitForClose();
     }
-    await waitUntil(() => failures.length === 2);
+    await eventually(() => failures.length === 2, 'a tlsError per plaintext client', 5000, 10);
     assert.deepEqual(failures.map((f) => f.code), ['SL_ERR_TLS_NOT_TLS', 'SL_ERR_TLS_NOT_TLS']);
     assert.match(failures[0]!.message, /sent plaintext, not a TLS handshake/);
     assert.match(failures[1]!.message, /sent an HTTP request/);
@@ -211,7 +205,7 @@ describe('TLS: handshake failures on both sides', () => {
     const refused = await failureOf(plain.address().port, true);
     assert.equal(refused.code, 'SL_ERR_TLS_NOT_TLS');
     assert.match(refused.message, /answered in plaintext, not TLS/);
-    await waitUntil(() => closed.length === 1);
+    await eventually(() => closed.length === 1, 'the server to close the TLS client', 5000, 10);
     assert.deepEqual(closed, ['SL_ERR_TLS_EXPECTED']);
     assert.equal(plain.stats.messages, 0, 'the ClientHello is not a message');
   });
@@ -255,25 +249,25 @@ describe('TLS: the same limits as plaintext', () => {
     const s = await server(t, { tls: { maxHandshakes: 2 } });
     const failures: TlsError[] = [];
     s.on('tlsError', (error) => failures.push(error));
-    const silent = [await rawSocket(t, s.address().port), await rawSocket(t, s.address().port)];
-    await waitUntil(() => s.stats.handshaking === 2);
-    const third = await rawSocket(t, s.address().port);
-    await once(third, 'close');
+    const silent = [await RawClient.connect(t, s.address().port), await RawClient.connect(t, s.address().port)];
+    await eventually(() => s.stats.handshaking === 2, 'two handshakes in progress', 5000, 10);
+    const third = await RawClient.connect(t, s.address().port);
+    await third.waitForClose();
     assert.equal(failures[0]?.code, 'SL_ERR_SERVER_FULL');
-    for (const socket of silent) socket.destroy();
-    await waitUntil(() => s.stats.handshaking === 0);
+    for (const client of silent) client.socket.destroy();
+    await eventually(() => s.stats.handshaking === 0, 'no handshake in progress', 5000, 10);
     assert.equal(await echoOnce(s.address().port, { fingerprint: s.certificate!.fingerprint256 }), 'echo ping');
   });
 
   it('close() does not wait for handshakes in progress (they would hold it until handshakeTimeoutMs)', async (t) => {
     const s = await listenTcp({ port: 0, tls: true });
     t.after(() => s.destroy());
-    const silent = await rawSocket(t, s.address().port);
-    await waitUntil(() => s.stats.handshaking === 1);
+    const silent = await RawClient.connect(t, s.address().port);
+    await eventually(() => s.stats.handshaking === 1, 'one handshake in progress', 5000, 10);
     const started = Date.now();
     await s.close();
     assert.ok(Date.now() - started < 3000, `close took ${Date.now() - started} ms`);
-    await once(silent, 'close');
+    await silent.waitForClose();
   });
 
   it('an idle TLS client is closed by idleTimeoutMs with its reason, like a plaintext one', async (t) => {
@@ -298,7 +292,7 @@ describe('TLS: the same limits as plaintext', () => {
     client.renegotiate({ rejectUnauthorized: false }, (err) => (renegotiated = err === null || err === undefined));
     await once(client, 'close');
     assert.equal(renegotiated, false, 'the second handshake must not complete');
-    await waitUntil(() => reasons.length === 1);
+    await eventually(() => reasons.length === 1, "the connection's close reason", 5000, 10);
     assert.match(reasons[0] ?? '', /ERR_TLS_RENEGOTIATION_DISABLED/);
   });
 });
@@ -334,11 +328,3 @@ describe('TLS through the fault proxy', () => {
     assert.equal(secure.stats.messages, messagesBefore, 'nothing was relayed to the server past the refused certificate');
   });
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -3,6 +3,7 @@ import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { describe, it, type TestContext } from 'node:test';
 import { bindUdp, connectUdp, parseGet, runCounterClient, startCounterServer, type CounterServer } from '../../src/index.js';
+import { eventually } from '../helpers/changes.js';
 
 async function counterServer(t: TestContext, delayMs: number, extra: Parameters<typeof startCounterServer>[0] = {}): Promise<CounterServer> {
   const server = await startCounterServer({ port: 0, delayMs, logMessages: false, ...extra });
@@ -28,7 +29,7 @@ describe('UDP endpoint', () => {
     t.after(() => server.close());
     await using client = await connectUdp({ host: '127.0.0.1', port: server.address().port });
     for (let i = 0; i < 8; i++) await client.send(`d${i}`);
-    while (server.stats.received < 8) await new Promise((resolve) => setTimeout(resolve, 5));
+    await eventually(() => server.stats.received >= 8, () => `8 datagrams received (${server.stats.received} so far)`, 5000, 5);
     const got: string[] = [];
     for await (const { data } of server.messages()) {
       got.push(data.toString());
@@ -121,8 +122,7 @@ describe('counter server (library)', () => {
       for (let i = 0; i < wave; i++) socket.send('get', server.address().port, '127.0.0.1');
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    const deadline = Date.now() + 5000;
-    while (values.length < 3000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually(() => values.length >= 3000, () => `3000 replies (${values.length} so far)`, 5000, 10);
     assert.equal(values.length, 3000);
     assert.deepEqual(values, Array.from({ length: 3000 }, (_, i) => i + 1), 'replies come back in counter order');
   });
@@ -132,7 +132,7 @@ describe('counter server (library)', () => {
     const socket = createSocket('udp4');
     t.after(() => socket.close());
     for (let i = 0; i < 5; i++) socket.send('get', server.address().port, '127.0.0.1');
-    while (server.stats.received < 5) await new Promise((resolve) => setTimeout(resolve, 5));
+    await eventually(() => server.stats.received >= 5, () => `5 datagrams received (${server.stats.received} so far)`, 5000, 5);
     assert.equal(server.stats.gets, 3);
     assert.equal(server.stats.overloaded, 2);
   });

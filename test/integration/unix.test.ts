@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { connectTcp, listenTcp } from '../../src/index.js';
 import { probeSocketPath } from '../../src/unix/socket-path.js';
-import { available, CLI, runCli, start, stopChecked, type Child } from '../helpers/processes.js';
+import { eventually } from '../helpers/changes.js';
+import { available, runCli, start, startCliListener, startCliServer, stopChecked, type Child } from '../helpers/processes.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 function tempDir(t: TestContext): string {
@@ -19,8 +20,8 @@ async function requireTool(name: string, pkg: string): Promise<void> {
 }
 
 async function serveUnix(t: TestContext, path: string, args: string[] = []): Promise<Child> {
-  const child = start(t, process.execPath, [CLI, 'serve', '--unix', path, ...args]);
-  await child.waitFor(/listening on unix:/);
+  const { child, address } = await startCliListener(t, ['serve', '--unix', path, ...args]);
+  assert.equal(address, `unix:${path}`);
   return child;
 }
 
@@ -45,7 +46,7 @@ describe('UNIX domain sockets', () => {
     socat.input('from socat\nquit\n', true);
     await socat.finish();
     assert.equal(socat.stdout, 'connected to server\necho from socat\necho quit\n');
-    assert.match(server.stdout, /unix:\(unnamed\) got "from ncat"/);
+    await server.waitFor(/unix:\(unnamed\) got "from ncat"/);
     await stopChecked(server);
     assert.equal(existsSync(path), false, 'socket file removed');
   });
@@ -62,11 +63,7 @@ describe('UNIX domain sockets', () => {
       const server = start(t, tool, args);
       const path = join(dir, `${tool}.sock`);
       // Wait for the file, without connecting: these servers take one connection and exit.
-      const deadline = Date.now() + 5000;
-      while (!existsSync(path)) {
-        assert.ok(Date.now() < deadline, `${tool} never listened`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await eventually(() => existsSync(path), `${tool} to listen on ${path}`, 5000, 50);
       const { code, stdout, stderr } = await runCli(t, ['client', '--unix', path, '--pipeline', '--line-replies', '--greeting-wait-ms', '0'], 'one\ntwo\n');
       assert.equal(code, 0, stderr);
       assert.equal(stdout, 'ack\none\ntwo\n', `${tool} echoed every line`);
@@ -202,14 +199,13 @@ describe('UNIX domain sockets', () => {
     assert.match(bench.stdout, /requests\s+[1-9]\d* \(/);
     assert.match(bench.stdout, /target\s+\S*backend\.sock \(tcp, 2 connections\)/, 'the result names the socket file it loaded');
     // TCP → proxy → UNIX backend.
-    const front = start(t, process.execPath, [CLI, 'proxy', '--upstream-unix', backend, '--port', '0']);
-    const [, port] = await front.waitFor(/listening on 127\.0\.0\.1:(\d+)/);
-    const viaTcp = await runCli(t, ['client', '127.0.0.1', port!], 'over tcp\n');
+    const { child: front, port } = await startCliServer(t, ['proxy', '--upstream-unix', backend, '--port', '0']);
+    const viaTcp = await runCli(t, ['client', '127.0.0.1', String(port)], 'over tcp\n');
     assert.match(viaTcp.stdout, /got message/);
     // UNIX → proxy → TCP front: socat speaks to the proxy's socket file.
     const socketFront = join(dir, 'front.sock');
-    const back = start(t, process.execPath, [CLI, 'proxy', '127.0.0.1', port!, '--unix', socketFront]);
-    await back.waitFor(/listening on unix:/);
+    const { child: back, address } = await startCliListener(t, ['proxy', '127.0.0.1', String(port), '--unix', socketFront]);
+    assert.equal(address, `unix:${socketFront}`);
     const socat = start(t, 'socat', ['-', `UNIX-CONNECT:${socketFront}`]);
     socat.input('both ways\nquit\n', true);
     await socat.finish();
