@@ -38,6 +38,9 @@
  * | `SL_ERR_TLS_NOT_TLS` | we speak TLS and the peer answered in plaintext |
  * | `SL_ERR_TLS_EXPECTED` | we speak plaintext and the peer sent TLS records |
  * | `SL_ERR_TLS_HANDSHAKE` | any other handshake failure (the peer's alert, a reset mid-handshake) |
+ * | `SL_ERR_PROTOCOL` | a peer's bytes are not the protocol decoded (RESP, HTTP/1.1) |
+ * | `SL_ERR_NO_GREETING` | `bench` waited for a greeting the server never sent (use `--no-greeting`) |
+ * | `SL_ERR_BENCH_FAILED` | a `bench` run saw more failures than `--max-error-rate` allows |
  */
 export type SocklabCode =
   | 'SL_ERR_RESOLVE'
@@ -73,7 +76,11 @@ export type SocklabCode =
   | 'SL_ERR_TLS_HANDSHAKE_TIMEOUT'
   | 'SL_ERR_TLS_NOT_TLS'
   | 'SL_ERR_TLS_EXPECTED'
-  | 'SL_ERR_TLS_HANDSHAKE';
+  | 'SL_ERR_TLS_HANDSHAKE'
+  // issue 20
+  | 'SL_ERR_PROTOCOL'
+  | 'SL_ERR_NO_GREETING'
+  | 'SL_ERR_BENCH_FAILED';
 
 /**
  * Base class of every socklab error.
