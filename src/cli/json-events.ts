@@ -68,6 +68,8 @@ export const EVENT_SCHEMA: Readonly<Record<string, EventSchema>> = Object.freeze
   interval: {
     from: 'bench',
     required: { mode: 'string', startMs: 'number', endMs: 'number', completed: 'integer', perSec: 'number', measuring: 'boolean' },
+    // bench tcp: the interval's counts and its latency from the intended time, service time and send lag
+    optional: { scheduled: 'integer', sent: 'integer', failed: 'integer', latencyUs: 'object', serviceTimeUs: 'object', sendLagUs: 'object' },
   },
   data: {
     from: '--log FILE --log-format jsonl (not stdout)',

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { createServer, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { describe, it, type TestContext } from 'node:test';
 import type { BenchResult } from '../../src/bench/report.js';
 import { benchSummary } from '../helpers/json-lines.js';
 import { runCli, startCliServer } from '../helpers/processes.js';
@@ -58,9 +60,74 @@ describe('socklab bench', () => {
     assert.match(stderr, /not a loopback address.*--allow-remote/);
   });
 
+  it('refuses, with the reason, options that do not apply to the mode', async (t) => {
+    const cases: [string[], RegExp][] = [
+      [['tcp', '--outstanding', '5'], /'--outstanding' is for bench udp.*--inflight/],
+      [['tcp', '--on-behind', 'drop'], /'--on-behind' applies to an open-loop run: add --rate/],
+      [['tcp', '--rate', '10', '--stages', '10@100'], /'--rate' and '--stages' both set the plan/],
+      [['hold', '--rate', '10'], /'--rate' does not apply to bench hold/],
+      [['udp', '--inflight', '2'], /'--inflight' applies to bench tcp only/],
+      [['connect', '--payload', 'a', '--payload', 'b'], /Several --payload values rotate in bench tcp only/],
+      [['tcp', '--reply-framing', 'fixed'], /'--reply-framing fixed' and '--reply-bytes N' go together/],
+      [['tcp', '--reply-framing', 'read', '--inflight', '4'], /'--reply-framing read' cannot/],
+      [['tcp', '--max-error-rate', '2'], /'--max-error-rate' must be a fraction/],
+    ];
+    for (const [args, message] of cases) {
+      const { code, stderr } = await runCli(t, ['bench', ...args]);
+      assert.equal(code, 2, `${args.join(' ')}: ${stderr}`);
+      assert.match(stderr, message, args.join(' '));
+    }
+  });
+
+  it('says "this server sent no greeting: use --no-greeting" for a server that accepts and waits', async (t) => {
+    const port = await listen(t, () => {});
+    const { code, stderr } = await runCli(t, ['bench', 'tcp', '127.0.0.1', String(port), '-c', '2', '--timeout-ms', '300', '-d', '200']);
+    assert.equal(code, 1);
+    assert.match(stderr, /this server sent no greeting within 300 ms: use --no-greeting \[SL_ERR_NO_GREETING\]/);
+  });
+
+  it('rotates payloads and fills in {seq} and {conn}; counts a server close and fails the run for it', async (t) => {
+    const seen: string[] = [];
+    // Answers each line, and closes the connection after its 20th request.
+    const port = await listen(t, (socket) => {
+      let count = 0;
+      socket.setEncoding('utf8').on('data', (text: string) => {
+        for (const line of text.split('\n').filter(Boolean)) {
+          seen.push(line);
+          socket.write(`ok ${line}\n`);
+          if (++count === 20) socket.end();
+        }
+      });
+    });
+    const { code, stdout, stderr } = await runCli(t, ['bench', 'tcp', '127.0.0.1', String(port), '--no-greeting', '-c', '1', '-d', '300', '--warmup-ms', '0', '--payload', 'a {seq} {conn}', '--payload', 'b', '--json']);
+    assert.equal(code, 1);
+    assert.deepEqual(seen.slice(0, 4), ['a 0 0', 'b', 'a 2 0', 'b']);
+    const result = benchSummary(stdout);
+    assert.equal(result.counts!.closes, 1);
+    assert.equal(result.counts!.completed, 20);
+    assert.match(stderr, /1 connection\(s\) closed by the server/);
+  });
+
   it('asks for a mode', async (t) => {
     const { code, stderr } = await runCli(t, ['bench']);
     assert.equal(code, 2);
     assert.match(stderr, /tcp, hold, connect, udp/);
   });
 });
+
+/** A plain TCP server for one test, on an ephemeral loopback port. */
+async function listen(t: TestContext, onConnection: (socket: Socket) => void): Promise<number> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    onConnection(socket);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  return (server.address() as { port: number }).port;
+}
