@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
+import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { describe, it, type TestContext } from 'node:test';
 import type { BenchResult } from '../../src/bench/report.js';
@@ -52,6 +53,29 @@ describe('socklab bench', () => {
     assert.equal(code, 1);
     const result = benchSummary(stdout);
     assert.ok(result.lost > 0 && result.completed === 0, JSON.stringify(result));
+  });
+
+  it('udp mode matches replies by id: a server that drops every 10th request costs exactly those, nothing later', async (t) => {
+    const server = createSocket('udp4');
+    let dropped = 0;
+    server.on('message', (message, rinfo) => {
+      const id = /^get (\w+)$/.exec(message.toString())?.[1];
+      if (id === undefined) return;
+      if (parseInt(id, 36) % 10 === 0) return void dropped++;
+      server.send(`${id} 1`, rinfo.port, rinfo.address);
+    });
+    server.bind(0, '127.0.0.1');
+    await once(server, 'listening');
+    t.after(() => server.close());
+    const { code, stdout } = await runCli(t, ['bench', 'udp', '127.0.0.1', String(server.address().port), '--rate', '500', '-d', '600', '--warmup-ms', '0', '--timeout-ms', '200', '--json']);
+    assert.equal(code, 1);
+    const result = benchSummary(stdout);
+    assert.equal(result.lost, dropped);
+    assert.equal(result.completed + result.lost, result.extra.sent);
+    assert.equal(result.extra.late, 0);
+    // Matched by order, each reply after the k-th drop would be charged to a request k × 2 ms older (500/s):
+    // ~30 drops in 0.6 s, so most replies would show 10-60 ms.
+    assert.ok(result.latencyUs.p99 < 20_000, `p99 ${result.latencyUs.p99} µs`);
   });
 
   it('refuses a target that is not loopback unless --allow-remote', async (t) => {

@@ -50,6 +50,10 @@ export function refuseForMode(mode: string, values: BenchFlagValues): void {
   if (mode === 'udp') {
     refuse(values, ['greeting'], 'does not apply to bench udp: datagrams have no connection to greet on');
     if (values['reply-framing'] !== 'line') throw usageError("Option '--reply-framing' does not apply to bench udp: each datagram is one reply");
+    const payload = values.payload?.[0];
+    if (payload !== undefined && payload !== 'get' && !payload.includes('{seq}')) {
+      throw usageError("bench udp matches replies to requests by id: put {seq} in --payload where the server echoes it back as the reply's first word (or send get)");
+    }
   }
   if (mode !== 'tcp' && (values.payload?.length ?? 0) > 1) throw usageError(`Several --payload values rotate in bench tcp only; bench ${mode} sends one`);
   if (mode === 'tcp') {
