@@ -1,6 +1,7 @@
 import type { Histogram } from 'hdr-histogram-js';
 import { SocklabError, systemCode } from '../errors.js';
 import { latencyDistribution } from './report.js';
+import type { ServerCpu } from './server-cpu.js';
 import { percentiles, type IntervalStats, type LatencyTriple, type Percentiles } from './_bench-stats.js';
 
 /** Every count of a request run. Warm-up and drain are counted, not hidden. */
@@ -65,6 +66,10 @@ export interface RequestRun {
   unscheduled: number;
   /** The first connect failure's message (a wrong port, a server that does not greet). */
   connectFailure?: string;
+  /** The server's CPU over the same window, and per answered request (warm-up included, as the window is). */
+  serverCpu?: ServerCpu & { usPerOp: number };
+  /** The generator's CPU per answered request over that window. */
+  generatorUsPerOp: number;
 }
 
 /** Counts a run's failures and judges it against `maxErrorRate` and `reconnect`. */
@@ -104,7 +109,7 @@ export class RunTally {
     this.#connectFailure ??= err instanceof SocklabError ? err.message : `${systemCode(err) ?? String(err)}`;
   }
 
-  finish(run: { whole: LatencyTriple; timerLag: Histogram; intervals: IntervalStats[]; measuredMs: number; aliveAtEnd: number; endedEarly?: string; unscheduled: number }): RequestRun {
+  finish(run: { whole: LatencyTriple; timerLag: Histogram; intervals: IntervalStats[]; measuredMs: number; aliveAtEnd: number; endedEarly?: string; unscheduled: number; serverCpu?: ServerCpu }): RequestRun {
     const used = process.cpuUsage(this.#cpu);
     const wallMs = performance.now() - this.#startedAt;
     const c = this.counts;
@@ -116,6 +121,8 @@ export class RunTally {
     const say = (count: number, what: string): void => {
       if (count > 0) because.push(`${count} ${what}`);
     };
+    const answered = Math.max(1, c.completed + c.warmupCompleted);
+    const perOp = (us: number): number => Math.round((us / answered) * 100) / 100;
     const top = [...this.#samples].sort((a, b) => b[1] - a[1]).slice(0, 3);
     say(c.unexpected, `unexpected repl${c.unexpected === 1 ? 'y' : 'ies'}${top.length > 0 ? ` (most often ${JSON.stringify(top[0]![0])})` : ''}`);
     say(c.timeouts, `request(s) unanswered within --timeout-ms`);
@@ -150,6 +157,8 @@ export class RunTally {
       ...(run.endedEarly === undefined ? {} : { endedEarly: run.endedEarly }),
       unscheduled: run.unscheduled,
       ...(this.#connectFailure === undefined ? {} : { connectFailure: this.#connectFailure }),
+      ...(run.serverCpu ? { serverCpu: { ...run.serverCpu, usPerOp: perOp(run.serverCpu.cpuUs) } } : {}),
+      generatorUsPerOp: perOp(used.user + used.system),
     };
   }
 }

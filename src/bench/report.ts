@@ -62,6 +62,10 @@ export interface BenchResult {
   intervals?: IntervalPoint[];
   /** The whole configuration of the run, as resolved. */
   config?: Record<string, unknown>;
+  /** The server process's CPU over the run (Linux /proc; `--server-pid` or found by its listening socket); tcp adds µs per request. */
+  serverCpu?: { pid: number; command: string; cpuUs: number; cpuPercent: number; usPerOp?: number };
+  /** tcp: the generator's CPU per answered request, beside the server's. */
+  generatorUsPerOp?: number;
 }
 
 /** One interval of a run, as the report plots it over time. */
@@ -246,7 +250,11 @@ export function formatResult(result: BenchResult): string {
           ['latency p50 / p90 / p99 / max', `${ms(result.latencyUs.p50)} / ${ms(result.latencyUs.p90)} / ${ms(result.latencyUs.p99)} / ${ms(result.latencyUs.max)}`],
           ['errors / resets / lost', `${result.errors} / ${result.resets} / ${result.lost}`],
         ] as [string, string][])),
-    ['bench CPU', `${result.cpuPercent}% of one core`],
+    ...(result.serverCpu
+      ? ([['server CPU', `${result.serverCpu.cpuPercent}% of one core${result.serverCpu.usPerOp === undefined ? '' : `, ${result.serverCpu.usPerOp} µs per request`} (pid ${result.serverCpu.pid}, ${result.serverCpu.command})`]] as [string, string][])
+      : []),
+    ['bench CPU', `${result.cpuPercent}% of one core${result.generatorUsPerOp === undefined ? '' : `, ${result.generatorUsPerOp} µs per request`}`],
+    ...(result.warnings ?? []).map((warning): [string, string] => ['warning', warning]),
     ...Object.entries(result.extra).map(([key, value]): [string, string] => [key, String(value)]),
   ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;

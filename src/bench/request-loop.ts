@@ -7,6 +7,7 @@ import type { Reply, ReplyFramer } from './_reply-framing.js';
 import { createRequestMaker, type ReplyCheck } from './_requests.js';
 import { createLatencyHistogram } from './report.js';
 import { SendSchedule, type SchedulePlan } from './schedule.js';
+import { serverCpuMeter } from './server-cpu.js';
 import { RunTally, type RequestRun } from './_run-tally.js';
 
 export interface RequestBenchOptions extends OpenOptions {
@@ -41,6 +42,8 @@ export interface RequestBenchOptions extends OpenOptions {
   serviceHistogram?: Histogram;
   openConcurrency?: number;
   signal?: AbortSignal;
+  /** Measure this server process's CPU over the run (from the first request to the end of the drain). */
+  serverPid?: number;
 }
 
 interface Pending {
@@ -245,6 +248,7 @@ export async function runRequestBench(options: RequestBenchOptions): Promise<Req
   t0 = performance.now();
   started = true;
   tally.startCpu();
+  const serverMeter = options.serverPid === undefined ? undefined : serverCpuMeter(options.serverPid);
   let nextAt = schedule?.next();
   let timer: NodeJS.Timeout | undefined;
   const tick = (): void => {
@@ -255,7 +259,7 @@ export async function runRequestBench(options: RequestBenchOptions): Promise<Req
       if (warmup) counts.warmupScheduled++;
       else counts.scheduled++;
       interval.scheduled++;
-      timerLag.recordValue(Math.max(1, Math.round((now - nextAt) * 1000)));
+      if (!warmup) timerLag.recordValue(Math.max(1, Math.round((now - nextAt) * 1000)));
       if (options.onBehind === 'queue') backlog.push({ at: nextAt, warmup });
       else {
         const conn = takeToken();
@@ -307,6 +311,7 @@ export async function runRequestBench(options: RequestBenchOptions): Promise<Req
   }
   stopping = true;
   if (timer) clearTimeout(timer);
+  const serverCpu = serverMeter?.stop();
   const unanswered = outstanding();
   counts.unanswered = unanswered;
   cut(rel());
@@ -314,7 +319,7 @@ export async function runRequestBench(options: RequestBenchOptions): Promise<Req
     conn.ownClose = true;
     conn.socket?.destroy();
   }
-  return tally.finish({ whole, timerLag, intervals, measuredMs: options.durationMs, aliveAtEnd: alive, ...(endedEarly === undefined ? {} : { endedEarly }), unscheduled: schedule ? countRest(nextAt, schedule) : 0 });
+  return tally.finish({ whole, timerLag, intervals, measuredMs: options.durationMs, aliveAtEnd: alive, ...(endedEarly === undefined ? {} : { endedEarly }), unscheduled: schedule ? countRest(nextAt, schedule) : 0, ...(serverCpu ? { serverCpu } : {}) });
 }
 
 /** Requests the plan still held when the run ended early. */

@@ -171,6 +171,8 @@ export async function runTcpBench(options: RequestBenchOptions & { config?: Reco
     warnings: runWarnings(options, run),
     intervals: run.intervals.map((i) => ({ endMs: i.endMs, measuring: i.measuring, perSec: i.perSec, p50Us: i.latencyUs.p50, p99Us: i.latencyUs.p99, serviceP50Us: i.serviceTimeUs.p50, serviceP99Us: i.serviceTimeUs.p99, failed: i.failed })),
     servicePercentiles: run.servicePercentiles,
+    ...(run.serverCpu ? { serverCpu: run.serverCpu } : {}),
+    generatorUsPerOp: run.generatorUsPerOp,
     ...(options.config ? { config: options.config } : {}),
   };
 }

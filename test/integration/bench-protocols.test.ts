@@ -50,6 +50,10 @@ describe('bench tcp against redis-server (RESP)', () => {
     const [ping, set] = [await calls(server.port, 'ping'), await calls(server.port, 'set')];
     assert.equal(ping + set, c.sent);
     assert.ok(Math.abs(ping - set) <= 1, `payloads alternate: ${ping} PING, ${set} SET`);
+    // The server's CPU, found by its listening socket in /proc, beside the generator's.
+    assert.equal(result.serverCpu?.pid, server.child.proc.pid);
+    assert.equal(result.serverCpu?.command, 'redis-server');
+    assert.ok(result.serverCpu!.usPerOp! > 0 && result.generatorUsPerOp! > 0, JSON.stringify(result.serverCpu));
     const keys = (await redis(server.port, 'KEYS', 'bench:*')) as Buffer[];
     assert.ok(keys.length > 1 && keys.length <= 50 && keys.every((key) => /^bench:\d+$/.test(key.toString())), `keys ${keys.join(' ')}`);
   });

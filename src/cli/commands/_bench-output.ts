@@ -54,7 +54,8 @@ export async function writeHdrLog(file: string, result: BenchResult, histograms:
 
 /** One stderr line per warning, and the verdict of a failed run. */
 export function reportVerdict(out: EventOutput, result: BenchResult, maxErrorRate: number): void {
-  for (const warning of result.warnings ?? []) out.note(`warning: ${warning}`);
+  // Without --json the summary table already shows them.
+  if (out.json) for (const warning of result.warnings ?? []) out.note(`warning: ${warning}`);
   if (!result.failed) return;
   const rate = `${((result.errorRate ?? 0) * 100).toFixed(3)}% of requests failed, --max-error-rate allows ${maxErrorRate * 100}%`;
   out.note(`SL_ERR_BENCH_FAILED: this run failed: ${rate}: ${(result.failedBecause ?? []).join('; ')}`);

@@ -13,6 +13,7 @@ import { REPLY_FRAMINGS, type ReplyFraming } from '../../bench/_reply-framing.js
 import { checksFrom, DEFAULT_DURATION_MS, greetingFor, parseErrorRate, planFrom, refuseForMode } from './_bench-flags.js';
 import { intervalReporter, reportVerdict, tcpIntervalEvent, writeHdrLog } from './_bench-output.js';
 import { runUdpBench } from '../../bench/udp.js';
+import { findListenerPid, serverCpuMeter } from '../../bench/server-cpu.js';
 import { resolveTlsClientOptions } from '../../tls/options.js';
 import { defineCommand, parsePort, usageError } from '../command.js';
 import { JSON_FLAG, UNIX_FLAG, unixPathFrom } from '../flags/output.js';
@@ -84,6 +85,7 @@ export default defineCommand({
     ...JSON_FLAG,
     'interval-ms': { type: 'number', default: 1000, min: 100, description: 'With --json: one "interval" line this often while running (like iperf3 --json-stream)' },
     'hdr-log': { type: 'string', placeholder: 'file', description: 'Write the measured latency histograms as an HdrHistogram log (tcp: tagged latency and service), for HistogramLogProcessor and HdrHistogram plotters' },
+    'server-pid': { type: 'number', min: 1, description: 'Measure this server process\'s CPU (Linux /proc). Default: the process listening on the target port, if this user may see it' },
     ...UNIX_FLAG,
     'allow-remote': { type: 'boolean', description: 'Allow a target that is not loopback' },
     report: { type: 'string', placeholder: 'file.html', description: 'Also write a self-contained HTML report: rate over time and an HDR latency plot' },
@@ -155,6 +157,8 @@ export default defineCommand({
     };
     const common = { host: address, port, ...(path === undefined ? {} : { path }), durationMs, warmupMs: values['warmup-ms'], timeoutMs: values['timeout-ms'], onProgress, histogram, signal: io.signal };
     const payloads = values.payload ?? [mode === 'udp' ? 'get' : 'hello'];
+    const serverPid = values['server-pid'] ?? (path === undefined && process.platform === 'linux' ? findListenerPid(port, mode === 'udp' ? 'udp' : 'tcp') : undefined);
+    const serverMeter = serverPid !== undefined && mode !== 'tcp' ? serverCpuMeter(serverPid) : undefined;
     let result: BenchResult;
     try {
       if (mode === 'udp') {
@@ -183,6 +187,7 @@ export default defineCommand({
           checks: checksFrom(values, framing),
           maxReplyBytes: 1024 * 1024,
           serviceHistogram,
+          ...(serverPid === undefined ? {} : { serverPid }),
           ...(values.json ? { onInterval: (stats) => tcpIntervalEvent(out, stats) } : {}),
           config: { ...commandLine(), version: socklabVersion(), target: path ?? `${host}:${port}`, ...settings, ...(plan ? { plan } : {}), expect: checksFrom(values, framing).map((c) => c.source), warmupMs: values['warmup-ms'], durationMs, timeoutMs: values['timeout-ms'] },
         });
@@ -194,6 +199,9 @@ export default defineCommand({
       bar?.stop();
       await dashboard?.close();
     }
+    const serverCpu = serverMeter?.stop();
+    if (serverCpu) result = { ...result, serverCpu };
+    if (serverPid !== undefined && !result.serverCpu) out.note(`server CPU: cannot read /proc/${serverPid}/stat (not this user's process, or it exited)`);
     if (values.report !== undefined) {
       try {
         await writeFile(values.report, renderHtmlReport(result));
