@@ -55,7 +55,7 @@ export class IntervalMeter {
   failed = 0;
   #startMs = 0;
 
-  cut(nowMs: number, measuring: boolean): IntervalStats {
+  cut(nowMs: number, measuring: boolean, beforeReset?: (stats: IntervalStats, triple: LatencyTriple) => void): IntervalStats {
     const spanMs = Math.max(1e-3, nowMs - this.#startMs);
     const stats: IntervalStats = {
       startMs: Math.round(this.#startMs),
@@ -70,6 +70,7 @@ export class IntervalMeter {
       serviceTimeUs: percentiles(this.triple.service),
       sendLagUs: percentiles(this.triple.sendLag),
     };
+    beforeReset?.(stats, this.triple);
     for (const histogram of Object.values(this.triple)) histogram.reset();
     this.scheduled = this.sent = this.completed = this.failed = 0;
     this.#startMs = nowMs;

@@ -41,6 +41,12 @@ export interface RunCounts {
 export interface RequestRun {
   counts: RunCounts;
   latency: Histogram;
+  /** The raw histograms (merged across workers). */
+  service: Histogram;
+  sendLag: Histogram;
+  timerLag: Histogram;
+  /** Unexpected replies by text (first 80 characters), all of them kept (up to 20 texts). */
+  samples: [string, number][];
   serviceTimeUs: Percentiles;
   /** The service-time distribution for the percentile plot. */
   servicePercentiles: [number, number][];
@@ -93,10 +99,18 @@ export class RunTally {
     this.#startedAt = performance.now();
   }
 
-  unexpected(text: string): void {
-    this.counts.unexpected++;
+  unexpected(text: string, count = 1): void {
+    this.counts.unexpected += count;
     const key = text.slice(0, 80);
-    if (this.#samples.has(key) || this.#samples.size < 20) this.#samples.set(key, (this.#samples.get(key) ?? 0) + 1);
+    if (this.#samples.has(key) || this.#samples.size < 20) this.#samples.set(key, (this.#samples.get(key) ?? 0) + count);
+  }
+
+  /** Adds a worker's counts and unexpected replies to this (the main thread's) tally. */
+  absorb(counts: RunCounts, samples: [string, number][], connectFailure: string | undefined): void {
+    for (const key of Object.keys(this.counts) as (keyof RunCounts)[]) if (key !== 'unexpected') this.counts[key] += counts[key];
+    for (const [text, count] of samples) this.unexpected(text, count);
+    this.counts.unexpected += counts.unexpected - samples.reduce((sum, [, count]) => sum + count, 0);
+    this.#connectFailure ??= connectFailure;
   }
 
   protocolError(err: unknown): void {
@@ -140,6 +154,10 @@ export class RunTally {
     return {
       counts: { ...c },
       latency: run.whole.latency,
+      service: run.whole.service,
+      sendLag: run.whole.sendLag,
+      timerLag: run.timerLag,
+      samples: [...this.#samples],
       serviceTimeUs: percentiles(run.whole.service),
       servicePercentiles: latencyDistribution(run.whole.service),
       sendLagUs: percentiles(run.whole.sendLag),

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Histogram } from 'hdr-histogram-js';
 import { connectError, SocklabError, systemCode } from '../errors.js';
-import { createTriple, IntervalMeter, recordRequest, type IntervalStats } from './_bench-stats.js';
+import { createTriple, IntervalMeter, recordRequest, type IntervalStats, type LatencyTriple } from './_bench-stats.js';
 import { openConnection, type OpenOptions } from './_connection-driver.js';
 import type { Reply, ReplyFramer } from './_reply-framing.js';
 import { createRequestMaker, type ReplyCheck } from './_requests.js';
@@ -44,6 +44,13 @@ export interface RequestBenchOptions extends OpenOptions {
   signal?: AbortSignal;
   /** Measure this server process's CPU over the run (from the first request to the end of the drain). */
   serverPid?: number;
+  /**
+   * Workers: called once the connections are open; resolves with the wall-clock time (ms since the epoch) at which
+   * every worker starts the plan, so all of them share one clock.
+   */
+  waitForStart?: () => Promise<number>;
+  /** Workers: each interval's histograms, before they are reset (to merge them across workers). */
+  onIntervalHistograms?: (stats: IntervalStats, triple: LatencyTriple) => void;
 }
 
 interface Pending {
@@ -90,10 +97,12 @@ export async function runRequestBench(options: RequestBenchOptions): Promise<Req
   let alive = 0;
   let reconnecting = 0;
   const rel = (): number => performance.now() - t0;
-  const schedule = options.plan ? new SendSchedule(options.plan, options.share) : undefined;
+  const share = options.share ?? { index: 0, of: 1 };
+  const schedule = options.plan ? new SendSchedule(options.plan, share) : undefined;
 
   const send = (conn: Conn, intended: number, warmup: boolean): void => {
-    const { bytes, noBody } = maker.make({ seq: seq++, conn: conn.id });
+    // Request numbers and connection ids stay unique over all workers: worker i of n takes i, i + n, …
+    const { bytes, noBody } = maker.make({ seq: seq++ * share.of + share.index, conn: conn.id * share.of + share.index });
     if (noBody) conn.framer!.expectNoBody?.();
     conn.pending.push({ intended, sent: rel(), warmup });
     conn.socket!.write(bytes);
@@ -245,7 +254,12 @@ export async function runRequestBench(options: RequestBenchOptions): Promise<Req
     throw connectError(options.path ?? `${options.host}:${options.port}`, firstError);
   }
 
-  t0 = performance.now();
+  if (options.waitForStart) {
+    const startAtEpochMs = await options.waitForStart();
+    t0 = startAtEpochMs - performance.timeOrigin;
+    const waitMs = t0 - performance.now();
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+  } else t0 = performance.now();
   started = true;
   tally.startCpu();
   const serverMeter = options.serverPid === undefined ? undefined : serverCpuMeter(options.serverPid);
@@ -282,7 +296,7 @@ export async function runRequestBench(options: RequestBenchOptions): Promise<Req
   let lastCut = 0;
   const outstanding = (): number => conns.reduce((sum, conn) => sum + conn.pending.length, 0) + backlog.length - backlogHead;
   const cut = (now: number): void => {
-    const stats = interval.cut(now, now > options.warmupMs);
+    const stats = interval.cut(now, now > options.warmupMs, options.onIntervalHistograms);
     intervals.push(stats);
     options.onInterval?.(stats);
     lastCut = now;

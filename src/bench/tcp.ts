@@ -3,7 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { systemCode } from '../errors.js';
 import type { Histogram } from 'hdr-histogram-js';
 import { connectFor } from './_connection-driver.js';
+import { availableParallelism } from 'node:os';
 import { runRequestBench, type RequestBenchOptions } from './request-loop.js';
+import { runRequestBenchWorkers } from './workers.js';
 import type { RequestRun } from './_run-tally.js';
 import type { ResolvedTlsClientOptions } from '../tls/options.js';
 import { benchResult, cpuMeter, createLatencyHistogram, RateSeries, type BenchResult } from './report.js';
@@ -140,8 +142,9 @@ async function runClock(options: TcpBenchOptions, onMeasure: () => void, complet
  * intended send time, service time from the write, every count, and a verdict against `maxErrorRate`.
  * @example const result = await runTcpBench({ host: '127.0.0.1', port, connections: 4, inflight: 1, plan, … });
  */
-export async function runTcpBench(options: RequestBenchOptions & { config?: Record<string, unknown> }): Promise<BenchResult> {
-  const run = await runRequestBench(options);
+export async function runTcpBench(options: RequestBenchOptions & { config?: Record<string, unknown>; workers?: number }): Promise<BenchResult> {
+  const workers = options.workers ?? 1;
+  const run = workers > 1 ? await runRequestBenchWorkers(options, workers, options.checks.map((check) => check.source)) : await runRequestBench(options);
   const result = benchResult({
     mode: 'tcp',
     host: options.host,
@@ -168,7 +171,7 @@ export async function runTcpBench(options: RequestBenchOptions & { config?: Reco
     failed: run.failed,
     failedBecause: run.failedBecause,
     unexpectedSamples: run.unexpectedSamples,
-    warnings: runWarnings(options, run),
+    warnings: runWarnings(options, run, workers),
     intervals: run.intervals.map((i) => ({ endMs: i.endMs, measuring: i.measuring, perSec: i.perSec, p50Us: i.latencyUs.p50, p99Us: i.latencyUs.p99, serviceP50Us: i.serviceTimeUs.p50, serviceP99Us: i.serviceTimeUs.p99, failed: i.failed })),
     servicePercentiles: run.servicePercentiles,
     ...(run.serverCpu ? { serverCpu: run.serverCpu } : {}),
@@ -178,9 +181,12 @@ export async function runTcpBench(options: RequestBenchOptions & { config?: Reco
 }
 
 /** Warnings that say when a figure is the generator's, not the server's. */
-function runWarnings(options: RequestBenchOptions, run: RequestRun): string[] {
+function runWarnings(options: RequestBenchOptions, run: RequestRun, workers: number): string[] {
   const warnings: string[] = [];
-  if (run.cpuPercent >= 95) warnings.push(`generator-limited: the load generator used ${run.cpuPercent}% of a core, so this rate is its ceiling, not the server's (add --workers)`);
+  const cores = Math.min(workers, availableParallelism());
+  if (run.cpuPercent >= 95 * cores) {
+    warnings.push(`generator-limited: the load generator used ${run.cpuPercent}% of a core${cores > 1 ? ` (${cores} threads)` : ''}, so this rate is its ceiling, not the server's${cores < availableParallelism() ? ' (add --workers)' : ''}`);
+  }
   else if (options.plan && run.generatorLagUs.p99 > 5000) {
     warnings.push(`generator-limited: the generator saw its intended send times ${(run.generatorLagUs.p99 / 1000).toFixed(1)} ms late (p99): its own event loop, not the server, was behind`);
   }

@@ -85,6 +85,7 @@ export default defineCommand({
     ...JSON_FLAG,
     'interval-ms': { type: 'number', default: 1000, min: 100, description: 'With --json: one "interval" line this often while running (like iperf3 --json-stream)' },
     'hdr-log': { type: 'string', placeholder: 'file', description: 'Write the measured latency histograms as an HdrHistogram log (tcp: tagged latency and service), for HistogramLogProcessor and HdrHistogram plotters' },
+    workers: { type: 'number', min: 1, max: 64, description: 'tcp: worker threads sharing one global plan and the connections; histograms merged (default: 1)' },
     'server-pid': { type: 'number', min: 1, description: 'Measure this server process\'s CPU (Linux /proc). Default: the process listening on the target port, if this user may see it' },
     ...UNIX_FLAG,
     'allow-remote': { type: 'boolean', description: 'Allow a target that is not loopback' },
@@ -178,6 +179,7 @@ export default defineCommand({
           maxErrorRate,
           seed: values.seed ?? 1,
           intervalMs: values['interval-ms'],
+          workers: values.workers ?? 1,
         };
         result = await runTcpBench({
           ...common,
