@@ -23,6 +23,12 @@ export interface BenchFlagValues {
   reconnect?: boolean | undefined;
   'max-error-rate'?: string | undefined;
   workers?: number | undefined;
+  streams?: number | undefined;
+  direction?: string | undefined;
+  'chunk-bytes'?: number | undefined;
+  'hdr-log'?: string | undefined;
+  report?: string | undefined;
+  dashboard?: string | undefined;
   connections: number;
   tls?: boolean | undefined;
   'warmup-ms': number;
@@ -57,6 +63,12 @@ export function refuseForMode(mode: string, values: BenchFlagValues): void {
     if (payload !== undefined && payload !== 'get' && !payload.includes('{seq}')) {
       throw usageError("bench udp matches replies to requests by id: put {seq} in --payload where the server echoes it back as the reply's first word (or send get)");
     }
+  }
+  if (mode !== 'throughput') refuse(values, ['streams', 'direction', 'chunk-bytes'], `applies to bench throughput (bulk transfer), not to bench ${mode}`);
+  if (mode === 'throughput') {
+    refuse(values, ['rate', 'payload', 'greeting', 'hdr-log', 'report', 'dashboard'], 'does not apply to bench throughput: it moves bulk bytes, with no requests or latencies');
+    if (values['reply-framing'] !== 'line') throw usageError("Option '--reply-framing' does not apply to bench throughput: it moves bulk bytes");
+    if (values.connections !== 100) throw usageError("bench throughput opens -P (--streams) connections, not --connections");
   }
   if (mode !== 'tcp' && (values.payload?.length ?? 0) > 1) throw usageError(`Several --payload values rotate in bench tcp only; bench ${mode} sends one`);
   if (mode === 'tcp') {

@@ -13,6 +13,8 @@ import { REPLY_FRAMINGS, type ReplyFraming } from '../../bench/_reply-framing.js
 import { checksFrom, DEFAULT_DURATION_MS, greetingFor, parseErrorRate, planFrom, refuseForMode } from './_bench-flags.js';
 import { intervalReporter, reportVerdict, tcpIntervalEvent, writeHdrLog } from './_bench-output.js';
 import { runUdpBench } from '../../bench/udp.js';
+import type { ThroughputDirection } from '../../bench/throughput.js';
+import { benchThroughput } from './_bench-throughput.js';
 import { findListenerPid, serverCpuMeter } from '../../bench/server-cpu.js';
 import { resolveTlsClientOptions } from '../../tls/options.js';
 import { defineCommand, parsePort, usageError } from '../command.js';
@@ -20,7 +22,7 @@ import { JSON_FLAG, UNIX_FLAG, unixPathFrom } from '../flags/output.js';
 import { EventOutput } from '../json-events.js';
 import { TLS_CLIENT_FLAGS, tlsClientFrom } from '../tls-flags.js';
 
-const MODES = ['tcp', 'hold', 'connect', 'udp'] as const;
+const MODES = ['tcp', 'hold', 'connect', 'udp', 'throughput'] as const;
 
 export default defineCommand({
   name: 'bench',
@@ -35,7 +37,10 @@ export default defineCommand({
     '           the service time from the actual write and the send lag are reported beside it.',
     '  hold     open --connections, hold them idle for the duration, then check that each one is still answered',
     '  connect  connection rate: connect, (greeting), one request, reply, close, again',
-    '  udp      open-loop "get"s at --rate, at most --outstanding awaiting replies, lost after --timeout-ms',
+    '  udp      open-loop "get <id>"s at --rate, replies matched by id, at most --outstanding awaiting replies,',
+    '           lost after --timeout-ms',
+    '  throughput  bulk transfer over -P streams, MB/s per interval and in all (like iperf3, against any peer:',
+    '           --direction send to a sink such as serve --mode discard, receive from chargen, both with echo)',
     '',
     'Replies are cut out of the stream by --reply-framing (line, read, fixed --reply-bytes N, length, resp for',
     'redis, http for HTTP/1.1 keep-alive) and every one is checked: --expect PREFIX, --expect /regex/ or',
@@ -86,6 +91,9 @@ export default defineCommand({
     'interval-ms': { type: 'number', default: 1000, min: 100, description: 'With --json: one "interval" line this often while running (like iperf3 --json-stream)' },
     'hdr-log': { type: 'string', placeholder: 'file', description: 'Write the measured latency histograms as an HdrHistogram log (tcp: tagged latency and service), for HistogramLogProcessor and HdrHistogram plotters' },
     workers: { type: 'number', min: 1, max: 64, description: 'tcp: worker threads sharing one global plan and the connections; histograms merged (default: 1)' },
+    streams: { type: 'number', short: 'P', min: 1, max: 128, description: 'throughput: parallel streams (default: 1)' },
+    direction: { type: 'string', choices: ['send', 'receive', 'both'], description: 'throughput: which way the bytes flow (default: send)' },
+    'chunk-bytes': { type: 'number', min: 1, max: 16 * 1024 * 1024, description: 'throughput: bytes per write (default: 131072)' },
     'server-pid': { type: 'number', min: 1, description: 'Measure this server process\'s CPU (Linux /proc). Default: the process listening on the target port, if this user may see it' },
     ...UNIX_FLAG,
     'allow-remote': { type: 'boolean', description: 'Allow a target that is not loopback' },
@@ -95,6 +103,7 @@ export default defineCommand({
   },
   examples: [
     'socklab bench tcp --port 12345 --connections 100 --duration-ms 5000',
+    'socklab bench throughput 127.0.0.1 9 -P 2 --direction send       # to serve --mode discard --port 9',
     'socklab bench tcp -c 4 --rate 2000 -d 10000                # open loop: latency from the intended send time',
     "socklab bench tcp 127.0.0.1 6379 --reply-framing resp --payload PING --payload 'SET k:{rand:1000} v' -c 8",
     "socklab bench tcp 127.0.0.1 8000 --reply-framing http --payload 'GET /' --expect '/^HTTP\\/1.1 200/'",
@@ -157,6 +166,13 @@ export default defineCommand({
       intervals?.(fraction, completed);
     };
     const common = { host: address, port, ...(path === undefined ? {} : { path }), durationMs, warmupMs: values['warmup-ms'], timeoutMs: values['timeout-ms'], onProgress, histogram, signal: io.signal };
+    if (mode === 'throughput') {
+      try {
+        return await benchThroughput({ ...common, ...(tls ? { tls } : {}), streams: values.streams ?? 1, direction: (values.direction ?? 'send') as ThroughputDirection, intervalMs: values['interval-ms'], chunkBytes: values['chunk-bytes'] ?? 128 * 1024, target: path ?? `${host}:${port}`, signal: io.signal }, out);
+      } finally {
+        bar?.stop();
+      }
+    }
     const payloads = values.payload ?? [mode === 'udp' ? 'get' : 'hello'];
     const serverPid = values['server-pid'] ?? (path === undefined && process.platform === 'linux' ? findListenerPid(port, mode === 'udp' ? 'udp' : 'tcp') : undefined);
     const serverMeter = serverPid !== undefined && mode !== 'tcp' ? serverCpuMeter(serverPid) : undefined;
