@@ -68,6 +68,8 @@ interface Conn {
   reset: boolean;
   /** We closed it (a reply timeout, the end of the run): not the server's doing. */
   ownClose: boolean;
+  /** Writes of this event-loop turn are being gathered into one (cork until the next tick). */
+  corked: boolean;
 }
 
 /**
@@ -86,7 +88,7 @@ export async function runRequestBench(options: RequestBenchOptions): Promise<Req
   const maker = createRequestMaker({ payloads: options.payloads, framing: options.framing, lineEnd: options.lineEnd, host: options.host, seed: options.seed });
   const counts = tally.counts;
   const totalMs = options.warmupMs + options.durationMs;
-  const conns: Conn[] = Array.from({ length: options.connections }, (_, id) => ({ id, pending: [], alive: false, reset: false, ownClose: false }));
+  const conns: Conn[] = Array.from({ length: options.connections }, (_, id) => ({ id, pending: [], alive: false, reset: false, ownClose: false, corked: false }));
   const tokens: number[] = [];
   const backlog: { at: number; warmup: boolean }[] = [];
   let backlogHead = 0;
@@ -105,7 +107,17 @@ export async function runRequestBench(options: RequestBenchOptions): Promise<Req
     const { bytes, noBody } = maker.make({ seq: seq++ * share.of + share.index, conn: conn.id * share.of + share.index });
     if (noBody) conn.framer!.expectNoBody?.();
     conn.pending.push({ intended, sent: rel(), warmup });
-    conn.socket!.write(bytes);
+    const socket = conn.socket!;
+    if (!conn.corked) {
+      // Requests sent in one turn (a pipelined batch, the replies of one read) leave in one write: one syscall.
+      conn.corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        conn.corked = false;
+        socket.uncork();
+      });
+    }
+    socket.write(bytes);
     counts.sent++;
     interval.sent++;
   };

@@ -70,7 +70,8 @@ async function stalledRun(t: TestContext, onBehind: 'queue' | 'drop'): Promise<{
     },
   });
   await resumed;
-  assert.ok(stoppedAt > 0 && stallMs >= STALL_MS, `the server was stopped for ${stallMs} ms`);
+  // Timers may fire a hair early against performance.now(); S is what was measured either way.
+  assert.ok(stoppedAt > 0 && stallMs >= STALL_MS - 5, `the server was stopped for ${stallMs} ms`);
   return { result, stallMs };
 }
 
