@@ -307,7 +307,9 @@ export async function runRequestBench(options: RequestBenchOptions): Promise<Req
   const tickMs = Math.min(100, options.intervalMs);
   let lastCut = 0;
   const outstanding = (): number => conns.reduce((sum, conn) => sum + conn.pending.length, 0) + backlog.length - backlogHead;
-  const cut = (now: number): void => {
+  const cut = (now: number, final = false): void => {
+    // The last cut comes after the drain: a sliver of an interval with nothing in it would plot as a drop to 0.
+    if (final && now - lastCut < options.intervalMs / 10 && interval.completed === 0 && interval.sent === 0) return;
     const stats = interval.cut(now, now > options.warmupMs, options.onIntervalHistograms);
     intervals.push(stats);
     options.onInterval?.(stats);
@@ -340,7 +342,7 @@ export async function runRequestBench(options: RequestBenchOptions): Promise<Req
   const serverCpu = serverMeter?.stop();
   const unanswered = outstanding();
   counts.unanswered = unanswered;
-  cut(rel());
+  cut(rel(), true);
   for (const conn of conns) {
     conn.ownClose = true;
     conn.socket?.destroy();
