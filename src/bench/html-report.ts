@@ -123,10 +123,29 @@ function sha256(text: string): string {
  * writeFileSync('report.html', renderHtmlReport(result));
  */
 export function renderHtmlReport(result: BenchResult, generatedAt = new Date()): string {
+  return reportPage({ result, generatedAt: generatedAt.toISOString(), machine: machineText() }, REPORT_JS, `<h1 id="title">socklab bench</h1>
+<p id="generated" class="muted"></p>
+<section><h2>What was run</h2><table id="run"></table></section>
+<section><h2>Summary</h2><table id="summary"></table></section>
+<section><h2>Counts</h2><table id="counts"></table></section>
+<section><h2>Rate over time (measured period)</h2><div id="rate"></div></section>
+<section><h2>Latency over time (p50 and p99 per interval)</h2><div id="over-time"></div></section>
+<section><h2>Failed requests over time</h2><div id="errors"></div></section>
+<section><h2>Latency by percentile (HDR)</h2><div id="latency"></div>
+<p class="muted charts-note">The x axis spreads the tail: 90%, 99%, 99.9% … are equally far apart, so the slowest requests are visible.</p>
+<table id="percentiles"></table></section>
+`);
+}
+
+/**
+ * The self-contained page around a report's data and script: uPlot and the chart code inlined, and a
+ * Content-Security-Policy that allows exactly these inline scripts and styles (by hash) and nothing else.
+ */
+export function reportPage(data: unknown, pageJs: string, bodyHtml: string): string {
   const uplot = uplotAssets();
   // JSON in a non-executed script element: `<` escaped so no text in it can close the element.
-  const data = JSON.stringify({ result, generatedAt: generatedAt.toISOString(), machine: machineText() }).replace(/</g, '\\u003c');
-  const scripts = [scriptSafe(uplot.js), scriptSafe(CHARTS_JS), REPORT_JS];
+  const json = JSON.stringify(data).replace(/</g, '\\u003c');
+  const scripts = [scriptSafe(uplot.js), scriptSafe(CHARTS_JS), pageJs];
   const styles = [uplot.css, REPORT_CSS];
   const csp = [
     "default-src 'none'",
@@ -146,18 +165,7 @@ export function renderHtmlReport(result: BenchResult, generatedAt = new Date()):
 ${styles.map((css) => `<style>${css}</style>`).join('\n')}
 </head>
 <body>
-<h1 id="title">socklab bench</h1>
-<p id="generated" class="muted"></p>
-<section><h2>What was run</h2><table id="run"></table></section>
-<section><h2>Summary</h2><table id="summary"></table></section>
-<section><h2>Counts</h2><table id="counts"></table></section>
-<section><h2>Rate over time (measured period)</h2><div id="rate"></div></section>
-<section><h2>Latency over time (p50 and p99 per interval)</h2><div id="over-time"></div></section>
-<section><h2>Failed requests over time</h2><div id="errors"></div></section>
-<section><h2>Latency by percentile (HDR)</h2><div id="latency"></div>
-<p class="muted charts-note">The x axis spreads the tail: 90%, 99%, 99.9% … are equally far apart, so the slowest requests are visible.</p>
-<table id="percentiles"></table></section>
-<script type="application/json" id="bench-data">${data}</script>
+${bodyHtml}<script type="application/json" id="bench-data">${json}</script>
 ${scripts.map((js) => `<script>${js}</script>`).join('\n')}
 </body>
 </html>

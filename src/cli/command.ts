@@ -34,6 +34,8 @@ export interface OptionSpec {
 export interface PositionalSpec {
   name: string;
   description: string;
+  /** The last positional may take any number of values. */
+  rest?: boolean;
 }
 
 type ValueOf<S extends OptionSpec> = S extends { multiple: true } ? string[] : S['type'] extends 'boolean' ? boolean : S['type'] extends 'number' ? number : string;
@@ -109,7 +111,7 @@ function parseCommandArgs(spec: CommandSpec<Record<string, OptionSpec>>, argv: s
       throw usageError(`Option '--${name}' must be one of ${option.choices.join(', ')}; got '${String(raw)}'`);
     }
   }
-  if (parsed.positionals.length > spec.positionals.length) {
+  if (parsed.positionals.length > spec.positionals.length && !spec.positionals.at(-1)?.rest) {
     throw usageError(`Unexpected argument '${parsed.positionals[spec.positionals.length]}'`);
   }
   return { values: values as OptionValues<Record<string, OptionSpec>>, positionals: parsed.positionals };

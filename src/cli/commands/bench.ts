@@ -15,6 +15,7 @@ import { intervalReporter, reportVerdict, tcpIntervalEvent, writeHdrLog } from '
 import { runUdpBench } from '../../bench/udp.js';
 import type { ThroughputDirection } from '../../bench/throughput.js';
 import { benchThroughput } from './_bench-throughput.js';
+import { compareCommand } from './_bench-compare.js';
 import { findListenerPid, serverCpuMeter } from '../../bench/server-cpu.js';
 import { resolveTlsClientOptions } from '../../tls/options.js';
 import { defineCommand, parsePort, usageError } from '../command.js';
@@ -22,7 +23,7 @@ import { JSON_FLAG, UNIX_FLAG, unixPathFrom } from '../flags/output.js';
 import { EventOutput } from '../json-events.js';
 import { TLS_CLIENT_FLAGS, tlsClientFrom } from '../tls-flags.js';
 
-const MODES = ['tcp', 'hold', 'connect', 'udp', 'throughput'] as const;
+const MODES = ['tcp', 'hold', 'connect', 'udp', 'throughput', 'compare'] as const;
 
 export default defineCommand({
   name: 'bench',
@@ -39,6 +40,8 @@ export default defineCommand({
     '  connect  connection rate: connect, (greeting), one request, reply, close, again',
     '  udp      open-loop "get <id>"s at --rate, replies matched by id, at most --outstanding awaiting replies,',
     '           lost after --timeout-ms',
+    '  compare  a.json b.json …: saved --json results side by side with their ratios to the first; with',
+    '           --report cmp.html their latency percentile curves on one plot',
     '  throughput  bulk transfer over -P streams, MB/s per interval and in all (like iperf3, against any peer:',
     '           --direction send to a sink such as serve --mode discard, receive from chargen, both with echo)',
     '',
@@ -65,6 +68,7 @@ export default defineCommand({
     { name: 'mode', description: `What to measure: ${MODES.join(', ')}` },
     { name: 'host', description: 'Server host (default: 127.0.0.1)' },
     { name: 'port', description: 'Server port, instead of --port' },
+    { name: 'more', description: 'compare: the third and later result files', rest: true },
   ],
   options: {
     port: { type: 'number', short: 'p', default: 12345, max: 65_535, description: 'Server port' },
@@ -104,6 +108,7 @@ export default defineCommand({
   examples: [
     'socklab bench tcp --port 12345 --connections 100 --duration-ms 5000',
     'socklab bench throughput 127.0.0.1 9 -P 2 --direction send       # to serve --mode discard --port 9',
+    'socklab bench compare before.json after.json --report cmp.html    # runs saved with --json > file',
     'socklab bench tcp -c 4 --rate 2000 -d 10000                # open loop: latency from the intended send time',
     "socklab bench tcp 127.0.0.1 6379 --reply-framing resp --payload PING --payload 'SET k:{rand:1000} v' -c 8",
     "socklab bench tcp 127.0.0.1 8000 --reply-framing http --payload 'GET /' --expect '/^HTTP\\/1.1 200/'",
@@ -121,6 +126,8 @@ export default defineCommand({
   async run({ values, positionals }, io) {
     const [mode, hostArg = '127.0.0.1', portText] = positionals;
     if (mode === undefined || !(MODES as readonly string[]).includes(mode)) throw usageError(`Say what to measure: ${MODES.join(', ')}`);
+    if (mode === 'compare') return await compareCommand(positionals.slice(1), values, io);
+    if (positionals.length > 3) throw usageError(`Unexpected argument '${positionals[3]}'`);
     refuseForMode(mode, values);
     const port = portText === undefined ? values.port : parsePort(portText);
     const tlsFlags = tlsClientFrom(values, io.stderr);
