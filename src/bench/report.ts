@@ -241,7 +241,8 @@ function requestRows(result: BenchResult): [string, string][] {
 export function formatResult(result: BenchResult): string {
   const tcp = result.counts !== undefined;
   const rows: [string, string][] = [
-    ['target', `${result.target} (${result.mode}${tcp ? `, ${result.loop} loop` : ''}, ${result.concurrency} ${result.mode === 'udp' ? 'socket(s)' : 'connections'})`],
+    ['target', `${result.target} (${result.mode}, ${result.concurrency} ${result.mode === 'udp' ? 'socket(s)' : 'connections'})`],
+    ...(tcp ? ([['loop', result.loop === 'open' ? 'open (requests at intended times from a plan)' : 'closed (each reply triggers the next request)']] as [string, string][]) : []),
     ['measured', `${(result.measuredMs / 1000).toFixed(1)} s`],
     [result.mode === 'connect' ? 'cycles' : result.mode === 'hold' ? 'answered' : 'requests', `${result.completed} (${Math.round(result.perSec)}/s)`],
     ...(tcp

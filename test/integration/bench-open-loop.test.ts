@@ -18,9 +18,10 @@ import { startCliServer } from '../helpers/processes.js';
  *   ≈ S; the queued ones are written after SIGCONT and answered at once. So service max ≈ S, but p90 and p99
  *   stay at a normal round trip: a closed-loop tool shows the stall only at its maximum.
  * - Counts: 600 scheduled, all sent and all answered (queue), no failures.
- * Tolerances: −60 ms (timer jitter on a loaded 2-core machine) to +150 ms (the catch-up after SIGCONT sends 200
- * queued requests one round trip apart, which adds to the later ones). Without the correction the corrected p90
- * would be a round trip (< 50 ms), far below S − 300 ms.
+ * Tolerances: −80 ms (timer jitter) to +300 ms: on a loaded 2-core machine the stopped server and this process
+ * may wait for a CPU after SIGCONT, and the catch-up sends the 200 queued requests one round trip apart, which
+ * adds to every queued request's wait. Without the correction the p90 and p99 would be a round trip (< 50 ms),
+ * hundreds of ms below S − 300 ms and S − 30 ms, so the test fails without it.
  */
 const RATE = 200;
 const DURATION_MS = 3000;
@@ -77,7 +78,7 @@ async function stalledRun(t: TestContext, onBehind: 'queue' | 'drop'): Promise<{
 
 function near(actualUs: number, expectedMs: number, what: string): void {
   const ms = actualUs / 1000;
-  assert.ok(ms >= expectedMs - 60 && ms <= expectedMs + 150, `${what}: ${ms.toFixed(1)} ms, expected ${expectedMs.toFixed(0)} ms (−60/+150)`);
+  assert.ok(ms >= expectedMs - 80 && ms <= expectedMs + 300, `${what}: ${ms.toFixed(1)} ms, expected ${expectedMs.toFixed(0)} ms (−80/+300)`);
 }
 
 describe('bench tcp --rate: coordinated omission', () => {
@@ -107,7 +108,8 @@ describe('bench tcp --rate: coordinated omission', () => {
     const c = result.counts!;
     // The one request in flight at SIGSTOP holds the only slot; every later one due in the stall is dropped.
     const expectedDropped = (RATE * stallMs) / 1000 - 1;
-    assert.ok(Math.abs(c.dropped - expectedDropped) <= 15, `dropped ${c.dropped}, expected ≈ ${expectedDropped.toFixed(0)}`);
+    // ±40: the late catch-up of a loaded machine (see above) drops a few more after SIGCONT.
+    assert.ok(Math.abs(c.dropped - expectedDropped) <= 40, `dropped ${c.dropped}, expected ≈ ${expectedDropped.toFixed(0)}`);
     assert.equal(c.sent + c.dropped, c.scheduled, 'every scheduled request was sent or dropped');
     assert.equal(c.completed, c.sent);
     assert.equal(result.failed, true);

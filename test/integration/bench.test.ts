@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { describe, it, type TestContext } from 'node:test';
 import type { BenchResult } from '../../src/bench/report.js';
@@ -55,27 +58,28 @@ describe('socklab bench', () => {
     assert.ok(result.lost > 0 && result.completed === 0, JSON.stringify(result));
   });
 
-  it('udp mode matches replies by id: a server that drops every 10th request costs exactly those, nothing later', async (t) => {
+  it('udp mode matches replies by id: a server that drops the first 50 requests costs exactly those, nothing later', async (t) => {
     const server = createSocket('udp4');
     let dropped = 0;
     server.on('message', (message, rinfo) => {
       const id = /^get (\w+)$/.exec(message.toString())?.[1];
       if (id === undefined) return;
-      if (parseInt(id, 36) % 10 === 0) return void dropped++;
+      if (parseInt(id, 36) < 50) return void dropped++;
       server.send(`${id} 1`, rinfo.port, rinfo.address);
     });
     server.bind(0, '127.0.0.1');
     await once(server, 'listening');
     t.after(() => server.close());
-    const { code, stdout } = await runCli(t, ['bench', 'udp', '127.0.0.1', String(server.address().port), '--rate', '500', '-d', '600', '--warmup-ms', '0', '--timeout-ms', '200', '--json']);
+    const { code, stdout } = await runCli(t, ['bench', 'udp', '127.0.0.1', String(server.address().port), '--rate', '500', '-d', '600', '--warmup-ms', '0', '--timeout-ms', '300', '--json']);
     assert.equal(code, 1);
     const result = benchSummary(stdout);
-    assert.equal(result.lost, dropped);
+    assert.equal(dropped, 50);
+    assert.equal(result.lost, 50);
     assert.equal(result.completed + result.lost, result.extra.sent);
     assert.equal(result.extra.late, 0);
-    // Matched by order, each reply after the k-th drop would be charged to a request k × 2 ms older (500/s):
-    // ~30 drops in 0.6 s, so most replies would show 10-60 ms.
-    assert.ok(result.latencyUs.p99 < 20_000, `p99 ${result.latencyUs.p99} µs`);
+    // Matched by order, every reply after the 50 drops would be charged to a request 50 slots (100 ms at 500/s)
+    // older: the median would be ≥ 100 ms. Matched by id it is a round trip.
+    assert.ok(result.latencyUs.p50 < 60_000, `p50 ${result.latencyUs.p50} µs`);
   });
 
   it('refuses a target that is not loopback unless --allow-remote', async (t) => {
@@ -130,6 +134,43 @@ describe('socklab bench', () => {
     assert.equal(result.counts!.closes, 1);
     assert.equal(result.counts!.completed, 20);
     assert.match(stderr, /1 connection\(s\) closed by the server/);
+  });
+
+  it('warns "not enough connections" when Little\'s law needs more slots than --connections × --inflight', async (t) => {
+    // Each reply takes 20 ms: at 200/s that is 200 × 0.02 = 4 requests in flight on average, and 1 connection
+    // in lockstep carries 1. The requests queue (and are counted), and the warning says why.
+    const port = await listen(t, (socket) => {
+      socket.setEncoding('utf8').on('data', (text: string) => {
+        for (const line of text.split('\n').filter(Boolean)) setTimeout(() => socket.write(`${line}\n`), 20);
+      });
+    });
+    const { code, stdout, stderr } = await runCli(t, ['bench', 'tcp', '127.0.0.1', String(port), '--no-greeting', '-c', '1', '--rate', '200', '-d', '500', '--warmup-ms', '0', '--json']);
+    assert.equal(code, 0, stderr);
+    const result = benchSummary(stdout);
+    assert.ok(result.warnings!.some((w) => /^not enough connections: .*Little's law puts [\d.]+ requests in flight.*allow 1/.test(w)), JSON.stringify(result.warnings));
+    assert.ok(result.latencyUs.p99 > 5 * result.serviceTimeUs!.p99, 'the queue shows in the corrected latency, not in the service time');
+    assert.match(stderr, /warning: not enough connections/);
+  });
+
+  it('--stages ramps: 0 → 400/s over 0.5 s, then 0.5 s at 400/s, is 100 + 200 intended requests', async (t) => {
+    const port = await listen(t, (socket) => socket.pipe(socket));
+    const { code, stdout, stderr } = await runCli(t, ['bench', 'tcp', '127.0.0.1', String(port), '--no-greeting', '-c', '2', '--stages', '0-400@500,400@500', '--warmup-ms', '0', '--json']);
+    assert.equal(code, 0, stderr);
+    const result = benchSummary(stdout);
+    assert.deepEqual([result.counts!.scheduled, result.counts!.completed], [300, 300]);
+    assert.equal(result.measuredMs, 1000);
+  });
+
+  it('--hdr-log writes the latency and the service-time histograms, tagged', async (t) => {
+    const port = await listen(t, (socket) => socket.pipe(socket));
+    const dir = mkdtempSync(join(tmpdir(), 'socklab-hdr-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'run.hlog');
+    const { code, stderr } = await runCli(t, ['bench', 'tcp', '127.0.0.1', String(port), '--no-greeting', '-c', '1', '--rate', '100', '-d', '300', '--warmup-ms', '0', '--hdr-log', file]);
+    assert.equal(code, 0, stderr);
+    const log = readFileSync(file, 'utf8');
+    assert.match(log, /^Tag=latency,/m);
+    assert.match(log, /^Tag=service,/m);
   });
 
   it('asks for a mode', async (t) => {
