@@ -60,7 +60,11 @@ export async function runRequestBenchWorkers(options: RequestBenchOptions, worke
     pending.set(index, slot);
     slot.stats.push(stats);
     addTriple(slot.triple, encoded);
-    if (slot.stats.length < workers) return;
+    if (slot.stats.length === workers) emitInterval(index);
+  };
+  /** Emits interval `index` from the workers' parts (all of them, or at the end whatever came: one worker may cut one interval more). */
+  const emitInterval = (index: number): void => {
+    const slot = pending.get(index)!;
     pending.delete(index);
     const sum = (key: 'scheduled' | 'sent' | 'completed' | 'failed'): number => slot.stats.reduce((total, s) => total + s[key], 0);
     const first = slot.stats[0]!;
@@ -114,6 +118,7 @@ export async function runRequestBenchWorkers(options: RequestBenchOptions, worke
     options.signal?.removeEventListener('abort', onAbort);
     await Promise.all(threads.map((thread) => thread.terminate()));
   }
+  for (const index of [...pending.keys()].sort((a, b) => a - b)) emitInterval(index);
   const serverCpu = serverMeter?.stop();
   for (const run of runs) {
     tally.absorb(run.counts, run.samples, run.connectFailure);

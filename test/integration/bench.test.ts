@@ -116,23 +116,23 @@ describe('socklab bench', () => {
 
   it('rotates payloads and fills in {seq} and {conn}; counts a server close and fails the run for it', async (t) => {
     const seen: string[] = [];
-    // Answers each line, and closes the connection after its 20th request.
+    // Answers each line, and closes the connection after its 5th request.
     const port = await listen(t, (socket) => {
       let count = 0;
       socket.setEncoding('utf8').on('data', (text: string) => {
         for (const line of text.split('\n').filter(Boolean)) {
           seen.push(line);
           socket.write(`ok ${line}\n`);
-          if (++count === 20) socket.end();
+          if (++count === 5) socket.end();
         }
       });
     });
-    const { code, stdout, stderr } = await runCli(t, ['bench', 'tcp', '127.0.0.1', String(port), '--no-greeting', '-c', '1', '-d', '300', '--warmup-ms', '0', '--payload', 'a {seq} {conn}', '--payload', 'b', '--json']);
+    const { code, stdout, stderr } = await runCli(t, ['bench', 'tcp', '127.0.0.1', String(port), '--no-greeting', '-c', '1', '-d', '1000', '--warmup-ms', '0', '--payload', 'a {seq} {conn}', '--payload', 'b', '--json']);
     assert.equal(code, 1);
     assert.deepEqual(seen.slice(0, 4), ['a 0 0', 'b', 'a 2 0', 'b']);
     const result = benchSummary(stdout);
     assert.equal(result.counts!.closes, 1);
-    assert.equal(result.counts!.completed, 20);
+    assert.equal(result.counts!.completed, 5);
     assert.match(stderr, /1 connection\(s\) closed by the server/);
   });
 

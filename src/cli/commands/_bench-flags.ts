@@ -39,7 +39,7 @@ export interface BenchFlagValues {
 export const DEFAULT_DURATION_MS = 5000;
 
 const OPEN_LOOP_ONLY = ['arrival', 'seed', 'on-behind'] as const;
-const TCP_ONLY = ['workers', 'inflight', 'on-behind', 'arrival', 'seed', 'stages', 'expect', 'reconnect', 'max-error-rate', 'line-end', 'reply-bytes'] as const;
+const TCP_ONLY = ['inflight', 'on-behind', 'arrival', 'seed', 'stages', 'expect', 'reconnect', 'max-error-rate', 'line-end', 'reply-bytes'] as const;
 
 function refuse(values: BenchFlagValues, names: readonly (keyof BenchFlagValues)[], why: string): void {
   for (const name of names) {
@@ -68,14 +68,17 @@ export function refuseForMode(mode: string, values: BenchFlagValues): void {
   if (mode === 'throughput') {
     refuse(values, ['rate', 'payload', 'greeting', 'hdr-log', 'report', 'dashboard'], 'does not apply to bench throughput: it moves bulk bytes, with no requests or latencies');
     if (values['reply-framing'] !== 'line') throw usageError("Option '--reply-framing' does not apply to bench throughput: it moves bulk bytes");
+    refuse(values, ['workers'], 'does not apply to bench throughput: its -P streams already run in parallel (the kernel does the copying)');
     if (values.connections !== 100) throw usageError("bench throughput opens -P (--streams) connections, not --connections");
   }
+  if ((values.workers ?? 1) > 1 && values.tls) throw usageError("Options '--workers' and '--tls' do not combine yet: run TLS loads with one worker");
   if (mode !== 'tcp' && (values.payload?.length ?? 0) > 1) throw usageError(`Several --payload values rotate in bench tcp only; bench ${mode} sends one`);
+  if (mode !== 'throughput' && mode !== 'compare' && (values.workers ?? 1) > values.connections) {
+    throw usageError(`Option '--workers ${values.workers}' needs at least one connection (udp: socket) per worker; --connections is ${values.connections}`);
+  }
   if (mode === 'tcp') {
     if (values.rate !== undefined && values.stages !== undefined) throw usageError("Options '--rate' and '--stages' both set the plan: give one (a single stage is RATE@MS)");
     if (values.rate === undefined && values.stages === undefined) refuse(values, OPEN_LOOP_ONLY, 'applies to an open-loop run: add --rate (requests per second over all connections) or --stages');
-    if ((values.workers ?? 1) > values.connections) throw usageError(`Option '--workers ${values.workers}' needs at least one connection per worker; --connections is ${values.connections}`);
-    if ((values.workers ?? 1) > 1 && values.tls) throw usageError("Options '--workers' and '--tls' do not combine yet: run TLS loads with one worker");
     if ((values['reply-framing'] === 'fixed') !== (values['reply-bytes'] !== undefined)) throw usageError("Options '--reply-framing fixed' and '--reply-bytes N' go together: a fixed reply needs its size");
     if (values['reply-framing'] === 'read' && (values.inflight ?? 1) > 1) throw usageError("Option '--inflight' above 1 needs a framing that can split replies apart; '--reply-framing read' cannot (one read may hold two)");
   }

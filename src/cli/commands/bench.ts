@@ -13,6 +13,7 @@ import { REPLY_FRAMINGS, type ReplyFraming } from '../../bench/_reply-framing.js
 import { checksFrom, DEFAULT_DURATION_MS, greetingFor, parseErrorRate, planFrom, refuseForMode } from './_bench-flags.js';
 import { intervalReporter, reportVerdict, tcpIntervalEvent, writeHdrLog } from './_bench-output.js';
 import { runUdpBench } from '../../bench/udp.js';
+import { runModeWorkers } from '../../bench/mode-workers.js';
 import type { ThroughputDirection } from '../../bench/throughput.js';
 import { benchThroughput } from './_bench-throughput.js';
 import { compareCommand } from './_bench-compare.js';
@@ -48,9 +49,9 @@ export default defineCommand({
     'Replies are cut out of the stream by --reply-framing (line, read, fixed --reply-bytes N, length, resp for',
     'redis, http for HTTP/1.1 keep-alive) and every one is checked: --expect PREFIX, --expect /regex/ or',
     "--expect '!/regex/' (must not match; a pattern starting with - is written --expect=-ERR); resp and http",
-    'fail error replies (-ERR, 4xx/5xx) by default. A',
-    'reply that fails, a reply timeout, a connection the server closes or resets (unless --reconnect) and a',
-    'dropped request are failures: past --max-error-rate (default 0: any) the run exits 1 and says which.',
+    'fail error replies (-ERR, 4xx/5xx) by default. A reply that fails, a reply timeout, a connection the',
+    'server closes or resets (unless --reconnect) and a dropped request are failures: past --max-error-rate',
+    '(default 0: any) the run exits 1 and says which.',
     'Several --payload flags rotate; {seq}, {conn} and {rand:N} in a payload are replaced per request, and',
     '\\r \\n \\t are the control characters.',
     '',
@@ -92,16 +93,16 @@ export default defineCommand({
     outstanding: { type: 'number', min: 1, description: 'udp: requests awaiting a reply at most (default: 10000)' },
     'timeout-ms': { type: 'number', default: 5000, min: 1, description: 'Connect and greeting timeout; a reply later than this is a failure (tcp) or lost (udp, hold)' },
     ...JSON_FLAG,
-    'interval-ms': { type: 'number', default: 1000, min: 100, description: 'With --json: one "interval" line this often while running (like iperf3 --json-stream)' },
+    'interval-ms': { type: 'number', default: 1000, min: 100, description: 'With --json: one "interval" line this often while running (like iperf3 --json-stream); tcp: also the report\'s time resolution' },
     'hdr-log': { type: 'string', placeholder: 'file', description: 'Write the measured latency histograms as an HdrHistogram log (tcp: tagged latency and service), for HistogramLogProcessor and HdrHistogram plotters' },
-    workers: { type: 'number', min: 1, max: 64, description: 'tcp: worker threads sharing one global plan and the connections; histograms merged (default: 1)' },
+    workers: { type: 'number', min: 1, max: 64, description: 'Worker threads; tcp: one global plan split between them; hold, connect: the connections split; udp: sockets and rate split; histograms merged (default: 1)' },
     streams: { type: 'number', short: 'P', min: 1, max: 128, description: 'throughput: parallel streams (default: 1)' },
     direction: { type: 'string', choices: ['send', 'receive', 'both'], description: 'throughput: which way the bytes flow (default: send)' },
     'chunk-bytes': { type: 'number', min: 1, max: 16 * 1024 * 1024, description: 'throughput: bytes per write (default: 131072)' },
     'server-pid': { type: 'number', min: 1, description: 'Measure this server process\'s CPU (Linux /proc). Default: the process listening on the target port, if this user may see it' },
     ...UNIX_FLAG,
     'allow-remote': { type: 'boolean', description: 'Allow a target that is not loopback' },
-    report: { type: 'string', placeholder: 'file.html', description: 'Also write a self-contained HTML report: rate over time and an HDR latency plot' },
+    report: { type: 'string', placeholder: 'file.html', description: 'Also write a self-contained HTML report: what was run, rate, latency and failures over time, HDR percentile curves (corrected and uncorrected)' },
     dashboard: DASHBOARD_FLAG,
     ...TLS_CLIENT_FLAGS,
   },
@@ -186,7 +187,8 @@ export default defineCommand({
     let result: BenchResult;
     try {
       if (mode === 'udp') {
-        result = await runUdpBench({ ...common, sockets: values.connections, ratePerSec: values.rate ?? 20_000, maxOutstanding: values.outstanding ?? 10_000, payload: payloads[0]! });
+        const udp = { ...common, sockets: values.connections, ratePerSec: values.rate ?? 20_000, maxOutstanding: values.outstanding ?? 10_000, payload: payloads[0]! };
+        result = (values.workers ?? 1) > 1 ? await runModeWorkers('udp', udp, values.workers!) : await runUdpBench(udp);
       } else if (mode === 'tcp') {
         const framing = values['reply-framing'] as ReplyFraming;
         const settings = {
@@ -218,7 +220,7 @@ export default defineCommand({
         });
       } else {
         const options = { ...common, ...(tls ? { tls } : {}), connections: values.connections, payload: payloads[0]!, greeting: values.greeting ?? true, replyFraming: values['reply-framing'] as HoldFraming };
-        result = await (mode === 'hold' ? runHoldBench : runConnectBench)(options);
+        result = (values.workers ?? 1) > 1 ? await runModeWorkers(mode as 'hold' | 'connect', options, values.workers!) : await (mode === 'hold' ? runHoldBench : runConnectBench)(options);
       }
     } finally {
       bar?.stop();
