@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 
 /** Linux counts process CPU time in clock ticks of 1/100 s (USER_HZ, the same on every architecture). */
 const TICK_US = 10_000;
@@ -6,19 +7,15 @@ const TICK_US = 10_000;
 /**
  * The PID of the process listening on `port` (TCP, or UDP bound), found as `ss -p` does: the socket's inode in
  * /proc/net/{tcp,tcp6,udp,udp6}, then the process holding a descriptor to `socket:[inode]` in /proc/PID/fd.
- * Only processes this user may inspect are found; undefined elsewhere (or off Linux).
+ * Only processes this user may inspect are found; undefined elsewhere (or off Linux). Asynchronous: reading every
+ * process's descriptors takes a few hundred ms on a busy machine, and must not stall the event loop meanwhile.
  *
- * @example findListenerPid(6379, 'tcp') // 41234
+ * @example await findListenerPid(6379, 'tcp') // 41234
  */
-export function findListenerPid(port: number, protocol: 'tcp' | 'udp'): number | undefined {
+export async function findListenerPid(port: number, protocol: 'tcp' | 'udp'): Promise<number | undefined> {
   const inodes = new Set<string>();
   for (const table of protocol === 'tcp' ? ['tcp', 'tcp6'] : ['udp', 'udp6']) {
-    let text: string;
-    try {
-      text = readFileSync(`/proc/net/${table}`, 'utf8');
-    } catch {
-      continue;
-    }
+    const text = await readFile(`/proc/net/${table}`, 'utf8').catch(() => '');
     for (const line of text.split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
       const local = fields[1];
@@ -28,28 +25,13 @@ export function findListenerPid(port: number, protocol: 'tcp' | 'udp'): number |
     }
   }
   if (inodes.size === 0) return undefined;
-  for (const entry of safeList('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    for (const fd of safeList(`/proc/${entry}/fd`)) {
-      let link: string;
-      try {
-        link = readlinkSync(`/proc/${entry}/fd/${fd}`);
-      } catch {
-        continue;
-      }
-      const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
-      if (inode !== undefined && inodes.has(inode)) return Number(entry);
-    }
+  const pids = (await readdir('/proc').catch(() => [] as string[])).filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid);
+  for (const pid of pids) {
+    const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+    const links = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')));
+    if (links.some((link) => inodes.has(/^socket:\[(\d+)\]$/.exec(link)?.[1] ?? ''))) return Number(pid);
   }
   return undefined;
-}
-
-function safeList(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
 }
 
 /** A process's user + system CPU so far, in µs (every thread); undefined once it is gone. */

@@ -119,7 +119,8 @@ describe('bench tcp --rate: coordinated omission', () => {
     assert.equal(c.completed, c.sent);
     assert.equal(result.failed, true);
     assert.ok(result.failedBecause!.some((line) => /dropped/.test(line)), result.failedBecause!.join('; '));
-    // What was sent saw no queue: its corrected latency stays near a round trip except the stalled one.
-    assert.ok(result.latencyUs.p99 < 50_000, `p99 ${result.latencyUs.p99} µs`);
+    // What was sent saw no queue: its corrected p99 stays far below the ≈ 970 ms the queue gave (only the one
+    // stalled request waited S; loose, for a loaded machine).
+    assert.ok(result.latencyUs.p99 < 300_000, `p99 ${result.latencyUs.p99} µs`);
   });
 });

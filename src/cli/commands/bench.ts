@@ -156,6 +156,8 @@ export default defineCommand({
     }
     if (values.dashboard !== undefined) parseDashboardAddress(values.dashboard);
     if (values.report !== undefined && !values.report.endsWith('.html')) throw usageError(`Option '--report' takes a file name ending in .html; got '${values.report}'`);
+    // Looked up while the dashboard starts; awaited just before the run.
+    const serverLookup = values['server-pid'] === undefined && path === undefined && process.platform === 'linux' ? findListenerPid(port, mode === 'udp' ? 'udp' : 'tcp') : Promise.resolve(undefined);
     const histogram = createLatencyHistogram();
     const serviceHistogram = createLatencyHistogram();
     const live: BenchProgress = { mode, target: path ?? `${host}:${port}`, histogram, fraction: 0, completed: 0 };
@@ -182,7 +184,7 @@ export default defineCommand({
       }
     }
     const payloads = values.payload ?? [mode === 'udp' ? 'get' : 'hello'];
-    const serverPid = values['server-pid'] ?? (path === undefined && process.platform === 'linux' ? findListenerPid(port, mode === 'udp' ? 'udp' : 'tcp') : undefined);
+    const serverPid = values['server-pid'] ?? (path === undefined && process.platform === 'linux' ? await serverLookup : undefined);
     const serverMeter = serverPid !== undefined && mode !== 'tcp' ? serverCpuMeter(serverPid) : undefined;
     let result: BenchResult;
     try {
