@@ -54,7 +54,7 @@ export interface RequestRun {
   /** How late the generator itself saw each intended time (its timer and event loop, not the server). */
   generatorLagUs: Percentiles;
   intervals: IntervalStats[];
-  /** Failures over the whole run per request attempted. */
+  /** Failed requests over the whole run per request attempted (at most 1); connection failures are judged apart. */
   errorRate: number;
   failed: boolean;
   /** Why the run failed, one line per kind of failure. */
@@ -127,10 +127,12 @@ export class RunTally {
     const used = process.cpuUsage(this.#cpu);
     const wallMs = performance.now() - this.#startedAt;
     const c = this.counts;
-    const connectionFailures = this.#options.reconnect ? 0 : c.closes + c.resets;
-    const failures = c.unexpected + c.timeouts + c.abandoned + c.unanswered + c.dropped + c.protocolErrors + c.socketErrors + c.connectFailed + connectionFailures + run.unscheduled;
-    const attempted = Math.max(1, c.scheduled + c.warmupScheduled + c.connectFailed);
-    const errorRate = failures / attempted;
+    // Requests that failed count against --max-error-rate; a connection the server closed or reset (without
+    // --reconnect), a socket error or a failed connect fails the run whatever the rate.
+    const requestFailures = c.unexpected + c.timeouts + c.abandoned + c.unanswered + c.dropped + c.protocolErrors + run.unscheduled;
+    const connectionFailures = c.socketErrors + c.connectFailed + (this.#options.reconnect ? 0 : c.closes + c.resets);
+    const attempted = Math.max(1, c.scheduled + c.warmupScheduled);
+    const errorRate = Math.min(1, requestFailures / attempted);
     const because: string[] = [];
     const say = (count: number, what: string): void => {
       if (count > 0) because.push(`${count} ${what}`);
@@ -164,7 +166,7 @@ export class RunTally {
       generatorLagUs: percentiles(run.timerLag),
       intervals: run.intervals,
       errorRate,
-      failed: errorRate > this.#options.maxErrorRate || (this.#options.maxErrorRate === 0 && failures > 0),
+      failed: errorRate > this.#options.maxErrorRate || (this.#options.maxErrorRate === 0 && requestFailures > 0) || connectionFailures > 0,
       failedBecause: because,
       unexpectedSamples: top.map(([text, count]) => ({ text, count })),
       cpuPercent: wallMs > 0 ? Math.round(((used.user + used.system) / (wallMs * 1000)) * 1000) / 10 : 0,

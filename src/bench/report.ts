@@ -51,7 +51,7 @@ export interface BenchResult {
   servicePercentiles?: [number, number][];
   /** tcp: every count of the run (scheduled, sent, completed, dropped, timeouts, closes, …, warm-up and drain). */
   counts?: Record<string, number>;
-  /** tcp: failures per request attempted, over the whole run. */
+  /** tcp: failed requests per request attempted, over the whole run (at most 1). */
   errorRate?: number;
   /** tcp: more failures than --max-error-rate allows; `failedBecause` says which. */
   failed?: boolean;
