@@ -20,14 +20,14 @@ function faultSection(settings: FaultSettings): Section {
  */
 export function tcpProxySource(proxy: TcpProxy, faults: FaultSettings): DashboardSource {
   const open = new Map<number, { peer: string; since: number; socket: Extract<TcpProxyEvent, { type: 'open' }>['socket'] }>();
-  const resets: Record<string, number> = {};
+  // Every toxic that acted, by name and type (one count per connection it acted on).
+  const applied: Record<string, number> = {};
   const onEvent = (event: TcpProxyEvent): void => {
     if (event.type === 'open') open.set(event.id, { peer: formatEndpoint(event.client), since: Date.now(), socket: event.socket });
     else if (event.type === 'close') open.delete(event.id);
-    else if (event.type === 'reset') {
-      // "after 100 ms" and "after 100 bytes": the kind of reset, not each value, is the useful count.
-      const kind = event.why.replace(/\d+/g, 'N');
-      resets[kind] = (resets[kind] ?? 0) + 1;
+    else if (event.type === 'fault') {
+      const kind = `${event.toxic} (${event.kind})`;
+      applied[kind] = (applied[kind] ?? 0) + 1;
     }
   };
   proxy.on('event', onEvent);
@@ -58,7 +58,11 @@ export function tcpProxySource(proxy: TcpProxy, faults: FaultSettings): Dashboar
         ],
         connections: rows,
         unlisted: Math.max(0, open.size - rows.length),
-        sections: [faultSection(faults), { title: 'Faults applied', columns: ['fault', 'times'], rows: countRows({ ...resets, 'upstream unreachable': stats.upstreamFailures }), empty: 'none yet' }],
+        sections: [
+          faultSection(faults),
+          { title: 'Toxics', columns: ['name', 'type', 'stream', 'toxicity', 'attributes'], rows: proxy.toxics().map((toxic) => [toxic.name, toxic.type, toxic.stream, toxic.toxicity, JSON.stringify(toxic.attributes)]), empty: 'none: a plain relay' },
+          { title: 'Faults applied', columns: ['fault', 'connections'], rows: countRows({ ...applied, 'upstream unreachable': stats.upstreamFailures }), empty: 'none yet' },
+        ],
       };
     },
     metrics: [
@@ -66,6 +70,7 @@ export function tcpProxySource(proxy: TcpProxy, faults: FaultSettings): Dashboar
       { name: 'socklab_connections_total', help: 'Connections accepted by the proxy', type: 'counter', read: () => stats.connections },
       { name: 'socklab_proxy_bytes_total', help: 'Bytes relayed, by direction', type: 'counter', labelNames: ['direction'], read: () => labelled('direction', { up: stats.bytesUp, down: stats.bytesDown }) },
       { name: 'socklab_proxy_resets_total', help: 'Connections reset on purpose', type: 'counter', read: () => stats.resets },
+      { name: 'socklab_proxy_faults_total', help: 'Times a toxic acted on a connection, by toxic type', type: 'counter', labelNames: ['toxic'], read: () => labelled('toxic', { ...stats.faults }) },
       { name: 'socklab_proxy_upstream_failures_total', help: 'Connections whose target could not be reached', type: 'counter', read: () => stats.upstreamFailures },
     ],
     extraSections: [],

@@ -1,0 +1,154 @@
+// The proxy's toxics: each does what toxiproxy documents, and changing them on live connections loses nothing.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import { describe, it, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startTcpProxy, type TcpProxyOptions } from '../../src/index.js';
+import { eventually } from '../helpers/changes.js';
+import { RawClient } from '../helpers/raw-client.js';
+
+/** A TCP server the test controls: `onSocket` decides what it does with each connection. */
+async function target(t: TestContext, onSocket: (socket: Socket) => void): Promise<Server> {
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    socket.on('error', () => {});
+    onSocket(socket);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  return server;
+}
+
+const echo = (socket: Socket): void => void socket.pipe(socket);
+
+async function proxyTo(t: TestContext, server: Server, options: Omit<TcpProxyOptions, 'targetPort'> = {}) {
+  const proxy = await startTcpProxy({ targetPort: (server.address() as { port: number }).port, seed: 5, ...options });
+  t.after(() => proxy.close());
+  return proxy;
+}
+
+describe('proxy toxics', () => {
+  it('a value stream sent while a latency toxic is added and removed in a loop arrives whole and in order', async (t) => {
+    const proxy = await proxyTo(t, await target(t, echo));
+    const client = await RawClient.connect(t, proxy.address().port);
+    const count = 3000;
+    let sent = 0;
+    let expected = '';
+    const started = performance.now();
+    // Bounded: 3000 values, 60 toggles, a 10 s ceiling.
+    for (let round = 0; round < 60 && performance.now() - started < 10_000; round++) {
+      if (round % 2 === 0) proxy.addToxic({ type: 'latency', name: 'lag', stream: round % 4 === 0 ? 'upstream' : 'downstream', attributes: { latency: 5 + (round % 7), jitter: 4 } });
+      else proxy.removeToxic('lag');
+      for (let i = 0; i < count / 60; i++, sent++) {
+        const line = `${sent}\n`;
+        expected += line;
+        client.socket.write(line);
+      }
+      await sleep(3);
+    }
+    if (proxy.toxics().length > 0) proxy.removeToxic('lag');
+    await client.until(() => client.text.length >= expected.length, `${expected.length} bytes back`, 10_000);
+    assert.equal(sent, count);
+    assert.equal(client.text, expected, 'every value, once, in order');
+    assert.ok(!client.closed, 'the connection stayed open through every change');
+  });
+
+  it('reset_peer after_bytes (--reset-after-bytes) delivers exactly N bytes, the crossing chunk split, then resets', async (t) => {
+    const server = await target(t, (socket) => socket.once('data', () => socket.write('x'.repeat(1000))));
+    const proxy = await proxyTo(t, server, { resetAfterBytes: 100, direction: 'down' });
+    const client = await RawClient.connect(t, proxy.address().port);
+    client.socket.write('go');
+    await client.waitForClose();
+    assert.equal(client.bytes, 100, 'exactly 100 of the 1000-byte chunk');
+    // The proxy sends a RST; a client that had not read the data yet when it arrived may see it as a FIN.
+    assert.ok(client.error === undefined || client.error.code === 'ECONNRESET', String(client.error));
+    assert.equal(proxy.stats.resets, 1);
+    assert.equal(proxy.stats.faults['reset_peer'], 1);
+  });
+
+  it('limit_data passes exactly N bytes then closes cleanly (FIN, no reset)', async (t) => {
+    const server = await target(t, (socket) => socket.once('data', () => socket.write(Buffer.alloc(70_000, 'y'))));
+    const proxy = await proxyTo(t, server, { toxics: [{ type: 'limit_data', attributes: { bytes: 12_345 } }] });
+    const client = await RawClient.connect(t, proxy.address().port);
+    client.socket.write('go');
+    await client.waitForClose();
+    assert.equal(client.bytes, 12_345);
+    assert.equal(client.error, undefined, 'a clean close');
+  });
+
+  it('timeout holds data and closes after T; timeout 0 never closes, and removing it lets the held data through', async (t) => {
+    const proxy = await proxyTo(t, await target(t, echo));
+    proxy.addToxic({ type: 'timeout', stream: 'upstream', attributes: { timeout: 150 } });
+    const timed = await RawClient.connect(t, proxy.address().port);
+    const started = performance.now();
+    timed.socket.write('lost\n');
+    await timed.waitForClose();
+    assert.equal(timed.text, '');
+    assert.ok(performance.now() - started >= 140, 'closed after the timeout');
+    proxy.updateToxic('timeout_upstream', { attributes: { timeout: 0 } });
+    const held = await RawClient.connect(t, proxy.address().port);
+    held.socket.write('kept\n');
+    await sleep(200);
+    assert.equal(held.text, '');
+    assert.ok(!held.closed, 'timeout 0 never closes');
+    proxy.removeToxic('timeout_upstream');
+    await held.waitForText(/kept\n/);
+    assert.ok(!held.closed, 'removing the toxic does not close its connections (toxiproxy closes them)');
+  });
+
+  it('bandwidth rate 0 stalls the stream; raising the rate lets it through in order', async (t) => {
+    const proxy = await proxyTo(t, await target(t, echo), { toxics: [{ type: 'bandwidth', name: 'cut', attributes: { rate: 0 } }] });
+    const client = await RawClient.connect(t, proxy.address().port);
+    client.socket.write('abc\n');
+    await sleep(150);
+    assert.equal(client.text, '', 'stalled');
+    proxy.updateToxic('cut', { attributes: { rate: 100 } });
+    await client.waitForText(/^abc\n$/);
+  });
+
+  it('toxicity is decided per connection: 0 never applies (no reset either), 0.5 applies to about half', async (t) => {
+    const proxy = await proxyTo(t, await target(t, echo));
+    proxy.addToxic({ type: 'reset_peer', stream: 'upstream', toxicity: 0 });
+    const spared = await RawClient.connect(t, proxy.address().port);
+    spared.socket.end('hi\n');
+    await spared.waitForClose();
+    assert.equal(spared.text, 'hi\n');
+    assert.equal(spared.error, undefined, 'toxicity 0: a clean close, not a reset');
+    proxy.updateToxic('reset_peer_upstream', { toxicity: 0.5 });
+    let reset = 0;
+    for (let i = 0; i < 60; i++) {
+      const client = await RawClient.connect(t, proxy.address().port);
+      client.socket.end('x\n');
+      await client.waitForClose();
+      if (client.error) reset++;
+    }
+    assert.ok(reset >= 15 && reset <= 45, `${reset} of 60 reset`);
+  });
+
+  it('a half-close travels through: the client ends, the server still answers', async (t) => {
+    const server = await target(t, (socket) => {
+      let got = '';
+      socket.on('data', (chunk: Buffer) => (got += chunk.toString()));
+      socket.on('end', () => socket.end(`got ${got}`));
+    });
+    const proxy = await proxyTo(t, server, { latencyMs: 5 });
+    const client = await RawClient.connect(t, proxy.address().port);
+    client.socket.end('question');
+    await client.waitForClose();
+    assert.equal(client.text, 'got question');
+  });
+
+  it('rejects toxics toxiproxy would crash on, with SL_ERR_TOXIC_INVALID', async (t) => {
+    const proxy = await proxyTo(t, await target(t, echo));
+    for (const bad of [{ type: 'slicer' }, { type: 'bandwidth', attributes: { rate: -1 } }, { type: 'latency', toxicity: 2 }, { type: 'nope' }, { type: 'latency', stream: 'sideways' }]) {
+      assert.throws(() => proxy.addToxic(bad), (err: { code?: string }) => err.code === 'SL_ERR_TOXIC_INVALID', JSON.stringify(bad));
+    }
+    proxy.addToxic({ type: 'slicer', attributes: { average_size: 2, delay: 100 } });
+    assert.throws(() => proxy.addToxic({ type: 'slicer' , attributes: { average_size: 2 } }), (err: { code?: string }) => err.code === 'SL_ERR_TOXIC_EXISTS');
+    const client = await RawClient.connect(t, proxy.address().port);
+    client.socket.write('sliced stream\n');
+    await client.waitForText(/^sliced stream\n$/);
+    await eventually(() => proxy.stats.faults['slicer'] === 1, 'the slicer counted as applied');
+  });
+});
