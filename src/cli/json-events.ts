@@ -65,6 +65,7 @@ export const EVENT_SCHEMA: Readonly<Record<string, EventSchema>> = Object.freeze
   lost: { from: 'udp-client', required: { index: 'integer', timeoutMs: 'number', attempts: 'integer' } },
   fault: { from: 'proxy', required: { id: 'integer', kind: 'string', why: 'string' }, optional: { toxic: 'string', stream: 'string', proxy: 'string' } },
   'upstream-failed': { from: 'proxy', required: { id: 'integer', message: 'string' } },
+  scenario: { from: 'proxy --scenario', required: { atMs: 'number', step: 'string' }, optional: { error: 'string' } },
   interval: {
     from: 'bench',
     required: { mode: 'string', startMs: 'number', endMs: 'number', completed: 'integer', perSec: 'number', measuring: 'boolean' },

@@ -77,4 +77,22 @@ describe('socklab proxy --black-hole, --api, --config (CLI)', () => {
     const usage = await runCli(t, ['proxy', '--udp', '--api']);
     assert.equal(usage.code, 2);
   });
+
+  it('--scenario plays a timeline on live connections: redis stalls (timeout held), then heals and answers', async (t) => {
+    const redis = await RedisServer.start(t);
+    const dir = mkdtempSync(join(tmpdir(), 'socklab-proxy-scenario-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'outage.txt');
+    writeFileSync(file, '# redis hangs, then recovers\nat 0s add timeout downstream\nat 600ms heal\n');
+    const { child, port } = await startCliServer(t, ['proxy', '127.0.0.1', String(redis.port), '--scenario', file]);
+    const client = await RawClient.connect(t, port);
+    const started = performance.now();
+    client.socket.write('PING\r\n');
+    await client.waitForText(/\+PONG\r\n/);
+    const waited = performance.now() - started;
+    assert.ok(waited >= 400, `the reply was held until the heal (${waited.toFixed(0)} ms)`);
+    assert.ok(!client.closed, 'and the connection survived it');
+    await child.waitFor(/scenario at 600 ms: heal/);
+    await stopChecked(child);
+  });
 });

@@ -5,6 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTcpProxy, type TcpProxyOptions } from '../../src/index.js';
+import { parseScenario, runScenario } from '../../src/proxy/scenario.js';
 import { eventually } from '../helpers/changes.js';
 import { RawClient } from '../helpers/raw-client.js';
 
@@ -150,5 +151,23 @@ describe('proxy toxics', () => {
     client.socket.write('sliced stream\n');
     await client.waitForText(/^sliced stream\n$/);
     await eventually(() => proxy.stats.faults['slicer'] === 1, 'the slicer counted as applied');
+  });
+
+  it('a scenario plays its timeline on the live proxy: slow, then healed', async (t) => {
+    const proxy = await proxyTo(t, await target(t, echo));
+    const client = await RawClient.connect(t, proxy.address().port);
+    const done: string[] = [];
+    const playing = runScenario(proxy, parseScenario('at 0s add latency 150ms downstream; at 400ms heal'), { onStep: (step, error) => done.push(error ? `failed ${step.text}` : step.text) });
+    await eventually(() => done.length === 1, 'the first step');
+    let started = performance.now();
+    client.socket.write('a\n');
+    await client.waitForText(/^a\n$/);
+    assert.ok(performance.now() - started >= 145, 'slow while the latency is on');
+    await playing;
+    assert.deepEqual(done, ['add latency 150ms downstream', 'heal']);
+    started = performance.now();
+    client.socket.write('b\n');
+    await client.waitForText(/^a\nb\n$/);
+    assert.ok(performance.now() - started < 100, 'fast once healed');
   });
 });

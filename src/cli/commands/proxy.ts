@@ -7,6 +7,8 @@ import type { DashboardSource } from '../../dashboard/source.js';
 import { defineCommand, targetFrom, untilAborted, usageError } from '../command.js';
 import { JSON_FLAG, openTracer, TRACE_FLAGS, UNIX_FLAG, unixPathFrom } from '../flags/output.js';
 import { EventOutput, streamAddress } from '../json-events.js';
+import { readFile } from 'node:fs/promises';
+import { parseScenario, runScenario, type ScenarioStep } from '../../proxy/scenario.js';
 import { startProxyService, withApiDefault } from './_proxy-service.js';
 import { reportCertificate, reportTlsFailure, TLS_CLIENT_FLAGS, TLS_SERVER_FLAGS, tlsClientFrom, tlsServerFrom } from '../tls-flags.js';
 
@@ -58,7 +60,9 @@ const command = defineCommand({
     'and Python clients, testcontainers) create proxies and add, change and remove toxics on live connections',
     '(latency, bandwidth, slicer, timeout, reset_peer, limit_data, slow_close). With --api and no target it',
     'starts with no proxies, as toxiproxy-server does. --config FILE creates the proxies of a toxiproxy',
-    'populate file (a JSON array of {name, listen, upstream}). See docs/toxiproxy-compat.md.',
+    'populate file (a JSON array of {name, listen, upstream}). See docs/toxiproxy-compat.md. --scenario FILE',
+    'plays a timeline on the proxy, one step a line or split by ";": at <time> add <toxic> [upstream|downstream]',
+    '[toxicity P] [200ms] [key=value] [name=N] | update <name> key=value | remove <name> | heal | disable | enable.',
     '',
     'UDP faults (--udp): --drop, --duplicate and --reorder (fractions or percentages), --latency-ms and',
     '--jitter-ms, each applied both ways (client to server and back; --direction is TCP only). Every random',
@@ -98,6 +102,7 @@ const command = defineCommand({
     seed: { type: 'number', description: 'Seed for random faults: jitter, toxicity, slice sizes, UDP fates (default: random, printed)' },
     api: { type: 'string', placeholder: '[host:]port', description: `TCP: serve toxiproxy's HTTP API here (without a value: 127.0.0.1:8474)` },
     config: { type: 'string', placeholder: 'file', description: 'TCP: create the proxies of a toxiproxy populate file (JSON)' },
+    scenario: { type: 'string', placeholder: 'file', description: 'TCP: play a timeline of toxic changes on the proxy ("at 5s add latency 200ms downstream")' },
     quiet: { type: 'boolean', short: 'q', description: 'Do not log each connection' },
     dashboard: DASHBOARD_FLAG,
     ...UNIX_FLAG,
@@ -121,6 +126,7 @@ const command = defineCommand({
     'socklab proxy --api                                # toxiproxy-server on 127.0.0.1:8474, no proxies yet',
     'socklab proxy --api 8474 --config proxies.json     # toxiproxy-server -config proxies.json',
     'socklab proxy localhost 6379 --port 26379 --api    # a "default" proxy to redis, and the API to change it',
+    'socklab proxy localhost 6379 --port 26379 --scenario outage.txt   # "at 5s add timeout downstream; at 15s heal"',
   ],
   async run({ values, positionals }, io) {
     const out = new EventOutput(io, values.json === true);
@@ -134,6 +140,8 @@ const command = defineCommand({
     if (values.udp && service) throw usageError("Options '--api' and '--config' run TCP proxies: not with --udp");
     if (values.udp && values.direction !== 'both') throw usageError("Option '--direction' is for TCP: UDP faults apply both ways");
     const noTarget = Number.isNaN(target.port) && upstreamPath === undefined;
+    if (noTarget && values.scenario !== undefined) throw usageError("Option '--scenario' plays on the proxy started from the command line: give it a target");
+    if (values.udp && values.scenario !== undefined) throw usageError("Option '--scenario' changes TCP toxics: not with --udp");
     if (noTarget && service) return runService(values, io, out, undefined);
     if (noTarget) throw usageError('Which target? Give its port: socklab proxy <host> <port>, or --target-port, or --upstream-unix (or --api to start with none)');
     const common = { host: values.host, port: values.port, targetHost: target.host, targetPort: target.port, latencyMs: values['latency-ms'], jitterMs: values['jitter-ms'], ...(values.seed === undefined ? {} : { seed: values.seed }) };
@@ -144,6 +152,7 @@ const command = defineCommand({
     if (values.udp && (tls || upstreamTls)) throw usageError("Options '--tls' and '--upstream-tls' are for TCP");
     if (upstreamPath !== undefined && upstreamTls) throw usageError("Options '--upstream-unix' and '--upstream-tls' do not combine: TLS to a socket file has no host name to verify");
     const faults = faultSettings(values);
+    const scenario = values.scenario === undefined ? undefined : parseScenario(await readScenario(values.scenario));
     const watch = async (source: DashboardSource, proxy: { close(): Promise<void> }) =>
       values.dashboard === undefined ? undefined : serveDashboard(values.dashboard, source, (line) => out.say(line), (line) => out.note(line), () => proxy.close());
     if (values.udp) {
@@ -179,12 +188,15 @@ const command = defineCommand({
       ...(upstreamTls ? { upstreamTls } : {}),
     });
     if (proxy.certificate) reportCertificate(out, proxy.certificate, tls?.cert === undefined);
-    if (service) return runService(values, io, out, proxy, trace.close);
+    const play = (): Promise<void> | undefined => scenario && playScenario(proxy, scenario, out, io.signal);
+    if (service) return runService(values, io, out, proxy, trace.close, play);
     if (!values.quiet) proxy.on('event', (event) => reportTcpEvent(out, event));
     const address = proxy.address();
     out.event('listening', { ...streamAddress(address), target: targetText, seed: proxy.seed }, `listening on ${formatEndpoint(address)}, proxying to ${targetText} (seed ${proxy.seed})`);
+    const playing = play();
     const dashboard = await watch(tcpProxySource(proxy, faults), proxy);
     await untilAborted(io.signal);
+    await playing;
     await Promise.all([proxy.close(), dashboard?.close()]);
     await trace.close();
     const { connections, bytesUp, bytesDown, resets } = proxy.stats;
@@ -193,10 +205,29 @@ const command = defineCommand({
   },
 });
 
+async function readScenario(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (cause) {
+    throw usageError(`Cannot read --scenario ${file}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`);
+  }
+}
+
+/** Plays `--scenario` in the background, one `scenario` event per step. */
+function playScenario(proxy: TcpProxy, steps: ScenarioStep[], out: EventOutput, signal: AbortSignal): Promise<void> {
+  return runScenario(proxy, steps, {
+    signal,
+    onStep: (step, error) =>
+      out.event('scenario', { atMs: step.atMs, step: step.text, ...(error ? { error: error.message } : {}) }, `scenario at ${step.atMs} ms: ${step.text}${error ? ` failed: ${error.message}` : ''}`),
+  });
+}
+
 /** `--api` / `--config`: named proxies the toxiproxy way, the command line's one (if any) named "default". */
-async function runService(values: { api?: string | undefined; config?: string | undefined; seed?: number | undefined; quiet?: boolean | undefined }, io: Parameters<Parameters<typeof defineCommand>[0]['run']>[1], out: EventOutput, defaultProxy: TcpProxy | undefined, closeTrace?: () => Promise<void>): Promise<number> {
+async function runService(values: { api?: string | undefined; config?: string | undefined; seed?: number | undefined; quiet?: boolean | undefined }, io: Parameters<Parameters<typeof defineCommand>[0]['run']>[1], out: EventOutput, defaultProxy: TcpProxy | undefined, closeTrace?: () => Promise<void>, play?: () => Promise<void> | undefined): Promise<number> {
   const service = await startProxyService({ api: values.api, config: values.config, seed: values.seed, defaultProxy, quiet: values.quiet === true }, out, (event, proxy) => reportTcpEvent(out, event, proxy));
+  const playing = play?.();
   await untilAborted(io.signal);
+  await playing;
   const totals = service.proxies.all().map((proxy) => ({ name: proxy.name, ...proxy.stats }));
   await service.close();
   await closeTrace?.();
