@@ -41,8 +41,9 @@ describe('socklab proxy --black-hole, --api, --config (CLI)', () => {
   it('--api is toxiproxy-server: starts with no proxies, toxiproxy-node-client drives it, browsers get 403 from curl', async (t) => {
     const redis = await RedisServer.start(t);
     const apiPort = await freePort();
-    const child = start(t, process.execPath, [CLI, 'proxy', '--api', String(apiPort)]);
+    const child = start(t, process.execPath, [CLI, 'proxy', '--api', String(apiPort), '--dashboard', '0']);
     await child.waitFor(/toxiproxy API on http:\/\/127\.0\.0\.1:(\d+) \(0 proxies\)/);
+    const [, dashboardUrl] = await child.waitFor(/dashboard on (http:\S+)/);
     const toxiproxy = new Toxiproxy(`http://127.0.0.1:${apiPort}`);
     assert.deepEqual(Object.keys(await toxiproxy.getAll()), []);
     const proxy = await toxiproxy.createProxy({ name: 'redis', listen: '127.0.0.1:0', upstream: `127.0.0.1:${redis.port}` });
@@ -55,6 +56,18 @@ describe('socklab proxy --black-hole, --api, --config (CLI)', () => {
     const plain = await run('curl', ['-s', `http://127.0.0.1:${apiPort}/proxies/redis`]);
     assert.equal(JSON.parse(plain.stdout).name, 'redis');
     await child.waitFor(/\[redis\] #1 127\.0\.0\.1:\d+ connected/);
+    // The dashboard lists the proxies, their toxics, and what each did.
+    await proxy.addToxic({ type: 'latency', name: 'slow', stream: 'downstream', toxicity: 1, attributes: { latency: 20, jitter: 0 } });
+    client.socket.write('PING\r\n');
+    await client.until(() => client.text.split('PONG').length === 3, 'a second PONG');
+    type State = { sections: { title: string; rows: unknown[][] }[] };
+    const sectionsNow = async () => new Map(((await (await fetch(`${dashboardUrl}api/state`)).json()) as State).sections.map((section) => [section.title, section.rows]));
+    let sections = await sectionsNow();
+    // The page samples on its own interval: wait for a sample taken after the toxic acted.
+    await eventually(async () => (sections = await sectionsNow()).get('Faults applied')?.length === 1, () => JSON.stringify([...sections]));
+    assert.equal(sections.get('Proxies')?.[0]?.[0], 'redis');
+    assert.deepEqual(sections.get('Toxics')?.[0]?.slice(0, 4), ['redis', 'slow', 'latency', 'downstream']);
+    assert.deepEqual(sections.get('Faults applied')?.[0], ['redis: latency', 1]);
     await stopChecked(child);
   });
 

@@ -2,7 +2,7 @@ import { formatEndpoint, type Endpoint } from '../../address.js';
 import { startTcpProxy, type FaultDirection, type TcpProxy, type TcpProxyEvent } from '../../proxy/tcp-proxy.js';
 import { startUdpProxy } from '../../proxy/udp-proxy.js';
 import { DASHBOARD_FLAG, parseDashboardAddress, serveDashboard } from '../../dashboard/cli.js';
-import { tcpProxySource, udpProxySource, type FaultSettings } from '../../dashboard/sources/proxy.js';
+import { proxySetSource, tcpProxySource, udpProxySource, type FaultSettings } from '../../dashboard/sources/proxy.js';
 import type { DashboardSource } from '../../dashboard/source.js';
 import { defineCommand, targetFrom, untilAborted, usageError } from '../command.js';
 import { JSON_FLAG, openTracer, TRACE_FLAGS, UNIX_FLAG, unixPathFrom } from '../flags/output.js';
@@ -136,7 +136,6 @@ const command = defineCommand({
     if (upstreamPath !== undefined && positionals.length > 0) throw usageError("Give the target as host and port, or as --upstream-unix, not both");
     const target = targetFrom(positionals, values['target-port'] ?? Number.NaN, '127.0.0.1');
     const service = values.api !== undefined || values.config !== undefined;
-    if (service && values.dashboard !== undefined) throw usageError("Option '--dashboard' watches one proxy: not with --api or --config (their proxies are on GET /proxies and /metrics)");
     if (values.udp && service) throw usageError("Options '--api' and '--config' run TCP proxies: not with --udp");
     if (values.udp && values.direction !== 'both') throw usageError("Option '--direction' is for TCP: UDP faults apply both ways");
     const noTarget = Number.isNaN(target.port) && upstreamPath === undefined;
@@ -223,11 +222,13 @@ function playScenario(proxy: TcpProxy, steps: ScenarioStep[], out: EventOutput, 
 }
 
 /** `--api` / `--config`: named proxies the toxiproxy way, the command line's one (if any) named "default". */
-async function runService(values: { api?: string | undefined; config?: string | undefined; seed?: number | undefined; quiet?: boolean | undefined }, io: Parameters<Parameters<typeof defineCommand>[0]['run']>[1], out: EventOutput, defaultProxy: TcpProxy | undefined, closeTrace?: () => Promise<void>, play?: () => Promise<void> | undefined): Promise<number> {
+async function runService(values: { api?: string | undefined; config?: string | undefined; seed?: number | undefined; quiet?: boolean | undefined; dashboard?: string | undefined }, io: Parameters<Parameters<typeof defineCommand>[0]['run']>[1], out: EventOutput, defaultProxy: TcpProxy | undefined, closeTrace?: () => Promise<void>, play?: () => Promise<void> | undefined): Promise<number> {
   const service = await startProxyService({ api: values.api, config: values.config, seed: values.seed, defaultProxy, quiet: values.quiet === true }, out, (event, proxy) => reportTcpEvent(out, event, proxy));
+  const dashboard = values.dashboard === undefined ? undefined : await serveDashboard(values.dashboard, proxySetSource(service.proxies), (line) => out.say(line), (line) => out.note(line), () => service.close());
   const playing = play?.();
   await untilAborted(io.signal);
   await playing;
+  await dashboard?.close();
   const totals = service.proxies.all().map((proxy) => ({ name: proxy.name, ...proxy.stats }));
   await service.close();
   await closeTrace?.();

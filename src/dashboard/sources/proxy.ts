@@ -1,4 +1,5 @@
 import { formatEndpoint } from '../../address.js';
+import type { ProxySet } from '../../proxy/proxy-set.js';
 import type { TcpProxy, TcpProxyEvent } from '../../proxy/tcp-proxy.js';
 import type { UdpProxy } from '../../proxy/udp-proxy.js';
 import { DEFAULTS } from '../../options.js';
@@ -111,6 +112,71 @@ export function udpProxySource(proxy: UdpProxy, faults: FaultSettings): Dashboar
     metrics: [
       { name: 'socklab_proxy_datagrams_total', help: 'Datagrams by what the proxy did with them', type: 'counter', labelNames: ['fate'], read: () => labelled('fate', fates()) },
       { name: 'socklab_proxy_clients_total', help: 'UDP clients relayed', type: 'counter', read: () => stats.sessions },
+    ],
+    extraSections: [],
+    detach: () => {},
+  };
+}
+
+/**
+ * Watches every proxy of a toxiproxy-style set (`proxy --api`, `--config`): the proxies, the toxics in force on
+ * each, and what each kind of toxic did, summed over the proxies for the charts.
+ *
+ * @example
+ * const source = proxySetSource(proxies);
+ */
+export function proxySetSource(proxies: ProxySet): DashboardSource {
+  const sum = (read: (proxy: TcpProxy) => number): number => proxies.all().reduce((total, proxy) => total + read(proxy), 0);
+  // Counters stay cumulative when a proxy is removed: what it did is kept here.
+  const gone = { bytesUp: 0, bytesDown: 0, connections: 0 };
+  const totals = (): Record<string, number> => ({
+    bytesUp: gone.bytesUp + sum((p) => p.stats.bytesUp),
+    bytesDown: gone.bytesDown + sum((p) => p.stats.bytesDown),
+    connections: gone.connections + sum((p) => p.stats.connections),
+  });
+  let last = new Map<string, TcpProxy>();
+  const remember = (): void => {
+    const now = new Map(proxies.all().map((proxy) => [proxy.name, proxy]));
+    for (const [name, proxy] of last) {
+      if (now.get(name) === proxy) continue;
+      gone.bytesUp += proxy.stats.bytesUp;
+      gone.bytesDown += proxy.stats.bytesDown;
+      gone.connections += proxy.stats.connections;
+    }
+    last = now;
+  };
+  return {
+    kind: 'tcp-proxy-set',
+    title: 'proxies (toxiproxy API)',
+    address: () => proxies.all().map((proxy) => `${proxy.name} ${formatEndpoint(proxy.address())}`).join(', ') || 'no proxies yet',
+    rates: [
+      { total: 'bytesUp', label: 'bytes up/s', axis: 1 },
+      { total: 'bytesDown', label: 'bytes down/s', axis: 1 },
+      { total: 'connections', label: 'connections/s' },
+    ],
+    sample() {
+      remember();
+      const all = proxies.all();
+      const faults: Record<string, number> = {};
+      for (const proxy of all) for (const [type, n] of Object.entries(proxy.stats.faults)) faults[`${proxy.name}: ${type}`] = n;
+      return {
+        totals: totals(),
+        cards: [
+          { label: 'proxies', value: all.length },
+          { label: 'open', value: sum((p) => p.stats.active) },
+          { label: 'resets', value: sum((p) => p.stats.resets) },
+        ],
+        sections: [
+          { title: 'Proxies', columns: ['name', 'listen', 'upstream', 'enabled', 'connections', 'open'], rows: all.map((p) => [p.name, formatEndpoint(p.address()), p.upstreamText, p.enabled ? 'yes' : 'no (down)', p.stats.connections, p.stats.active]), empty: 'none yet: POST /proxies' },
+          { title: 'Toxics', columns: ['proxy', 'name', 'type', 'stream', 'toxicity', 'attributes'], rows: all.flatMap((p) => p.toxics().map((t) => [p.name, t.name, t.type, t.stream, t.toxicity, JSON.stringify(t.attributes)])), empty: 'none' },
+          { title: 'Faults applied', columns: ['proxy: toxic', 'connections'], rows: countRows(faults), empty: 'none yet' },
+        ],
+      };
+    },
+    metrics: [
+      { name: 'socklab_proxies', help: 'Proxies defined', type: 'gauge', read: () => proxies.all().length },
+      { name: 'socklab_connections_open', help: 'Connections relayed now', type: 'gauge', read: () => sum((p) => p.stats.active) },
+      { name: 'socklab_proxy_bytes_total', help: 'Bytes relayed, by direction', type: 'counter', labelNames: ['direction'], read: () => labelled('direction', { up: totals()['bytesUp']!, down: totals()['bytesDown']! }) },
     ],
     extraSections: [],
     detach: () => {},
