@@ -24,6 +24,14 @@ export interface ToxicAttributes {
   limit_data: { bytes: number };
   /** Does nothing (toxiproxy has it; useful to test a client). */
   noop: Record<string, never>;
+  /**
+   * socklab extension: acts on whole messages of a framed stream (`framing` `line`, ending at LF, or `length`,
+   * a 4-byte big-endian length before each payload). `action` `drop`, `delay` (`delay` ms, later messages
+   * wait behind it), `duplicate` or `corrupt` (one byte of the payload flipped), on the `nth` message that
+   * matches `pattern` (a regular expression over the message as text; '' matches any), or on every matching
+   * one with `nth` 0.
+   */
+  message: { framing: 'line' | 'length'; action: 'drop' | 'delay' | 'duplicate' | 'corrupt'; nth: number; pattern: string; delay: number };
 }
 
 export type ToxicType = keyof ToxicAttributes;
@@ -61,7 +69,11 @@ const DEFAULT_ATTRIBUTES: { [T in ToxicType]: ToxicAttributes[T] } = {
   slicer: { average_size: 0, size_variation: 0, delay: 0 },
   limit_data: { bytes: 0 },
   noop: {},
+  message: { framing: 'line', action: 'drop', nth: 1, pattern: '', delay: 0 },
 };
+
+/** The words a string attribute may take ('' : any string). */
+const CHOICES: Record<string, readonly string[]> = { framing: ['line', 'length'], action: ['drop', 'delay', 'duplicate', 'corrupt'] };
 
 /** Toxic types socklab knows, in toxiproxy's spelling. */
 export const TOXIC_TYPES: readonly ToxicType[] = Object.freeze(Object.keys(DEFAULT_ATTRIBUTES) as ToxicType[]);
@@ -74,6 +86,14 @@ export function isToxicType(type: unknown): type is ToxicType {
   return typeof type === 'string' && Object.hasOwn(DEFAULT_ATTRIBUTES, type);
 }
 
+function checkPattern(pattern: string): void {
+  try {
+    new RegExp(pattern);
+  } catch (err) {
+    throw invalid(`Attribute pattern is not a regular expression: ${(err as Error).message}`);
+  }
+}
+
 function checkToxicity(value: unknown): number {
   if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw invalid(`Toxicity must be a number from 0 to 1, got ${JSON.stringify(value)}`);
   return value;
@@ -82,20 +102,27 @@ function checkToxicity(value: unknown): number {
 /** Merges `given` over `base`, checking every attribute of the type is a finite number >= 0 and the whole makes sense. */
 function mergeAttributes<T extends ToxicType>(type: T, base: ToxicAttributes[T], given: unknown): ToxicAttributes[T] {
   if (given !== undefined && given !== null && (typeof given !== 'object' || Array.isArray(given))) throw invalid(`Attributes of a ${type} toxic must be an object`);
-  const merged: Record<string, number> = { ...(base as Record<string, number>) };
+  const merged: Record<string, number | string> = { ...(base as Record<string, number | string>) };
   for (const key of Object.keys(merged)) {
     const value = (given as Record<string, unknown> | null | undefined)?.[key];
     if (value === undefined) continue;
-    // A negative bandwidth panics toxiproxy's server; every attribute here is a size, a rate or a time.
+    if (typeof merged[key] === 'string') {
+      const choices = CHOICES[key];
+      if (typeof value !== 'string' || (choices && !choices.includes(value))) throw invalid(`Attribute ${key} of a ${type} toxic must be ${choices ? choices.join(' or ') : 'a string'}, got ${JSON.stringify(value)}`);
+      if (key === 'pattern') checkPattern(value);
+      merged[key] = value;
+      continue;
+    }
+    // A negative bandwidth panics toxiproxy's server; every number here is a size, a rate, a count or a time.
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw invalid(`Attribute ${key} of a ${type} toxic must be a number >= 0, got ${JSON.stringify(value)}`);
     merged[key] = value;
   }
   if (type === 'slicer') {
-    const { average_size: size, size_variation: variation } = merged as ToxicAttributes['slicer'];
+    const { average_size: size, size_variation: variation } = merged as unknown as ToxicAttributes['slicer'];
     if (size < 1) throw invalid('Attribute average_size of a slicer toxic must be at least 1 byte (toxiproxy crashes on 0)');
     if (variation >= size) throw invalid(`Attribute size_variation of a slicer toxic must be less than average_size (${size}), got ${variation}`);
   }
-  return merged as ToxicAttributes[T];
+  return merged as unknown as ToxicAttributes[T];
 }
 
 /**

@@ -6,6 +6,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTcpProxy, type TcpProxyOptions } from '../../src/index.js';
 import { parseScenario, runScenario } from '../../src/proxy/scenario.js';
+import { encodeLengthPrefixed } from '../../src/codec/length-prefix.js';
 import { eventually } from '../helpers/changes.js';
 import { RawClient } from '../helpers/raw-client.js';
 
@@ -169,5 +170,54 @@ describe('proxy toxics', () => {
     client.socket.write('b\n');
     await client.waitForText(/^a\nb\n$/);
     assert.ok(performance.now() - started < 100, 'fast once healed');
+  });
+
+  it('message toxic (socklab extension): drops, duplicates, corrupts and delays whole lines', async (t) => {
+    const proxy = await proxyTo(t, await target(t, echo));
+    const send = async (lines: string): Promise<RawClient> => {
+      const client = await RawClient.connect(t, proxy.address().port);
+      // One byte per write: the toxic frames across chunk boundaries.
+      for (const byte of lines) client.socket.write(byte);
+      return client;
+    };
+    proxy.addToxic({ type: 'message', name: 'm', stream: 'upstream', attributes: { action: 'drop', nth: 2 } });
+    const dropped = await send('one\ntwo\nthree\n');
+    await dropped.waitForText(/^one\nthree\n$/);
+    proxy.updateToxic('m', { attributes: { action: 'drop', nth: 0, pattern: '^secret' } });
+    const filtered = await send('a\nsecret 1\nb\nsecret 2\r\nc\n');
+    await filtered.waitForText(/^a\nb\nc\n$/);
+    proxy.updateToxic('m', { attributes: { action: 'duplicate', nth: 1, pattern: '' } });
+    const doubled = await send('x\ny\n');
+    await doubled.waitForText(/^x\nx\ny\n$/);
+    proxy.updateToxic('m', { attributes: { action: 'corrupt', nth: 1 } });
+    const corrupted = await send('hello\r\nok\n');
+    await corrupted.until(() => corrupted.bytes === 'hello\r\nok\n'.length, 'the same number of bytes');
+    const [first, second] = corrupted.text.split('\n');
+    assert.ok(first!.endsWith('\r') && first !== 'hello\r', `one payload byte flipped, the CRLF kept: ${JSON.stringify(first)}`);
+    assert.equal(second, 'ok');
+    proxy.updateToxic('m', { attributes: { action: 'delay', nth: 1, delay: 200 } });
+    const started = performance.now();
+    const delayed = await send('slow\nfast\n');
+    await delayed.waitForText(/^slow\nfast\n$/);
+    assert.ok(performance.now() - started >= 190, 'the first line held 200 ms, the second behind it');
+    assert.throws(() => proxy.addToxic({ type: 'message', attributes: { action: 'explode' } }), (err: { code?: string }) => err.code === 'SL_ERR_TOXIC_INVALID');
+    assert.throws(() => proxy.addToxic({ type: 'message', attributes: { pattern: '(' } }), (err: { code?: string }) => err.code === 'SL_ERR_TOXIC_INVALID');
+  });
+
+  it('message toxic on length-prefixed frames drops the nth frame and passes the rest byte for byte', async (t) => {
+    const proxy = await proxyTo(t, await target(t, echo), { toxics: [{ type: 'message', stream: 'downstream', attributes: { framing: 'length', action: 'drop', nth: 2 } }] });
+    const client = await RawClient.connect(t, proxy.address().port);
+    const frames = ['first', 'sec\nond', 'third'].map((text) => encodeLengthPrefixed(text));
+    const all = Buffer.concat(frames);
+    for (let i = 0; i < all.length; i += 3) client.socket.write(all.subarray(i, i + 3));
+    const expected = Buffer.concat([frames[0]!, frames[2]!]).toString('latin1');
+    await client.until(() => client.text === expected, 'frames 1 and 3');
+    // Removing the toxic hands on what it holds: a frame cut in half arrives whole once the rest comes.
+    const tail = encodeLengthPrefixed('fourth');
+    client.socket.write(tail.subarray(0, 5));
+    await sleep(50);
+    proxy.removeToxic('message_downstream');
+    client.socket.write(tail.subarray(5));
+    await client.until(() => client.text === expected + tail.toString('latin1'), 'the fourth frame whole');
   });
 });

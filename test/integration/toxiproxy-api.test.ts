@@ -170,6 +170,9 @@ describe('toxiproxy API (toxiproxy-node-client, redis-server)', () => {
     assert.deepEqual(await call('POST', '/proxies/p/toxics', '{"type":"latency","stream":"up"}'), { status: 400, text: '{"error":"stream was invalid, can be either upstream or downstream","status":400}\n' });
     assert.equal((await call('POST', '/proxies/p/toxics', '{"type":"bandwidth","attributes":{"rate":-1}}')).status, 400, 'a negative rate is refused (it kills toxiproxy)');
     assert.equal((await call('POST', '/proxies/p/toxics', '{"type":"latency"}')).status, 200);
+    const message = await call('POST', '/proxies/p/toxics', '{"type":"message","stream":"upstream","attributes":{"action":"drop","nth":0,"pattern":"^SET"}}');
+    assert.equal(message.status, 200, message.text);
+    assert.deepEqual(JSON.parse(message.text).attributes, { framing: 'line', action: 'drop', nth: 0, pattern: '^SET', delay: 0 });
     assert.deepEqual(await call('POST', '/proxies/p/toxics', '{"type":"latency"}'), { status: 409, text: '{"error":"toxic already exists","status":409}\n' });
     assert.deepEqual(await call('DELETE', '/proxies/p/toxics/nope'), { status: 404, text: '{"error":"toxic not found","status":404}\n' });
     assert.equal((await call('POST', '/proxies', 'not json')).status, 400);
