@@ -1,6 +1,7 @@
 import { formatEndpoint } from '../address.js';
 import { SocklabError } from '../errors.js';
 import { startTcpProxy, type TcpProxy, type TcpProxyOptions } from './tcp-proxy.js';
+import type { TlsClientOptions, TlsServerOptions } from '../tls/options.js';
 import type { Toxic } from './toxics.js';
 
 /** A proxy as toxiproxy's API and its populate files describe it. */
@@ -12,6 +13,10 @@ export interface ProxyDefinition {
   upstream: string;
   /** @default true */
   enabled?: boolean;
+  /** socklab extension: terminate TLS (clients speak TLS to the proxy): `true` (self-signed) or `{ cert, key }`. */
+  tls?: boolean | TlsServerOptions;
+  /** socklab extension: originate TLS to the upstream: `true` (verified against the system CAs) or `{ ca, servername, fingerprint, insecure }`. */
+  upstream_tls?: boolean | TlsClientOptions;
 }
 
 /** A proxy as toxiproxy's API shows it. */
@@ -21,6 +26,9 @@ export interface ProxyJson {
   upstream: string;
   enabled: boolean;
   toxics: Toxic[];
+  /** Shown only when set (socklab extensions). */
+  tls?: true;
+  upstream_tls?: true;
 }
 
 function invalid(message: string): SocklabError {
@@ -37,12 +45,22 @@ export function splitHostPort(text: string, field: string): { host: string; port
 
 function checkDefinition(value: unknown, where = ''): ProxyDefinition {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(`A proxy must be a JSON object${where}`);
-  const { name, listen, upstream, enabled } = value as Record<string, unknown>;
+  const { name, listen, upstream, enabled, tls, upstream_tls: upstreamTls } = value as Record<string, unknown>;
   if (typeof name !== 'string' || name === '') throw new SocklabError('SL_ERR_PROXY_INVALID', `name${where}`, { cause: 'missing' });
   if (typeof upstream !== 'string' || upstream === '') throw new SocklabError('SL_ERR_PROXY_INVALID', `upstream${where}`, { cause: 'missing' });
   if (listen !== undefined && typeof listen !== 'string') throw invalid(`Field listen must be a string${where}`);
   if (enabled !== undefined && typeof enabled !== 'boolean') throw invalid(`Field enabled must be true or false${where}`);
-  return { name, upstream, listen: listen ?? '127.0.0.1:0', enabled: enabled ?? true };
+  for (const [field, setting] of [['tls', tls], ['upstream_tls', upstreamTls]] as const) {
+    if (setting !== undefined && typeof setting !== 'boolean' && (typeof setting !== 'object' || setting === null || Array.isArray(setting))) throw invalid(`Field ${field} must be true, false or an object${where}`);
+  }
+  return {
+    name,
+    upstream,
+    listen: listen ?? '127.0.0.1:0',
+    enabled: enabled ?? true,
+    ...(tls ? { tls: tls as boolean | TlsServerOptions } : {}),
+    ...(upstreamTls ? { upstream_tls: upstreamTls as boolean | TlsClientOptions } : {}),
+  };
 }
 
 /** True when an error is "a required field is missing" (the API words it as toxiproxy does). */
@@ -62,6 +80,8 @@ export class ProxySet {
   readonly #proxies = new Map<string, TcpProxy>();
   /** The listen address each proxy was asked for (a port 0 stays 0 here, for populate's comparison). */
   readonly #asked = new Map<string, string>();
+  /** TLS settings by proxy name, kept across a restart on a new address. */
+  readonly #tls = new Map<string, Pick<ProxyDefinition, 'tls' | 'upstream_tls'>>();
 
   constructor(
     readonly defaults: Pick<TcpProxyOptions, 'seed' | 'maxHeldBytes' | 'onChunk'> = {},
@@ -93,6 +113,7 @@ export class ProxySet {
     if (this.#proxies.has(definition.name)) throw new SocklabError('SL_ERR_PROXY_EXISTS', `A proxy named "${definition.name}" already exists`);
     const proxy = await this.#start(definition, toxics);
     this.#proxies.set(definition.name, proxy);
+    this.#tls.set(definition.name, { ...(definition.tls ? { tls: definition.tls } : {}), ...(definition.upstream_tls ? { upstream_tls: definition.upstream_tls } : {}) });
     this.#asked.set(definition.name, definition.listen!);
     this.onStart(proxy);
     return proxy;
@@ -110,6 +131,8 @@ export class ProxySet {
       targetPort: upstream.port,
       toxics: [...toxics],
       enabled: definition.enabled !== false,
+      ...(definition.tls ? { tls: definition.tls } : {}),
+      ...(definition.upstream_tls ? { upstreamTls: definition.upstream_tls } : {}),
     });
   }
 
@@ -121,7 +144,7 @@ export class ProxySet {
     const proxy = this.get(name);
     if (typeof change !== 'object' || change === null || Array.isArray(change)) throw invalid('A proxy update must be a JSON object');
     const given = change as Record<string, unknown>;
-    const merged = checkDefinition({ name, listen: this.json(proxy).listen, upstream: proxy.upstreamText, enabled: proxy.enabled, ...given });
+    const merged = checkDefinition({ name, listen: this.json(proxy).listen, upstream: proxy.upstreamText, enabled: proxy.enabled, ...this.#tls.get(name), ...given });
     if (merged.listen !== this.json(proxy).listen || merged.upstream !== proxy.upstreamText) {
       const replacement = await this.#replace(proxy, merged);
       if (given['listen'] !== undefined) this.#asked.set(name, merged.listen!);
@@ -145,6 +168,7 @@ export class ProxySet {
     const proxy = this.get(name);
     this.#proxies.delete(name);
     this.#asked.delete(name);
+    this.#tls.delete(name);
     await proxy.close();
   }
 
@@ -182,7 +206,16 @@ export class ProxySet {
   }
 
   json(proxy: TcpProxy): ProxyJson {
-    return { name: proxy.name, listen: formatEndpoint(proxy.address()), upstream: proxy.upstreamText, enabled: proxy.enabled, toxics: proxy.toxics() };
+    const tls = this.#tls.get(proxy.name);
+    return {
+      name: proxy.name,
+      listen: formatEndpoint(proxy.address()),
+      upstream: proxy.upstreamText,
+      enabled: proxy.enabled,
+      toxics: proxy.toxics(),
+      ...(tls?.tls ? { tls: true as const } : {}),
+      ...(tls?.upstream_tls ? { upstream_tls: true as const } : {}),
+    };
   }
 
   async close(): Promise<void> {

@@ -32,6 +32,7 @@ const ERRORS: Partial<Record<SocklabError['code'], { status: number; message: st
   SL_ERR_TOXIC_EXISTS: { status: 409, message: 'toxic already exists' },
   SL_ERR_PROXY_INVALID: { status: 400, message: 'bad request body', detail: true },
   SL_ERR_TOXIC_INVALID: { status: 400, message: 'bad request body', detail: true },
+  SL_ERR_TLS_CONFIG: { status: 400, message: 'bad request body', detail: true },
 };
 
 class ApiError extends Error {

@@ -179,4 +179,24 @@ describe('toxiproxy API (toxiproxy-node-client, redis-server)', () => {
     assert.deepEqual(await call('GET', '/proxies', undefined, { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64)' }), { status: 403, text: 'User agent not allowed\n' });
     assert.equal((await call('DELETE', '/proxies/p')).status, 204);
   });
+
+  it('TLS per proxy (socklab extension): tls terminates, upstream_tls originates, toxics apply to the plaintext between', async (t) => {
+    const { url, upstream } = await api(t);
+    const post = async (body: unknown) => {
+      const response = await fetch(`${url}/proxies`, { method: 'POST', body: JSON.stringify(body) });
+      assert.equal(response.status, 201, await response.clone().text());
+      return (await response.json()) as { listen: string; tls?: boolean; upstream_tls?: boolean };
+    };
+    const secure = await post({ name: 'secure', listen: '127.0.0.1:0', upstream, tls: true });
+    assert.equal(secure.tls, true);
+    // A plaintext front that speaks TLS to the secure one (its certificate is self-signed: not verified here).
+    const front = await post({ name: 'front', listen: '127.0.0.1:0', upstream: secure.listen, upstream_tls: { insecure: true } });
+    assert.equal(front.upstream_tls, true);
+    await fetch(`${url}/proxies/secure/toxics`, { method: 'POST', body: '{"type":"latency","attributes":{"latency":100}}' });
+    const call = await redisCall(t, portOf(front.listen), 'PING\r\n', /\+PONG\r\n/);
+    assert.equal(call.text, '+PONG\r\n');
+    assert.ok(call.ms >= 95, `the latency toxic applied behind TLS (${call.ms.toFixed(0)} ms)`);
+    const bad = await fetch(`${url}/proxies`, { method: 'POST', body: JSON.stringify({ name: 'bad', listen: '127.0.0.1:0', upstream, tls: 'yes' }) });
+    assert.equal(bad.status, 400);
+  });
 });
