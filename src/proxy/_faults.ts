@@ -68,5 +68,5 @@ export function faultToxics(faults: TcpFaults): Toxic[] {
     }
     if (resetAfterMs !== Infinity) wanted.push({ type: 'reset_peer', stream, attributes: { timeout: resetAfterMs } });
   }
-  return wanted.map(resolveToxic);
+  return wanted.map((toxic) => resolveToxic(toxic));
 }

@@ -200,6 +200,10 @@ const STAGES: { [T in ToxicType]: new (toxic: Toxic, ctx: StageContext, next: (i
   limit_data: LimitDataStage,
   noop: PassStage,
   message: MessageStage,
+  // UDP toxics: a TCP proxy refuses them before a stage is made.
+  drop: PassStage,
+  duplicate: PassStage,
+  reorder: PassStage,
 };
 
 /** The stage for a toxic on one connection; `active: false` (its toxicity roll missed) makes it a pass-through. */

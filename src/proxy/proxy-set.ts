@@ -1,6 +1,10 @@
 import { formatEndpoint } from '../address.js';
 import { SocklabError } from '../errors.js';
 import { startTcpProxy, type TcpProxy, type TcpProxyOptions } from './tcp-proxy.js';
+import { startUdpProxy, type UdpProxy } from './udp-proxy.js';
+
+/** A proxy of the set: TCP, or UDP (a socklab extension). */
+export type ManagedProxy = TcpProxy | UdpProxy;
 import type { TlsClientOptions, TlsServerOptions } from '../tls/options.js';
 import type { Toxic } from './toxics.js';
 
@@ -13,6 +17,8 @@ export interface ProxyDefinition {
   upstream: string;
   /** @default true */
   enabled?: boolean;
+  /** socklab extension: `udp` relays datagrams, with the UDP toxics (latency, drop, duplicate, reorder). @default 'tcp' */
+  protocol?: 'tcp' | 'udp';
   /** socklab extension: terminate TLS (clients speak TLS to the proxy): `true` (self-signed) or `{ cert, key }`. */
   tls?: boolean | TlsServerOptions;
   /** socklab extension: originate TLS to the upstream: `true` (verified against the system CAs) or `{ ca, servername, fingerprint, insecure }`. */
@@ -27,8 +33,14 @@ export interface ProxyJson {
   enabled: boolean;
   toxics: Toxic[];
   /** Shown only when set (socklab extensions). */
+  protocol?: 'udp';
   tls?: true;
   upstream_tls?: true;
+}
+
+/** True for a UDP proxy of the set. */
+export function isUdp(proxy: ManagedProxy): proxy is UdpProxy {
+  return 'forwarded' in proxy.stats;
 }
 
 function invalid(message: string): SocklabError {
@@ -45,7 +57,9 @@ export function splitHostPort(text: string, field: string): { host: string; port
 
 function checkDefinition(value: unknown, where = ''): ProxyDefinition {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(`A proxy must be a JSON object${where}`);
-  const { name, listen, upstream, enabled, tls, upstream_tls: upstreamTls } = value as Record<string, unknown>;
+  const { name, listen, upstream, enabled, tls, upstream_tls: upstreamTls, protocol } = value as Record<string, unknown>;
+  if (protocol !== undefined && protocol !== 'tcp' && protocol !== 'udp') throw invalid(`Field protocol must be tcp or udp${where}`);
+  if (protocol === 'udp' && (tls || upstreamTls)) throw invalid(`Fields tls and upstream_tls are for TCP proxies${where}`);
   if (typeof name !== 'string' || name === '') throw new SocklabError('SL_ERR_PROXY_INVALID', `name${where}`, { cause: 'missing' });
   if (typeof upstream !== 'string' || upstream === '') throw new SocklabError('SL_ERR_PROXY_INVALID', `upstream${where}`, { cause: 'missing' });
   if (listen !== undefined && typeof listen !== 'string') throw invalid(`Field listen must be a string${where}`);
@@ -58,6 +72,7 @@ function checkDefinition(value: unknown, where = ''): ProxyDefinition {
     upstream,
     listen: listen ?? '127.0.0.1:0',
     enabled: enabled ?? true,
+    ...(protocol === 'udp' ? { protocol: 'udp' as const } : {}),
     ...(tls ? { tls: tls as boolean | TlsServerOptions } : {}),
     ...(upstreamTls ? { upstream_tls: upstreamTls as boolean | TlsClientOptions } : {}),
   };
@@ -77,7 +92,7 @@ export function isMissingField(err: unknown): err is SocklabError {
  * const redis = await proxies.create({ name: 'redis', listen: '127.0.0.1:0', upstream: '127.0.0.1:6379' });
  */
 export class ProxySet {
-  readonly #proxies = new Map<string, TcpProxy>();
+  readonly #proxies = new Map<string, ManagedProxy>();
   /** The listen address each proxy was asked for (a port 0 stays 0 here, for populate's comparison). */
   readonly #asked = new Map<string, string>();
   /** TLS settings by proxy name, kept across a restart on a new address. */
@@ -86,15 +101,15 @@ export class ProxySet {
   constructor(
     readonly defaults: Pick<TcpProxyOptions, 'seed' | 'maxHeldBytes' | 'onChunk'> = {},
     /** Told of every proxy this set starts (to watch its events). */
-    readonly onStart: (proxy: TcpProxy) => void = () => {},
+    readonly onStart: (proxy: ManagedProxy) => void = () => {},
   ) {}
 
   /** Every proxy, by name. */
-  all(): TcpProxy[] {
+  all(): ManagedProxy[] {
     return [...this.#proxies.values()];
   }
 
-  get(name: string): TcpProxy {
+  get(name: string): ManagedProxy {
     const proxy = this.#proxies.get(name);
     if (!proxy) throw new SocklabError('SL_ERR_PROXY_NOT_FOUND', `No proxy named "${name}"`);
     return proxy;
@@ -108,7 +123,7 @@ export class ProxySet {
   }
 
   /** Creates and (unless `enabled: false`) starts a proxy. */
-  async create(input: unknown, toxics: readonly Toxic[] = []): Promise<TcpProxy> {
+  async create(input: unknown, toxics: readonly Toxic[] = []): Promise<ManagedProxy> {
     const definition = checkDefinition(input);
     if (this.#proxies.has(definition.name)) throw new SocklabError('SL_ERR_PROXY_EXISTS', `A proxy named "${definition.name}" already exists`);
     const proxy = await this.#start(definition, toxics);
@@ -119,11 +134,10 @@ export class ProxySet {
     return proxy;
   }
 
-  async #start(definition: ProxyDefinition, toxics: readonly Toxic[]): Promise<TcpProxy> {
+  async #start(definition: ProxyDefinition, toxics: readonly Toxic[]): Promise<ManagedProxy> {
     const listen = splitHostPort(definition.listen ?? '127.0.0.1:0', 'listen');
     const upstream = splitHostPort(definition.upstream, 'upstream');
-    return startTcpProxy({
-      ...this.defaults,
+    const common = {
       name: definition.name,
       host: listen.host,
       port: listen.port,
@@ -131,6 +145,14 @@ export class ProxySet {
       targetPort: upstream.port,
       toxics: [...toxics],
       enabled: definition.enabled !== false,
+    };
+    if (definition.protocol === 'udp') {
+      const { seed } = this.defaults;
+      return startUdpProxy({ ...(seed === undefined ? {} : { seed }), ...common });
+    }
+    return startTcpProxy({
+      ...this.defaults,
+      ...common,
       ...(definition.tls ? { tls: definition.tls } : {}),
       ...(definition.upstream_tls ? { upstreamTls: definition.upstream_tls } : {}),
     });
@@ -140,11 +162,12 @@ export class ProxySet {
    * Toxiproxy's partial update: the fields given change, the rest stay. A new listen address or upstream
    * restarts the proxy there, keeping its toxics; `enabled` starts or stops it.
    */
-  async update(name: string, change: unknown): Promise<TcpProxy> {
+  async update(name: string, change: unknown): Promise<ManagedProxy> {
     const proxy = this.get(name);
     if (typeof change !== 'object' || change === null || Array.isArray(change)) throw invalid('A proxy update must be a JSON object');
     const given = change as Record<string, unknown>;
-    const merged = checkDefinition({ name, listen: this.json(proxy).listen, upstream: proxy.upstreamText, enabled: proxy.enabled, ...this.#tls.get(name), ...given });
+    const current = this.json(proxy);
+    const merged = checkDefinition({ name, listen: current.listen, upstream: proxy.upstreamText, enabled: proxy.enabled, ...(current.protocol ? { protocol: current.protocol } : {}), ...this.#tls.get(name), ...given });
     if (merged.listen !== this.json(proxy).listen || merged.upstream !== proxy.upstreamText) {
       const replacement = await this.#replace(proxy, merged);
       if (given['listen'] !== undefined) this.#asked.set(name, merged.listen!);
@@ -155,7 +178,7 @@ export class ProxySet {
     return proxy;
   }
 
-  async #replace(proxy: TcpProxy, definition: ProxyDefinition): Promise<TcpProxy> {
+  async #replace(proxy: ManagedProxy, definition: ProxyDefinition): Promise<ManagedProxy> {
     await proxy.close();
     const replacement = await this.#start(definition, proxy.toxics());
     this.#proxies.set(definition.name, replacement);
@@ -177,10 +200,10 @@ export class ProxySet {
    * differs (one that matches is kept as it is, toxics and all). Stops at the first failure; `created` holds
    * those done before it.
    */
-  async populate(input: unknown): Promise<{ proxies: TcpProxy[]; error?: unknown }> {
+  async populate(input: unknown): Promise<{ proxies: ManagedProxy[]; error?: unknown }> {
     if (!Array.isArray(input)) throw invalid('Populate takes a JSON array of proxies');
     const definitions = input.map((entry, i) => checkDefinition(entry, ` at proxy ${i + 1}`));
-    const proxies: TcpProxy[] = [];
+    const proxies: ManagedProxy[] = [];
     for (const definition of definitions) {
       try {
         const existing = this.#proxies.get(definition.name);
@@ -205,7 +228,7 @@ export class ProxySet {
     }
   }
 
-  json(proxy: TcpProxy): ProxyJson {
+  json(proxy: ManagedProxy): ProxyJson {
     const tls = this.#tls.get(proxy.name);
     return {
       name: proxy.name,
@@ -213,6 +236,7 @@ export class ProxySet {
       upstream: proxy.upstreamText,
       enabled: proxy.enabled,
       toxics: proxy.toxics(),
+      ...(isUdp(proxy) ? { protocol: 'udp' as const } : {}),
       ...(tls?.tls ? { tls: true as const } : {}),
       ...(tls?.upstream_tls ? { upstream_tls: true as const } : {}),
     };

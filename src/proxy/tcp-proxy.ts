@@ -1,8 +1,6 @@
-import { EventEmitter } from 'node:events';
 import type { Server, Socket } from 'node:net';
 import { toEndpoint, unbracket, type Endpoint } from '../address.js';
 import { resolveHost } from '../dns.js';
-import { SocklabError } from '../errors.js';
 import { bindStreamListener } from '../listen.js';
 import { toSocketPath } from '../unix/socket-path.js';
 import { checkCount, checkPort } from '../options.js';
@@ -12,7 +10,8 @@ import { watchHandshakes, type HandshakeStats } from '../tls/server.js';
 import { faultToxics, type TcpFaults } from './_faults.js';
 import { Relay, type RelayContext, type Target, type TcpProxyEvent, type TcpProxyStats, type Upstream } from './_relay.js';
 import { freshSeed, seededRandom } from './random.js';
-import { resolveToxic, updatedToxic, type Toxic, type ToxicInput, type ToxicStream } from './toxics.js';
+import { ToxicProxyBase } from './_toxic-list.js';
+import { resolveToxic, TCP_TOXIC_TYPES, type Toxic, type ToxicInput, type ToxicStream } from './toxics.js';
 
 export type { FaultDirection, TcpFaults } from './_faults.js';
 export type { TcpProxyEvent, TcpProxyStats } from './_relay.js';
@@ -56,7 +55,7 @@ interface ListenAt {
 }
 
 /** A running TCP fault proxy, its toxics changeable while connections flow through it. */
-export class TcpProxy extends EventEmitter<ProxyEvents> {
+export class TcpProxy extends ToxicProxyBase<ProxyEvents> {
   readonly stats: TcpProxyStats = { connections: 0, active: 0, bytesUp: 0, bytesDown: 0, sentUp: 0, sentDown: 0, resets: 0, upstreamFailures: 0, faults: {} };
   readonly seed: number;
   readonly name: string;
@@ -69,7 +68,6 @@ export class TcpProxy extends EventEmitter<ProxyEvents> {
   #bound: Endpoint | undefined;
   readonly #listenAt: ListenAt;
   readonly #relays = new Set<Relay>();
-  #toxics: Toxic[] = [];
   readonly #tls: ResolvedTlsServerOptions | undefined;
   readonly #context: RelayContext;
   readonly #upstream: Upstream;
@@ -77,7 +75,7 @@ export class TcpProxy extends EventEmitter<ProxyEvents> {
 
   /** Use {@link startTcpProxy}. */
   constructor(init: { name: string; seed: number; listenAt: ListenAt; upstream: Upstream; upstreamText: string; tls: ResolvedTlsServerOptions | undefined; maxHeldBytes: number; onChunk: TcpProxyOptions['onChunk'] }) {
-    super();
+    super(init.name, TCP_TOXIC_TYPES);
     this.name = init.name;
     this.seed = init.seed;
     this.#listenAt = init.listenAt;
@@ -89,7 +87,7 @@ export class TcpProxy extends EventEmitter<ProxyEvents> {
     this.#context = {
       stats: this.stats,
       emit: (event) => void this.emit('event', event),
-      toxics: (stream) => this.#toxics.filter((toxic) => toxic.stream === stream),
+      toxics: (stream) => this.toxicList.live.filter((toxic) => toxic.stream === stream),
       // Each direction of each connection draws from its own generator, so a seed replays every decision.
       randomFor: (id, stream) => seededRandom((seed ^ Math.imul(id * 2 + (stream === 'upstream' ? 0 : 1), 0x9e3779b9)) >>> 0),
       maxHeldBytes: init.maxHeldBytes,
@@ -146,50 +144,16 @@ export class TcpProxy extends EventEmitter<ProxyEvents> {
     await closed;
   }
 
-  /** The toxics in force, in the order they were added. */
-  toxics(): Toxic[] {
-    return this.#toxics.map((toxic) => structuredClone(toxic));
-  }
-
-  toxic(name: string): Toxic {
-    const toxic = this.#toxics.find((candidate) => candidate.name === name);
-    if (!toxic) throw new SocklabError('SL_ERR_TOXIC_NOT_FOUND', `No toxic named "${name}" on proxy ${this.name}`);
-    return structuredClone(toxic);
-  }
-
-  /**
-   * Adds a toxic; it applies to the connections open now as well as to new ones.
-   *
-   * @example proxy.addToxic({ type: 'latency', stream: 'upstream', attributes: { latency: 100 } })
-   */
-  addToxic(input: ToxicInput): Toxic {
-    const toxic = resolveToxic(input);
-    if (this.#toxics.some((other) => other.name === toxic.name)) throw new SocklabError('SL_ERR_TOXIC_EXISTS', `Proxy ${this.name} already has a toxic named "${toxic.name}"`);
-    this.#toxics.push(toxic);
+  protected override toxicAdded(toxic: Toxic): void {
     this.#eachLink(toxic.stream, (link) => link.add(toxic));
-    return structuredClone(toxic);
   }
 
-  /** Changes a toxic's attributes or toxicity (those given; the rest stay), on live connections too. */
-  updateToxic(name: string, change: { attributes?: unknown; toxicity?: unknown }): Toxic {
-    const index = this.#toxics.findIndex((toxic) => toxic.name === name);
-    if (index === -1) this.toxic(name);
-    const toxic = updatedToxic(this.#toxics[index]!, change);
-    this.#toxics[index] = toxic;
+  protected override toxicUpdated(toxic: Toxic): void {
     this.#eachLink(toxic.stream, (link) => link.update(toxic));
-    return structuredClone(toxic);
   }
 
-  /** Removes a toxic; what it held back goes on, in order, and its connections stay open. */
-  removeToxic(name: string): void {
-    const toxic = this.toxic(name);
-    this.#toxics = this.#toxics.filter((other) => other.name !== name);
-    this.#eachLink(toxic.stream, (link) => link.remove(name));
-  }
-
-  /** Removes every toxic. */
-  resetToxics(): void {
-    for (const toxic of [...this.#toxics]) this.removeToxic(toxic.name);
+  protected override toxicRemoved(toxic: Toxic): void {
+    this.#eachLink(toxic.stream, (link) => link.remove(toxic.name));
   }
 
   #eachLink(stream: ToxicStream, change: (link: NonNullable<ReturnType<Relay['link']>>) => void): void {
@@ -228,7 +192,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   const host = unbracket(options.host ?? '127.0.0.1');
   const port = checkPort('port', options.port ?? 0);
   const path = options.path === undefined ? undefined : toSocketPath(options.path);
-  const toxics = [...faultToxics(options), ...(options.toxics ?? []).map(resolveToxic)];
+  const toxics = [...faultToxics(options), ...(options.toxics ?? []).map((toxic) => resolveToxic(toxic, TCP_TOXIC_TYPES))];
   const maxHeldBytes = checkCount('maxHeldBytes', options.maxHeldBytes ?? 1024 * 1024, 1);
   const tls = options.tls ? await resolveTlsServerOptions(options.tls, host) : undefined;
   const upstreamTls = options.upstreamTls ? resolveTlsClientOptions(options.upstreamTls) : undefined;

@@ -32,7 +32,18 @@ export interface ToxicAttributes {
    * one with `nth` 0.
    */
   message: { framing: 'line' | 'length'; action: 'drop' | 'delay' | 'duplicate' | 'corrupt'; nth: number; pattern: string; delay: number };
+  /** socklab extension, UDP proxies only: each datagram is dropped with this probability (0 to 1). */
+  drop: { probability: number };
+  /** socklab extension, UDP proxies only: each datagram is delivered twice with this probability. */
+  duplicate: { probability: number };
+  /** socklab extension, UDP proxies only: a datagram is held behind the next one (at most `max_ms`) with this probability. */
+  reorder: { probability: number; max_ms: number };
 }
+
+/** Toxic types a UDP proxy takes (`latency` and `noop` are for both). */
+export const UDP_TOXIC_TYPES: readonly ToxicType[] = Object.freeze(['latency', 'drop', 'duplicate', 'reorder', 'noop']);
+/** Toxic types a TCP proxy takes. */
+export const TCP_TOXIC_TYPES: readonly ToxicType[] = Object.freeze(['latency', 'bandwidth', 'slow_close', 'timeout', 'reset_peer', 'slicer', 'limit_data', 'noop', 'message']);
 
 export type ToxicType = keyof ToxicAttributes;
 
@@ -70,6 +81,10 @@ const DEFAULT_ATTRIBUTES: { [T in ToxicType]: ToxicAttributes[T] } = {
   limit_data: { bytes: 0 },
   noop: {},
   message: { framing: 'line', action: 'drop', nth: 1, pattern: '', delay: 0 },
+  // Without a probability the toxic does its thing to every datagram, as a TCP toxic does to every chunk.
+  drop: { probability: 1 },
+  duplicate: { probability: 1 },
+  reorder: { probability: 1, max_ms: 50 },
 };
 
 /** The words a string attribute may take ('' : any string). */
@@ -115,6 +130,7 @@ function mergeAttributes<T extends ToxicType>(type: T, base: ToxicAttributes[T],
     }
     // A negative bandwidth panics toxiproxy's server; every number here is a size, a rate, a count or a time.
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw invalid(`Attribute ${key} of a ${type} toxic must be a number >= 0, got ${JSON.stringify(value)}`);
+    if (key === 'probability' && value > 1) throw invalid(`Attribute probability of a ${type} toxic must be from 0 to 1, got ${value}`);
     merged[key] = value;
   }
   if (type === 'slicer') {
@@ -132,11 +148,11 @@ function mergeAttributes<T extends ToxicType>(type: T, base: ToxicAttributes[T],
  * @example resolveToxic({ type: 'latency', attributes: { latency: 100 } })
  * // { name: 'latency_downstream', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: 100, jitter: 0 } }
  */
-export function resolveToxic(input: ToxicInput): Toxic {
+export function resolveToxic(input: ToxicInput, types: readonly ToxicType[] = TOXIC_TYPES): Toxic {
   if (typeof input !== 'object' || input === null) throw invalid('A toxic must be a JSON object');
   const stream = input.stream ?? 'downstream';
   if (stream !== 'upstream' && stream !== 'downstream') throw invalid(`Stream must be upstream or downstream, got ${JSON.stringify(stream)}`);
-  if (!isToxicType(input.type)) throw invalid(`Unknown toxic type ${JSON.stringify(input.type)}: one of ${TOXIC_TYPES.join(', ')}`);
+  if (!isToxicType(input.type) || !types.includes(input.type)) throw invalid(`Unknown toxic type ${JSON.stringify(input.type)}: one of ${types.join(', ')}`);
   if (input.name !== undefined && typeof input.name !== 'string') throw invalid('A toxic name must be a string');
   const type = input.type;
   // In toxiproxy's field order.

@@ -3,8 +3,7 @@ import { formatEndpoint, toEndpoint, unbracket, type Endpoint } from '../address
 import { SocklabError } from '../errors.js';
 import { listenOn } from '../listen.js';
 import { checkPort } from '../options.js';
-import { isMissingField, type ProxySet } from './proxy-set.js';
-import type { TcpProxy } from './tcp-proxy.js';
+import { isMissingField, isUdp, type ManagedProxy, type ProxySet } from './proxy-set.js';
 
 /** The toxiproxy release whose HTTP API this one follows (`GET /version` reports it, with socklab's mark). */
 export const TOXIPROXY_API_VERSION = '2.12.0';
@@ -85,6 +84,10 @@ function metricsText(set: ProxySet): string {
   const sent: string[] = ['# HELP toxiproxy_proxy_sent_bytes_total The total bytes sent on a given proxy link', '# TYPE toxiproxy_proxy_sent_bytes_total counter'];
   const faults: string[] = ['# HELP socklab_proxy_faults_total Times a toxic acted on a connection (socklab extension)', '# TYPE socklab_proxy_faults_total counter'];
   for (const proxy of set.all()) {
+    if (isUdp(proxy)) {
+      for (const [fate, n] of Object.entries({ drop: proxy.stats.dropped, duplicate: proxy.stats.duplicated, reorder: proxy.stats.reordered })) faults.push(`socklab_proxy_faults_total{proxy=${label(proxy.name)},toxic=${label(fate)}} ${n}`);
+      continue;
+    }
     const labels = (direction: string): string => `direction=${label(direction)},listener=${label(formatEndpoint(proxy.address()))},proxy=${label(proxy.name)},upstream=${label(proxy.upstreamText)}`;
     lines.push(`toxiproxy_proxy_received_bytes_total{${labels('upstream')}} ${proxy.stats.bytesUp}`, `toxiproxy_proxy_received_bytes_total{${labels('downstream')}} ${proxy.stats.bytesDown}`);
     sent.push(`toxiproxy_proxy_sent_bytes_total{${labels('upstream')}} ${proxy.stats.sentUp}`, `toxiproxy_proxy_sent_bytes_total{${labels('downstream')}} ${proxy.stats.sentDown}`);
@@ -126,7 +129,7 @@ export async function startToxiproxyApi(proxies: ProxySet, options: ToxiproxyApi
   const host = unbracket(options.host ?? '127.0.0.1');
   const port = checkPort('port', options.port ?? 8474);
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
-  const show = (proxy: TcpProxy): unknown => proxies.json(proxy);
+  const show = (proxy: ManagedProxy): unknown => proxies.json(proxy);
   const routes: Array<[method: string, pattern: RegExp, route: Route]> = [
     ['GET', /^\/proxies$/, async () => ({ status: 200, body: Object.fromEntries(proxies.all().map((proxy) => [proxy.name, show(proxy)])) })],
     ['POST', /^\/proxies$/, async (_, body) => ({ status: 201, body: show(await proxies.create(await body())) })],

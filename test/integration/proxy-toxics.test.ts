@@ -143,7 +143,7 @@ describe('proxy toxics', () => {
 
   it('rejects toxics toxiproxy would crash on, with SL_ERR_TOXIC_INVALID', async (t) => {
     const proxy = await proxyTo(t, await target(t, echo));
-    for (const bad of [{ type: 'slicer' }, { type: 'bandwidth', attributes: { rate: -1 } }, { type: 'latency', toxicity: 2 }, { type: 'nope' }, { type: 'latency', stream: 'sideways' }]) {
+    for (const bad of [{ type: 'slicer' }, { type: 'bandwidth', attributes: { rate: -1 } }, { type: 'latency', toxicity: 2 }, { type: 'nope' }, { type: 'latency', stream: 'sideways' }, { type: 'drop' }]) {
       assert.throws(() => proxy.addToxic(bad), (err: { code?: string }) => err.code === 'SL_ERR_TOXIC_INVALID', JSON.stringify(bad));
     }
     proxy.addToxic({ type: 'slicer', attributes: { average_size: 2, delay: 100 } });

@@ -2,6 +2,7 @@
 // redis-server.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +11,7 @@ import { ProxySet } from '../../src/proxy/proxy-set.js';
 import { startToxiproxyApi } from '../../src/proxy/toxiproxy-api.js';
 import { RedisServer } from '../helpers/redis.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { eventually } from '../helpers/changes.js';
 
 async function api(t: TestContext): Promise<{ toxiproxy: Toxiproxy; url: string; redis: RedisServer; upstream: string }> {
   const redis = await RedisServer.start(t);
@@ -198,5 +200,53 @@ describe('toxiproxy API (toxiproxy-node-client, redis-server)', () => {
     assert.ok(call.ms >= 95, `the latency toxic applied behind TLS (${call.ms.toFixed(0)} ms)`);
     const bad = await fetch(`${url}/proxies`, { method: 'POST', body: JSON.stringify({ name: 'bad', listen: '127.0.0.1:0', upstream, tls: 'yes' }) });
     assert.equal(bad.status, 400);
+  });
+
+  it('UDP proxies (socklab extension): drop, duplicate and latency per stream, changed live; TCP toxics refused', async (t) => {
+    const { url } = await api(t);
+    const echo = createSocket('udp4');
+    t.after(() => echo.close());
+    echo.on('message', (data, rinfo) => echo.send(data, rinfo.port, rinfo.address));
+    echo.bind(0, '127.0.0.1');
+    await once(echo, 'listening');
+    const call = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(url + path, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      return { status: response.status, json: (await response.text().then((text) => (text ? JSON.parse(text) : undefined))) as Record<string, unknown> };
+    };
+    const created = await call('POST', '/proxies', { name: 'dns', listen: '127.0.0.1:0', upstream: `127.0.0.1:${echo.address().port}`, protocol: 'udp' });
+    assert.equal(created.status, 201);
+    assert.equal(created.json['protocol'], 'udp');
+    const port = portOf(created.json['listen'] as string);
+    const client = createSocket('udp4');
+    t.after(() => client.close());
+    const received: string[] = [];
+    client.on('message', (data) => received.push(data.toString()));
+    client.bind(0, '127.0.0.1');
+    await once(client, 'listening');
+    const round = async (tag: string, count: number, waitMs = 150): Promise<string[]> => {
+      received.length = 0;
+      for (let i = 0; i < count; i++) client.send(`${tag}${i}`, port, '127.0.0.1');
+      await sleep(waitMs);
+      return [...received];
+    };
+    assert.equal((await round('a', 20)).length, 20, 'a plain relay');
+    assert.equal((await call('POST', '/proxies/dns/toxics', { type: 'drop', stream: 'upstream', name: 'loss' })).status, 200);
+    assert.equal((await round('b', 20)).length, 0, 'drop with its default probability 1 loses every datagram');
+    assert.equal((await call('PATCH', '/proxies/dns/toxics/loss', { attributes: { probability: 0 } })).status, 200);
+    assert.equal((await call('POST', '/proxies/dns/toxics', { type: 'duplicate', stream: 'downstream' })).status, 200);
+    assert.equal((await round('c', 20)).length, 40, 'every reply twice, the requests untouched');
+    await call('DELETE', '/proxies/dns/toxics/duplicate_downstream');
+    await call('POST', '/proxies/dns/toxics', { type: 'latency', stream: 'downstream', attributes: { latency: 120 } });
+    const started = performance.now();
+    client.send('slow', port, '127.0.0.1');
+    await eventually(() => received.includes('slow'), 'the delayed reply', 2000, 5);
+    assert.ok(performance.now() - started >= 115, 'latency on the way back');
+    const refused = await call('POST', '/proxies/dns/toxics', { type: 'timeout' });
+    assert.deepEqual(refused, { status: 400, json: { error: 'invalid toxic type', status: 400 } });
+    assert.equal((await call('PATCH', '/proxies/dns', { enabled: false })).json['enabled'], false);
+    assert.equal((await round('d', 5)).length, 0, 'disabled: nothing relayed');
+    assert.equal((await call('PATCH', '/proxies/dns', { enabled: true })).json['enabled'], true);
+    await call('DELETE', '/proxies/dns/toxics/latency_downstream');
+    assert.equal((await round('e', 5)).length, 5, 'enabled again, on the same port');
   });
 });

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { formatEndpoint, unbracket } from '../../address.js';
 import { SocklabError } from '../../errors.js';
-import { ProxySet } from '../../proxy/proxy-set.js';
+import { isUdp, ProxySet, type ManagedProxy } from '../../proxy/proxy-set.js';
 import type { TcpProxy, TcpProxyEvent } from '../../proxy/tcp-proxy.js';
 import { startToxiproxyApi, type ToxiproxyApi } from '../../proxy/toxiproxy-api.js';
 import { usageError } from '../command.js';
@@ -67,12 +67,12 @@ export async function startProxyService(
   out: EventOutput,
   report: (event: TcpProxyEvent, proxy: TcpProxy) => void,
 ): Promise<ProxyService> {
-  const watched = new WeakSet<TcpProxy>();
-  const watch = (proxy: TcpProxy): void => {
+  const watched = new WeakSet<ManagedProxy>();
+  const watch = (proxy: ManagedProxy): void => {
     if (watched.has(proxy)) return;
     watched.add(proxy);
-    if (!options.quiet) proxy.on('event', (event) => report(event, proxy));
-    out.event('listening', { address: proxy.address(), protocol: 'tcp', target: proxy.upstreamText, seed: proxy.seed, proxy: proxy.name }, `proxy ${proxy.name} ${proxy.enabled ? `listening on ${formatEndpoint(proxy.address())}` : 'created (disabled)'}, proxying to ${proxy.upstreamText}`);
+    if (!options.quiet && !isUdp(proxy)) proxy.on('event', (event) => report(event, proxy));
+    out.event('listening', { address: proxy.address(), protocol: isUdp(proxy) ? 'udp' : 'tcp', target: proxy.upstreamText, seed: proxy.seed, proxy: proxy.name }, `proxy ${proxy.name} ${proxy.enabled ? `listening on ${formatEndpoint(proxy.address())}` : 'created (disabled)'}, proxying to ${proxy.upstreamText}`);
   };
   const proxies = new ProxySet({ ...(options.seed === undefined ? {} : { seed: options.seed }) }, watch);
   if (options.defaultProxy) {

@@ -232,7 +232,7 @@ async function runService(values: { api?: string | undefined; config?: string | 
   const totals = service.proxies.all().map((proxy) => ({ name: proxy.name, ...proxy.stats }));
   await service.close();
   await closeTrace?.();
-  out.event('stopped', { totals: { proxies: totals } }, `stopped: ${totals.map((t) => `${t.name} ${t.connections} connections, ${t.resets} resets`).join('; ') || 'no proxies'}`);
+  out.event('stopped', { totals: { proxies: totals } }, `stopped: ${totals.map((t) => ('connections' in t ? `${t.name} ${t.connections} connections, ${t.resets} resets` : `${t.name} (udp) ${t.sessions} clients, ${t.dropped} dropped`)).join('; ') || 'no proxies'}`);
   return 0;
 }
 

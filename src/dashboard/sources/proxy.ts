@@ -1,5 +1,5 @@
 import { formatEndpoint } from '../../address.js';
-import type { ProxySet } from '../../proxy/proxy-set.js';
+import { isUdp, type ProxySet } from '../../proxy/proxy-set.js';
 import type { TcpProxy, TcpProxyEvent } from '../../proxy/tcp-proxy.js';
 import type { UdpProxy } from '../../proxy/udp-proxy.js';
 import { DEFAULTS } from '../../options.js';
@@ -126,7 +126,8 @@ export function udpProxySource(proxy: UdpProxy, faults: FaultSettings): Dashboar
  * const source = proxySetSource(proxies);
  */
 export function proxySetSource(proxies: ProxySet): DashboardSource {
-  const sum = (read: (proxy: TcpProxy) => number): number => proxies.all().reduce((total, proxy) => total + read(proxy), 0);
+  const tcp = (): TcpProxy[] => proxies.all().filter((proxy): proxy is TcpProxy => !isUdp(proxy));
+  const sum = (read: (proxy: TcpProxy) => number): number => tcp().reduce((total, proxy) => total + read(proxy), 0);
   // Counters stay cumulative when a proxy is removed: what it did is kept here.
   const gone = { bytesUp: 0, bytesDown: 0, connections: 0 };
   const totals = (): Record<string, number> => ({
@@ -136,7 +137,7 @@ export function proxySetSource(proxies: ProxySet): DashboardSource {
   });
   let last = new Map<string, TcpProxy>();
   const remember = (): void => {
-    const now = new Map(proxies.all().map((proxy) => [proxy.name, proxy]));
+    const now = new Map(tcp().map((proxy) => [proxy.name, proxy]));
     for (const [name, proxy] of last) {
       if (now.get(name) === proxy) continue;
       gone.bytesUp += proxy.stats.bytesUp;
@@ -158,7 +159,10 @@ export function proxySetSource(proxies: ProxySet): DashboardSource {
       remember();
       const all = proxies.all();
       const faults: Record<string, number> = {};
-      for (const proxy of all) for (const [type, n] of Object.entries(proxy.stats.faults)) faults[`${proxy.name}: ${type}`] = n;
+      for (const proxy of all) {
+        const counts = isUdp(proxy) ? { drop: proxy.stats.dropped, duplicate: proxy.stats.duplicated, reorder: proxy.stats.reordered } : proxy.stats.faults;
+        for (const [type, n] of Object.entries(counts)) faults[`${proxy.name}: ${type}`] = n;
+      }
       return {
         totals: totals(),
         cards: [
@@ -167,9 +171,9 @@ export function proxySetSource(proxies: ProxySet): DashboardSource {
           { label: 'resets', value: sum((p) => p.stats.resets) },
         ],
         sections: [
-          { title: 'Proxies', columns: ['name', 'listen', 'upstream', 'enabled', 'connections', 'open'], rows: all.map((p) => [p.name, formatEndpoint(p.address()), p.upstreamText, p.enabled ? 'yes' : 'no (down)', p.stats.connections, p.stats.active]), empty: 'none yet: POST /proxies' },
+          { title: 'Proxies', columns: ['name', 'listen', 'upstream', 'enabled', 'connections', 'open'], rows: all.map((p) => [isUdp(p) ? `${p.name} (udp)` : p.name, formatEndpoint(p.address()), p.upstreamText, p.enabled ? 'yes' : 'no (down)', isUdp(p) ? p.stats.sessions : p.stats.connections, isUdp(p) ? '' : p.stats.active]), empty: 'none yet: POST /proxies' },
           { title: 'Toxics', columns: ['proxy', 'name', 'type', 'stream', 'toxicity', 'attributes'], rows: all.flatMap((p) => p.toxics().map((t) => [p.name, t.name, t.type, t.stream, t.toxicity, JSON.stringify(t.attributes)])), empty: 'none' },
-          { title: 'Faults applied', columns: ['proxy: toxic', 'connections'], rows: countRows(faults), empty: 'none yet' },
+          { title: 'Faults applied', columns: ['proxy: toxic', 'connections (UDP: datagrams)'], rows: countRows(faults), empty: 'none yet' },
         ],
       };
     },
