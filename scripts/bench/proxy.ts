@@ -61,7 +61,7 @@ async function startRelay(kind: 'socklab' | 'bare' | 'socat', target: number): P
       ? pinned(0, process.execPath, [CLI, 'proxy', '127.0.0.1', String(target), '--port', String(port), '--quiet'])
       : kind === 'bare'
         ? pinned(0, process.execPath, ['--input-type=module', '-e', BARE_RELAY, String(port), String(target)])
-        : pinned(0, 'socat', [`TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr,nodelay`, `TCP:127.0.0.1:${target},nodelay`]);
+        : pinned(0, 'socat', [`TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr,nodelay,backlog=1024`, `TCP:127.0.0.1:${target},nodelay`]);
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   if (kind === 'socat') {
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -172,7 +172,7 @@ export default async function run(): Promise<SuiteResult> {
     '',
     `### redis-benchmark: direct, through socklab proxy, through socat`,
     '',
-    `\`redis-benchmark -n ${REDIS_REQUESTS} -c ${CONNECTIONS} -t ping,set,get\` (pinned with redis-server to CPU 1; the relay on CPU 0). One run each, in this order. socat runs with \`fork\` and \`nodelay\` on both sides (socklab sets TCP_NODELAY too; without it socat's small replies wait on Nagle and delayed ACKs).`,
+    `\`redis-benchmark -n ${REDIS_REQUESTS} -c ${CONNECTIONS} -t ping,set,get\` (pinned with redis-server to CPU 1; the relay on CPU 0). One run each, in this order. socat runs with \`fork\`, \`nodelay\` on both sides (socklab sets TCP_NODELAY too) and \`backlog=1024\` (its default listen backlog of 5 overflows when redis-benchmark opens its 50 connections at once: SYNs are dropped, connects wait 1 to 3 s and some are reset).`,
     '',
     `| path | ${commands.join(' req/s | ')} req/s | × direct (GET) | relay CPU µs per request |`,
     `| --- | ${commands.map(() => '---:').join(' | ')} | ---: | ---: |`,
