@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startTcpProxy, type TcpProxyOptions } from '../../src/index.js';
 import { parseScenario, runScenario } from '../../src/proxy/scenario.js';
 import { encodeLengthPrefixed } from '../../src/codec/length-prefix.js';
+import { tcpProxySource } from '../../src/dashboard/sources/proxy.js';
 import { eventually } from '../helpers/changes.js';
 import { RawClient } from '../helpers/raw-client.js';
 
@@ -219,5 +220,19 @@ describe('proxy toxics', () => {
     proxy.removeToxic('message_downstream');
     client.socket.write(tail.subarray(5));
     await client.until(() => client.text === expected + tail.toString('latin1'), 'the fourth frame whole');
+  });
+
+  it("the dashboard's Faults applied counts every toxic that acted, not only resets", async (t) => {
+    const proxy = await proxyTo(t, await target(t, echo), { latencyMs: 5, sliceBytes: 2, sliceDelayMs: 0 });
+    const source = tcpProxySource(proxy, {});
+    t.after(() => source.detach());
+    const client = await RawClient.connect(t, proxy.address().port);
+    client.socket.write('hello\n');
+    await client.waitForText(/^hello\n$/);
+    const applied = source.sample().sections.find((section) => section.title === 'Faults applied')!.rows;
+    const names = applied.map((row) => row[0]).sort();
+    assert.deepEqual(names, ['latency_downstream (latency)', 'latency_upstream (latency)', 'slicer_downstream (slicer)', 'slicer_upstream (slicer)']);
+    const toxics = source.sample().sections.find((section) => section.title === 'Toxics')!.rows;
+    assert.equal(toxics.length, 4);
   });
 });
