@@ -27,6 +27,12 @@ describe('parseScenario', () => {
     );
   });
 
+  it('reads `on NAME`: the step is for a named proxy', () => {
+    const [step] = parseScenario('at 2s on redis add timeout downstream');
+    assert.deepEqual(step, { atMs: 2000, text: 'on redis add timeout downstream', action: 'add', toxic: { type: 'timeout', attributes: {}, stream: 'downstream' }, proxy: 'redis' });
+    assert.throws(() => parseScenario('at 2s on redis'), (err: { code?: string }) => err.code === 'SL_ERR_TOXIC_INVALID');
+  });
+
   it('rejects a bad step with SL_ERR_TOXIC_INVALID naming the line', () => {
     for (const bad of ['at 5s add latncy 200ms', 'at soon heal', 'add latency 1ms', 'at 1s explode', 'at 1s add slicer', 'at 1s add latency toxicity 3', 'at 1s heal now']) {
       assert.throws(() => parseScenario(`# first\n${bad}`), (err: { code?: string; message: string }) => err.code === 'SL_ERR_TOXIC_INVALID' && err.message.startsWith('Scenario line 2:'), bad);

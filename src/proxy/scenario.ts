@@ -2,12 +2,22 @@ import { SocklabError } from '../errors.js';
 import type { TcpProxy } from './tcp-proxy.js';
 import { resolveToxic, type ToxicInput } from './toxics.js';
 
+/** When a step happens, and (`on NAME`) to which proxy; without `proxy`, the default one. */
+interface StepBase {
+  atMs: number;
+  text: string;
+  proxy?: string;
+}
+
 /** One line of a scenario: what to do to the proxy, and when (ms after the scenario starts). */
 export type ScenarioStep =
-  | { atMs: number; text: string; action: 'add'; toxic: ToxicInput }
-  | { atMs: number; text: string; action: 'update'; name: string; change: { attributes?: Record<string, number>; toxicity?: number } }
-  | { atMs: number; text: string; action: 'remove'; name: string }
-  | { atMs: number; text: string; action: 'heal' | 'enable' | 'disable' };
+  | (StepBase & { action: 'add'; toxic: ToxicInput })
+  | (StepBase & { action: 'update'; name: string; change: { attributes?: Record<string, number>; toxicity?: number } })
+  | (StepBase & { action: 'remove'; name: string })
+  | (StepBase & { action: 'heal' | 'enable' | 'disable' });
+
+/** What a scenario changes: a TCP or UDP proxy. */
+export type ScenarioProxy = Pick<TcpProxy, 'addToxic' | 'updateToxic' | 'removeToxic' | 'resetToxics' | 'enable' | 'disable'>;
 
 /** The attribute a bare time (`200ms`) sets, per toxic type. */
 const TIME_ATTRIBUTE: Record<string, string> = { latency: 'latency', slow_close: 'delay', timeout: 'timeout', reset_peer: 'timeout' };
@@ -65,11 +75,16 @@ export function parseScenario(text: string): ScenarioStep[] {
       if (words.length === 0) continue;
       if (words[0] !== 'at' || words.length < 3) throw invalid(line, `a step is "at <time> <action> …", got ${JSON.stringify(part.trim())}`);
       const atMs = parseTime(words[1]!, line);
-      const [action, ...rest] = words.slice(2);
+      // `on NAME`: the step is for that proxy (of --api or --config), not the default one.
+      const named = words[2] === 'on';
+      if (named && words.length < 5) throw invalid(line, 'on which proxy? e.g. at 5s on redis add latency 200ms');
+      const proxy = named ? words[3] : undefined;
+      const [action, ...rest] = words.slice(named ? 4 : 2);
       const stepText = words.slice(2).join(' ');
+      const push = (step: ScenarioStep): void => void steps.push(proxy === undefined ? step : { ...step, proxy });
       if (action === 'heal' || action === 'enable' || action === 'disable') {
         if (rest.length > 0) throw invalid(line, `${action} takes nothing after it`);
-        steps.push({ atMs, text: stepText, action });
+        push({ atMs, text: stepText, action });
       } else if (action === 'add') {
         const type = rest[0];
         if (type === undefined) throw invalid(line, 'add which toxic? e.g. add latency 200ms');
@@ -80,16 +95,16 @@ export function parseScenario(text: string): ScenarioStep[] {
         } catch (err) {
           throw invalid(line, (err as Error).message);
         }
-        steps.push({ atMs, text: stepText, action: 'add', toxic });
+        push({ atMs, text: stepText, action: 'add', toxic });
       } else if (action === 'update' || action === 'remove') {
         const name = rest[0];
         if (name === undefined) throw invalid(line, `${action} which toxic? Give its name, e.g. latency_downstream`);
         if (action === 'remove') {
-          steps.push({ atMs, text: stepText, action, name });
+          push({ atMs, text: stepText, action, name });
           continue;
         }
         const { attributes, toxicity } = parseWords(rest.slice(1), line, undefined);
-        steps.push({ atMs, text: stepText, action, name, change: { attributes, ...(toxicity === undefined ? {} : { toxicity }) } });
+        push({ atMs, text: stepText, action, name, change: { attributes, ...(toxicity === undefined ? {} : { toxicity }) } });
       } else {
         throw invalid(line, `unknown action ${JSON.stringify(action)}: add, update, remove, heal, enable or disable`);
       }
@@ -99,13 +114,14 @@ export function parseScenario(text: string): ScenarioStep[] {
 }
 
 /**
- * Plays a scenario on a proxy: each step at its time from now. Resolves when the last step is done; `signal`
- * stops it early. A step that fails (removing a toxic that is not there) is reported and the rest go on.
+ * Plays a scenario on a proxy (or on the proxies `proxy(name)` finds, for steps that say `on NAME`): each step
+ * at its time from now. Resolves when the last step is done; `signal` stops it early. A step that fails
+ * (removing a toxic that is not there, a proxy that does not exist) is reported and the rest go on.
  *
  * @example await runScenario(proxy, parseScenario('at 1s add timeout downstream; at 3s heal'), { onStep: console.log });
  */
 export async function runScenario(
-  proxy: TcpProxy,
+  target: ScenarioProxy | ((name: string | undefined) => ScenarioProxy),
   steps: readonly ScenarioStep[],
   options: { signal?: AbortSignal; onStep?: (step: ScenarioStep, error?: Error) => void } = {},
 ): Promise<void> {
@@ -121,6 +137,7 @@ export async function runScenario(
       if (aborted) return;
     }
     try {
+      const proxy = typeof target === 'function' ? target(step.proxy) : target;
       if (step.action === 'add') proxy.addToxic(step.toxic);
       else if (step.action === 'update') proxy.updateToxic(step.name, step.change);
       else if (step.action === 'remove') proxy.removeToxic(step.name);

@@ -78,10 +78,16 @@ describe('socklab proxy --black-hole, --api, --config (CLI)', () => {
     const config = join(dir, 'proxies.json');
     const port = await freePort();
     writeFileSync(config, JSON.stringify([{ name: 'redis', listen: `127.0.0.1:${port}`, upstream: `127.0.0.1:${redis.port}` }]));
-    const { child } = await startCliServer(t, ['proxy', '--config', config]);
+    // A scenario step names the proxy it is for (`on redis`).
+    const scenario = join(dir, 'slow.txt');
+    writeFileSync(scenario, 'at 0s on redis add latency 150ms downstream\n');
+    const { child } = await startCliServer(t, ['proxy', '--config', config, '--scenario', scenario]);
+    await child.waitFor(/scenario at 0 ms: on redis add latency 150ms downstream\n/);
     const client = await RawClient.connect(t, port);
+    const started = performance.now();
     client.socket.write('PING\r\n');
     await client.waitForText(/\+PONG\r\n/);
+    assert.ok(performance.now() - started >= 145, 'the scenario slowed the proxy of the config file');
     await stopChecked(child);
     writeFileSync(config, '[{"listen":"127.0.0.1:0"}]');
     const bad = await runCli(t, ['proxy', '--config', config]);

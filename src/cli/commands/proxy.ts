@@ -62,7 +62,7 @@ const command = defineCommand({
     'on framed streams, UDP proxies with drop/duplicate/reorder, TLS per proxy). With --api and no target it',
     'starts with no proxies, as toxiproxy-server does. --config FILE creates the proxies of a toxiproxy',
     'populate file (a JSON array of {name, listen, upstream}). See docs/toxiproxy-compat.md. --scenario FILE',
-    'plays a timeline on the proxy, one step a line or split by ";": at <time> add <toxic> [upstream|downstream]',
+    'plays a timeline, one step a line or split by ";": at <time> [on <proxy>] add <toxic> [upstream|downstream]',
     '[toxicity P] [200ms] [key=value] [name=N] | update <name> key=value | remove <name> | heal | disable | enable.',
     '',
     'UDP faults (--udp): --drop, --duplicate and --reorder (fractions or percentages), --latency-ms and',
@@ -140,9 +140,10 @@ const command = defineCommand({
     if (values.udp && service) throw usageError("Options '--api' and '--config' run TCP proxies: not with --udp");
     if (values.udp && values.direction !== 'both') throw usageError("Option '--direction' is for TCP: UDP faults apply both ways");
     const noTarget = Number.isNaN(target.port) && upstreamPath === undefined;
-    if (noTarget && values.scenario !== undefined) throw usageError("Option '--scenario' plays on the proxy started from the command line: give it a target");
     if (values.udp && values.scenario !== undefined) throw usageError("Option '--scenario' changes TCP toxics: not with --udp");
-    if (noTarget && service) return runService(values, io, out, undefined);
+    if (noTarget && values.scenario !== undefined && !service) throw usageError("Option '--scenario' plays on a proxy: give a target, or --api / --config (then steps say 'on NAME')");
+    const scenarioEarly = noTarget && values.scenario !== undefined ? parseScenario(await readScenario(values.scenario)) : undefined;
+    if (noTarget && service) return runService(values, io, out, undefined, undefined, scenarioEarly);
     if (noTarget) throw usageError('Which target? Give its port: socklab proxy <host> <port>, or --target-port, or --upstream-unix (or --api to start with none)');
     const common = { host: values.host, port: values.port, targetHost: target.host, targetPort: target.port, latencyMs: values['latency-ms'], jitterMs: values['jitter-ms'], ...(values.seed === undefined ? {} : { seed: values.seed }) };
     const targetText = upstreamPath ?? `${target.host}:${target.port}`;
@@ -188,8 +189,8 @@ const command = defineCommand({
       ...(upstreamTls ? { upstreamTls } : {}),
     });
     if (proxy.certificate) reportCertificate(out, proxy.certificate, tls?.cert === undefined);
+    if (service) return runService(values, io, out, proxy, trace.close, scenario);
     const play = (): Promise<void> | undefined => scenario && playScenario(proxy, scenario, out, io.signal);
-    if (service) return runService(values, io, out, proxy, trace.close, play);
     if (!values.quiet) proxy.on('event', (event) => reportTcpEvent(out, event));
     const address = proxy.address();
     out.event('listening', { ...streamAddress(address), target: targetText, seed: proxy.seed }, `listening on ${formatEndpoint(address)}, proxying to ${targetText} (seed ${proxy.seed})`);
@@ -214,7 +215,7 @@ async function readScenario(file: string): Promise<string> {
 }
 
 /** Plays `--scenario` in the background, one `scenario` event per step. */
-function playScenario(proxy: TcpProxy, steps: ScenarioStep[], out: EventOutput, signal: AbortSignal): Promise<void> {
+function playScenario(proxy: Parameters<typeof runScenario>[0], steps: ScenarioStep[], out: EventOutput, signal: AbortSignal): Promise<void> {
   return runScenario(proxy, steps, {
     signal,
     onStep: (step, error) =>
@@ -223,10 +224,11 @@ function playScenario(proxy: TcpProxy, steps: ScenarioStep[], out: EventOutput, 
 }
 
 /** `--api` / `--config`: named proxies the toxiproxy way, the command line's one (if any) named "default". */
-async function runService(values: { api?: string | undefined; config?: string | undefined; seed?: number | undefined; quiet?: boolean | undefined; dashboard?: string | undefined }, io: Parameters<Parameters<typeof defineCommand>[0]['run']>[1], out: EventOutput, defaultProxy: TcpProxy | undefined, closeTrace?: () => Promise<void>, play?: () => Promise<void> | undefined): Promise<number> {
+async function runService(values: { api?: string | undefined; config?: string | undefined; seed?: number | undefined; quiet?: boolean | undefined; dashboard?: string | undefined }, io: Parameters<Parameters<typeof defineCommand>[0]['run']>[1], out: EventOutput, defaultProxy: TcpProxy | undefined, closeTrace?: () => Promise<void>, scenario?: ScenarioStep[]): Promise<number> {
   const service = await startProxyService({ api: values.api, config: values.config, seed: values.seed, defaultProxy, quiet: values.quiet === true }, out, (event, proxy) => reportTcpEvent(out, event, proxy));
   const dashboard = values.dashboard === undefined ? undefined : await serveDashboard(values.dashboard, proxySetSource(service.proxies), (line) => out.say(line), (line) => out.note(line), () => service.close());
-  const playing = play?.();
+  // Steps without `on NAME` are for the proxy named "default" (the command line's, if there is one).
+  const playing = scenario && playScenario((name) => service.proxies.get(name ?? 'default'), scenario, out, io.signal);
   await untilAborted(io.signal);
   await playing;
   await dashboard?.close();
