@@ -235,4 +235,35 @@ describe('proxy toxics', () => {
     const toxics = source.sample().sections.find((section) => section.title === 'Toxics')!.rows;
     assert.equal(toxics.length, 4);
   });
+
+  it('the seed replays every random decision: the same connections are hit by toxicity, the same slice sizes cut', async (t) => {
+    const server = await target(t, echo);
+    const run = async (seed: number): Promise<{ hit: boolean[]; reads: number[] }> => {
+      const proxy = await startTcpProxy({ targetPort: (server.address() as { port: number }).port, seed });
+      t.after(() => proxy.close());
+      proxy.addToxic({ type: 'reset_peer', stream: 'upstream', toxicity: 0.5 });
+      const hit: boolean[] = [];
+      for (let i = 0; i < 30; i++) {
+        const client = await RawClient.connect(t, proxy.address().port);
+        client.socket.end('x\n');
+        await client.waitForClose();
+        hit.push(client.error !== undefined);
+      }
+      proxy.removeToxic('reset_peer_upstream');
+      proxy.addToxic({ type: 'slicer', stream: 'downstream', attributes: { average_size: 6, size_variation: 5, delay: 40_000 } });
+      const reads: number[] = [];
+      const client = await RawClient.connect(t, proxy.address().port);
+      client.socket.on('data', (chunk: string) => reads.push(chunk.length));
+      client.socket.write('0123456789abcdefghijklmnopqrstuvwxyz\n');
+      await client.until(() => client.bytes === 37, 'the sliced echo');
+      return { hit, reads };
+    };
+    const first = await run(99);
+    const again = await run(99);
+    const other = await run(100);
+    assert.deepEqual(again.hit, first.hit, 'the same seed resets the same connections');
+    assert.notDeepEqual(other.hit, first.hit);
+    // 40 ms between slices: each arrives as its own read, so the sizes show (a slow machine may merge two).
+    assert.deepEqual(again.reads, first.reads, `slice sizes ${first.reads} then ${again.reads}`);
+  });
 });
