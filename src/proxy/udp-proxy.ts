@@ -5,13 +5,14 @@ import { resolveHost } from '../dns.js';
 import { bindError } from '../errors.js';
 import { checkCount, checkPort } from '../options.js';
 import { Lane, type UdpProxyStats } from './_udp-lane.js';
+import type { FaultDirection } from './_faults.js';
 import { ToxicProxyBase } from './_toxic-list.js';
 import { freshSeed, seededRandom } from './random.js';
 import { UDP_TOXIC_TYPES, type ToxicInput, type ToxicStream } from './toxics.js';
 
 export type { UdpProxyStats } from './_udp-lane.js';
 
-/** Faults a UDP proxy injects, each datagram on its own, both ways. Probabilities are from 0 to 1. */
+/** Faults a UDP proxy injects, each datagram on its own, both ways unless `direction` says. Probabilities are from 0 to 1. */
 export interface UdpFaults {
   /** Chance a datagram is dropped. @default 0 */
   drop?: number;
@@ -25,6 +26,8 @@ export interface UdpFaults {
   latencyMs?: number;
   /** Up to this much more or less, at random (which reorders too, as on a real network). @default 0 */
   jitterMs?: number;
+  /** Which way the faults apply: `up` is client → server, `down` the replies. @default 'both' */
+  direction?: FaultDirection;
   /** Seed for every random choice: the same seed, the same faults. @default random (read it back from `seed`) */
   seed?: number;
 }
@@ -228,7 +231,7 @@ function probability(name: string, value: number | undefined): number {
   return p;
 }
 
-/** The toxics that stand for the fault options, on both streams (UDP faults apply both ways). */
+/** The toxics that stand for the fault options, on the streams `direction` picks (both by default). */
 function udpFaultToxics(options: UdpFaults): ToxicInput[] {
   const drop = probability('drop', options.drop);
   const duplicate = probability('duplicate', options.duplicate);
@@ -237,7 +240,10 @@ function udpFaultToxics(options: UdpFaults): ToxicInput[] {
   const latencyMs = checkCount('latencyMs', options.latencyMs ?? 0, 0);
   const jitterMs = checkCount('jitterMs', options.jitterMs ?? 0, 0);
   const toxics: ToxicInput[] = [];
-  for (const stream of ['upstream', 'downstream'] as const) {
+  const direction = options.direction ?? 'both';
+  if (direction !== 'both' && direction !== 'up' && direction !== 'down') throw new RangeError(`direction must be both, up or down, got ${String(direction)}`);
+  const streams = direction === 'both' ? (['upstream', 'downstream'] as const) : direction === 'up' ? (['upstream'] as const) : (['downstream'] as const);
+  for (const stream of streams) {
     if (drop > 0) toxics.push({ type: 'drop', stream, attributes: { probability: drop } });
     if (duplicate > 0) toxics.push({ type: 'duplicate', stream, attributes: { probability: duplicate } });
     if (reorder > 0) toxics.push({ type: 'reorder', stream, attributes: { probability: reorder, max_ms: reorderMaxMs } });

@@ -66,7 +66,7 @@ const command = defineCommand({
     '[toxicity P] [200ms] [key=value] [name=N] | update <name> key=value | remove <name> | heal | disable | enable.',
     '',
     'UDP faults (--udp): --drop, --duplicate and --reorder (fractions or percentages), --latency-ms and',
-    '--jitter-ms, each applied both ways (client to server and back; --direction is TCP only). Every random',
+    '--jitter-ms, applied both ways (client to server and the replies) unless --direction up|down says. Every random',
     'choice comes from --seed (printed when not given), so a run can be replayed.',
     '',
     'UNIX sockets: --unix PATH listens on one, --upstream-unix PATH relays to one (so a TCP port can front a',
@@ -96,7 +96,7 @@ const command = defineCommand({
     'reset-after-bytes': { type: 'number', description: 'TCP: pass exactly this many bytes, then reset the connection' },
     'slow-close-ms': { type: 'number', default: 0, description: 'TCP: hold each FIN this long' },
     'black-hole': { type: 'boolean', description: 'TCP: accept connections, pass nothing (a hung server); closes when the client does' },
-    direction: { type: 'string', default: 'both', choices: ['both', 'up', 'down'], description: 'TCP: which way the faults apply (up = client to server)' },
+    direction: { type: 'string', default: 'both', choices: ['both', 'up', 'down'], description: 'Which way the faults apply (up = client to server), TCP and UDP' },
     drop: { type: 'string', placeholder: 'p', description: 'UDP: chance to drop a datagram (e.g. 10% or 0.1)' },
     duplicate: { type: 'string', placeholder: 'p', description: 'UDP: chance to deliver a datagram twice' },
     reorder: { type: 'string', placeholder: 'p', description: 'UDP: chance to hold a datagram back behind the next' },
@@ -138,7 +138,6 @@ const command = defineCommand({
     const target = targetFrom(positionals, values['target-port'] ?? Number.NaN, '127.0.0.1');
     const service = values.api !== undefined || values.config !== undefined;
     if (values.udp && service) throw usageError("Options '--api' and '--config' run TCP proxies: not with --udp");
-    if (values.udp && values.direction !== 'both') throw usageError("Option '--direction' is for TCP: UDP faults apply both ways");
     const noTarget = Number.isNaN(target.port) && upstreamPath === undefined;
     if (values.udp && values.scenario !== undefined) throw usageError("Option '--scenario' changes TCP toxics: not with --udp");
     if (noTarget && values.scenario !== undefined && !service) throw usageError("Option '--scenario' plays on a proxy: give a target, or --api / --config (then steps say 'on NAME')");
@@ -160,6 +159,7 @@ const command = defineCommand({
       const proxy = await startUdpProxy({
         ...common,
         ...withDefined({ drop: parseProbability('drop', values.drop), duplicate: parseProbability('duplicate', values.duplicate), reorder: parseProbability('reorder', values.reorder) }),
+        direction: values.direction as FaultDirection,
       });
       out.event('listening', { address: proxy.address(), protocol: 'udp', target: targetText, seed: proxy.seed }, `listening on udp ${formatEndpoint(proxy.address())}, proxying to ${targetText} (seed ${proxy.seed})`);
       const dashboard = await watch(udpProxySource(proxy, faults), proxy);
@@ -242,7 +242,7 @@ async function runService(values: { api?: string | undefined; config?: string | 
 /** The fault flags given (non-default), for the dashboard's "faults configured" table. */
 function faultSettings(values: Record<string, unknown>): FaultSettings {
   const names = values.udp
-    ? ['latency-ms', 'jitter-ms', 'drop', 'duplicate', 'reorder']
+    ? ['latency-ms', 'jitter-ms', 'drop', 'duplicate', 'reorder', 'direction']
     : ['latency-ms', 'jitter-ms', 'bandwidth', 'slice', 'reset-after-ms', 'reset-after-bytes', 'slow-close-ms', 'black-hole', 'direction'];
   const given: FaultSettings = {};
   for (const name of names) {
