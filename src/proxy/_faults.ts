@@ -20,7 +20,7 @@ export interface TcpFaults {
   sliceBytes?: number;
   /** Pause between slices, so each arrives as its own read. @default 1 */
   sliceDelayMs?: number;
-  /** Reset both sides (RST) this long after the first data of the connection. @default Infinity */
+  /** Reset both sides (RST) this long after the client connected. @default Infinity */
   resetAfterMs?: number;
   /** Pass exactly this many bytes, then reset both sides (counted in each faulted direction). @default Infinity */
   resetAfterBytes?: number;
@@ -66,7 +66,7 @@ export function faultToxics(faults: TcpFaults): Toxic[] {
       // 0 bytes: reset on the first data, as toxiproxy's reset_peer does.
       wanted.push({ type: 'reset_peer', stream, name: `reset_after_bytes_${stream}`, attributes: { timeout: 0, after_bytes: resetAfterBytes } });
     }
-    if (resetAfterMs !== Infinity) wanted.push({ type: 'reset_peer', stream, attributes: { timeout: resetAfterMs } });
+    if (resetAfterMs !== Infinity) wanted.push({ type: 'reset_after', stream, attributes: { timeout: resetAfterMs } });
   }
   return wanted.map((toxic) => resolveToxic(toxic));
 }

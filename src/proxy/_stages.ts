@@ -62,31 +62,56 @@ export class SlowCloseStage extends ScheduledStage {
   }
 }
 
+/** A stage with a clock that starts when it meets the connection (and again on an update), and ends it when it runs out. */
+abstract class ClockStage extends Stage {
+  #timer: NodeJS.Timeout | undefined;
+  protected done = false;
+
+  constructor(toxic: Toxic, ctx: StageContext, next: (item: Item) => void) {
+    super(toxic, ctx, next);
+    this.#restart();
+  }
+
+  /** How long the clock runs (Infinity: it never runs out). */
+  protected abstract clockMs(): number;
+  protected abstract runOut(): void;
+
+  #restart(): void {
+    clearTimeout(this.#timer);
+    const ms = this.clockMs();
+    if (ms !== Infinity) this.#timer = setTimeout(() => this.runOut(), ms);
+  }
+
+  protected stopClock(): void {
+    clearTimeout(this.#timer);
+  }
+
+  override update(toxic: Toxic): void {
+    super.update(toxic);
+    if (!this.done) this.#restart();
+  }
+}
+
 /**
  * Passes nothing. Data is held, not thrown away (a TCP stream with a hole in it would be a different fault):
  * removing the toxic lets it through, in order. After `timeout` ms (0: never) the connection is closed, and
  * it is closed as soon as the sender closes its side, so no socket is left in CLOSE-WAIT.
  */
-export class TimeoutStage extends Stage {
+export class TimeoutStage extends ClockStage {
   #held: Buffer[] = [];
-  #timer: NodeJS.Timeout | undefined;
-  #done = false;
 
-  constructor(toxic: Toxic, ctx: StageContext, next: (item: Item) => void) {
-    super(toxic, ctx, next);
-    this.#start();
+  protected clockMs(): number {
+    return this.attributes<'timeout'>().timeout || Infinity; // 0: never
   }
 
-  #start(): void {
-    clearTimeout(this.#timer);
-    const { timeout } = this.attributes<'timeout'>();
-    if (timeout > 0) this.#timer = setTimeout(() => this.#close(`timed out after ${timeout} ms`), timeout);
+  protected runOut(): void {
+    this.#close(`timed out after ${this.clockMs()} ms`);
   }
 
   #close(why: string): void {
-    if (this.#done) return;
-    this.#done = true;
-    clearTimeout(this.#timer);
+    if (this.done) return;
+    this.done = true;
+    this.stopClock();
     this.acted(why);
     this.ctx.dropped(this.#held.reduce((sum, chunk) => sum + chunk.length, 0));
     this.#held = [];
@@ -94,7 +119,7 @@ export class TimeoutStage extends Stage {
   }
 
   push(item: Item): void {
-    if (this.#done) {
+    if (this.done) {
       if (!isEnd(item)) this.ctx.dropped(item.length);
       return;
     }
@@ -106,16 +131,11 @@ export class TimeoutStage extends Stage {
     this.#close(item.end === 'fin' ? 'the sender closed' : item.why);
   }
 
-  override update(toxic: Toxic): void {
-    super.update(toxic);
-    if (!this.#done) this.#start();
-  }
-
   override drain(): Item[] {
-    clearTimeout(this.#timer);
+    this.stopClock();
     const held = this.#held;
     this.#held = [];
-    return this.#done ? [] : held;
+    return this.done ? [] : held;
   }
 }
 
@@ -165,6 +185,30 @@ export class ResetPeerStage extends Stage {
   }
 }
 
+/** Passes everything until `timeout` ms after it met the connection, then resets both sides (behind the data before it). */
+export class ResetAfterStage extends ClockStage {
+  protected clockMs(): number {
+    return this.attributes<'reset_after'>().timeout;
+  }
+
+  protected runOut(): void {
+    this.done = true;
+    const why = `after ${this.clockMs()} ms`;
+    this.acted(why);
+    this.next({ end: 'reset', why });
+  }
+
+  push(item: Item): void {
+    if (!this.done) return this.next(item);
+    if (!isEnd(item)) this.ctx.dropped(item.length);
+  }
+
+  override drain(): Item[] {
+    this.stopClock();
+    return [];
+  }
+}
+
 /** Passes exactly `bytes` bytes (the chunk that crosses the count is cut), then closes the connection cleanly. */
 export class LimitDataStage extends Stage {
   #passed = 0;
@@ -197,6 +241,7 @@ const STAGES: { [T in ToxicType]: new (toxic: Toxic, ctx: StageContext, next: (i
   slow_close: SlowCloseStage,
   timeout: TimeoutStage,
   reset_peer: ResetPeerStage,
+  reset_after: ResetAfterStage,
   limit_data: LimitDataStage,
   noop: PassStage,
   message: MessageStage,

@@ -20,7 +20,7 @@ export type ScenarioStep =
 export type ScenarioProxy = Pick<TcpProxy, 'addToxic' | 'updateToxic' | 'removeToxic' | 'resetToxics' | 'enable' | 'disable'>;
 
 /** The attribute a bare time (`200ms`) sets, per toxic type. */
-const TIME_ATTRIBUTE: Record<string, string> = { latency: 'latency', slow_close: 'delay', timeout: 'timeout', reset_peer: 'timeout' };
+const TIME_ATTRIBUTE: Record<string, string> = { latency: 'latency', slow_close: 'delay', timeout: 'timeout', reset_peer: 'timeout', reset_after: 'timeout' };
 
 function invalid(line: number, message: string): SocklabError {
   return new SocklabError('SL_ERR_TOXIC_INVALID', `Scenario line ${line}: ${message}`);

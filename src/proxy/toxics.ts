@@ -18,6 +18,8 @@ export interface ToxicAttributes {
    * extension: with `after_bytes`, exactly that many bytes pass first and the clock starts then.
    */
   reset_peer: { timeout: number; after_bytes: number };
+  /** socklab extension: resets both sides `timeout` ms after the toxic met the connection (it opened, or the toxic was added), data or not. */
+  reset_after: { timeout: number };
   /** Cuts each chunk into pieces of `average_size` ± `size_variation` bytes, `delay` µs apart. */
   slicer: { average_size: number; size_variation: number; delay: number };
   /** Passes exactly `bytes` bytes, then closes the connection cleanly (FIN both ways). */
@@ -43,7 +45,7 @@ export interface ToxicAttributes {
 /** Toxic types a UDP proxy takes (`latency` and `noop` are for both). */
 export const UDP_TOXIC_TYPES: readonly ToxicType[] = Object.freeze(['latency', 'drop', 'duplicate', 'reorder', 'noop']);
 /** Toxic types a TCP proxy takes. */
-export const TCP_TOXIC_TYPES: readonly ToxicType[] = Object.freeze(['latency', 'bandwidth', 'slow_close', 'timeout', 'reset_peer', 'slicer', 'limit_data', 'noop', 'message']);
+export const TCP_TOXIC_TYPES: readonly ToxicType[] = Object.freeze(['latency', 'bandwidth', 'slow_close', 'timeout', 'reset_peer', 'reset_after', 'slicer', 'limit_data', 'noop', 'message']);
 
 export type ToxicType = keyof ToxicAttributes;
 
@@ -76,6 +78,7 @@ const DEFAULT_ATTRIBUTES: { [T in ToxicType]: ToxicAttributes[T] } = {
   slow_close: { delay: 0 },
   timeout: { timeout: 0 },
   reset_peer: { timeout: 0, after_bytes: 0 },
+  reset_after: { timeout: 0 },
   // toxiproxy's own defaults here (0 for all three) recurse forever and crash it: socklab asks for a size instead.
   slicer: { average_size: 0, size_variation: 0, delay: 0 },
   limit_data: { bytes: 0 },

@@ -266,4 +266,15 @@ describe('proxy toxics', () => {
     // 40 ms between slices: each arrives as its own read, so the sizes show (a slow machine may merge two).
     assert.deepEqual(again.reads, first.reads, `slice sizes ${first.reads} then ${again.reads}`);
   });
+
+  it('--reset-after-ms (reset_after) resets an idle connection T ms after it opened, data or not', async (t) => {
+    const proxy = await proxyTo(t, await target(t, echo), { resetAfterMs: 150 });
+    assert.deepEqual(proxy.toxics().map((toxic) => toxic.type), ['reset_after', 'reset_after']);
+    const client = await RawClient.connect(t, proxy.address().port);
+    const started = performance.now();
+    await client.waitForClose();
+    assert.equal(client.error?.code, 'ECONNRESET');
+    assert.ok(performance.now() - started >= 140, 'not before the time');
+    assert.equal(proxy.stats.resets, 1);
+  });
 });

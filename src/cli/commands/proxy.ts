@@ -24,8 +24,8 @@ function reportTcpEvent(out: EventOutput, event: TcpProxyEvent, proxy?: TcpProxy
     case 'reset':
       return out.event('fault', { id: event.id, kind: 'reset', why: event.why, ...named }, `${tag}#${event.id} reset (${event.why})`);
     case 'fault':
-      // A reset_peer that fires is reported as the reset itself.
-      if (event.kind === 'reset_peer') return;
+      // A reset toxic that fires is reported as the reset itself.
+      if (event.kind === 'reset_peer' || event.kind === 'reset_after') return;
       return out.event('fault', { id: event.id, kind: event.kind, why: event.why, toxic: event.toxic, stream: event.stream, ...named }, `${tag}#${event.id} ${event.toxic}: ${event.why}`);
     case 'close':
       return out.event('closed', { id: event.id, reason: 'closed', bytesUp: event.up, bytesDown: event.down }, `${tag}#${event.id} closed: ${event.up} bytes up, ${event.down} bytes down`);
@@ -92,7 +92,7 @@ const command = defineCommand({
     bandwidth: { type: 'number', min: 1, placeholder: 'bytes/s', description: 'TCP: bytes per second each way, per connection' },
     slice: { type: 'number', min: 1, placeholder: 'bytes', description: 'TCP: forward in segments of at most this many bytes' },
     'slice-delay-ms': { type: 'number', default: 1, description: 'TCP: pause between segments' },
-    'reset-after-ms': { type: 'number', description: 'TCP: reset each connection this long after its first data' },
+    'reset-after-ms': { type: 'number', description: 'TCP: reset each connection this long after it opened' },
     'reset-after-bytes': { type: 'number', description: 'TCP: pass exactly this many bytes, then reset the connection' },
     'slow-close-ms': { type: 'number', default: 0, description: 'TCP: hold each FIN this long' },
     'black-hole': { type: 'boolean', description: 'TCP: accept connections, pass nothing (a hung server); closes when the client does' },
