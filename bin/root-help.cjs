@@ -9,7 +9,7 @@ const COMMAND_SUMMARIES = {
   client: 'Interactive TCP client: send lines, print replies (client.py)',
   'udp-serve': 'UDP counter server: answers each "get" with the next value (udp_server.py)',
   'udp-client': 'UDP client: sends "get"s, reports replies and losses (udp_client.py)',
-  proxy: 'Fault proxy: latency, bandwidth, tiny segments, resets; UDP drop/duplicate/reorder; TLS, UNIX',
+  proxy: 'Fault proxy and toxiproxy API: latency, bandwidth, slices, resets, live toxics; UDP; TLS, UNIX',
   bench: 'Load generator: request/response, held connections, connect rate, UDP',
 };
 

@@ -38,6 +38,12 @@
  * | `SL_ERR_TLS_NOT_TLS` | we speak TLS and the peer answered in plaintext |
  * | `SL_ERR_TLS_EXPECTED` | we speak plaintext and the peer sent TLS records |
  * | `SL_ERR_TLS_HANDSHAKE` | any other handshake failure (the peer's alert, a reset mid-handshake) |
+ * | `SL_ERR_TOXIC_INVALID` | a proxy toxic (fault) has an unknown type, stream or a bad attribute |
+ * | `SL_ERR_TOXIC_EXISTS` | a toxic of that name is already on the proxy |
+ * | `SL_ERR_TOXIC_NOT_FOUND` | no toxic of that name is on the proxy |
+ * | `SL_ERR_PROXY_INVALID` | a proxy definition (API body, `--config` file) lacks a field or has a bad one |
+ * | `SL_ERR_PROXY_EXISTS` | a proxy of that name already exists |
+ * | `SL_ERR_PROXY_NOT_FOUND` | no proxy of that name exists |
  * | `SL_ERR_PROTOCOL` | a peer's bytes are not the protocol decoded (RESP, HTTP/1.1) |
  * | `SL_ERR_NO_GREETING` | `bench` waited for a greeting the server never sent (use `--no-greeting`) |
  * | `SL_ERR_BENCH_FAILED` | a `bench` run saw more failures than `--max-error-rate` allows |
@@ -77,6 +83,13 @@ export type SocklabCode =
   | 'SL_ERR_TLS_NOT_TLS'
   | 'SL_ERR_TLS_EXPECTED'
   | 'SL_ERR_TLS_HANDSHAKE'
+  // issue 21
+  | 'SL_ERR_TOXIC_INVALID'
+  | 'SL_ERR_TOXIC_EXISTS'
+  | 'SL_ERR_TOXIC_NOT_FOUND'
+  | 'SL_ERR_PROXY_INVALID'
+  | 'SL_ERR_PROXY_EXISTS'
+  | 'SL_ERR_PROXY_NOT_FOUND'
   // issue 20
   | 'SL_ERR_PROTOCOL'
   | 'SL_ERR_NO_GREETING'

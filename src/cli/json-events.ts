@@ -24,7 +24,7 @@ export const EVENT_SCHEMA: Readonly<Record<string, EventSchema>> = Object.freeze
   listening: {
     from: 'serve, udp-serve, proxy',
     required: { address: 'endpoint', protocol: 'string' },
-    optional: { mode: 'string', target: 'string', seed: 'integer', command: 'string', workers: 'integer', shared: 'string' },
+    optional: { mode: 'string', target: 'string', seed: 'integer', command: 'string', workers: 'integer', shared: 'string', proxy: 'string' },
   },
   connected: { from: 'serve, client, probe, proxy', required: { peer: 'endpoint' }, optional: { id: 'integer', elapsedMs: 'number', host: 'string' } },
   waiting: { from: 'serve (sequential)', required: { peer: 'endpoint', ahead: 'integer' } },
@@ -63,8 +63,9 @@ export const EVENT_SCHEMA: Readonly<Record<string, EventSchema>> = Object.freeze
   sent: { from: 'udp-client', required: { index: 'integer', attempt: 'integer' } },
   late: { from: 'udp-client', required: { text: 'string' } },
   lost: { from: 'udp-client', required: { index: 'integer', timeoutMs: 'number', attempts: 'integer' } },
-  fault: { from: 'proxy', required: { id: 'integer', kind: 'string', why: 'string' } },
+  fault: { from: 'proxy', required: { id: 'integer', kind: 'string', why: 'string' }, optional: { toxic: 'string', stream: 'string', proxy: 'string' } },
   'upstream-failed': { from: 'proxy', required: { id: 'integer', message: 'string' } },
+  scenario: { from: 'proxy --scenario', required: { atMs: 'number', step: 'string' }, optional: { error: 'string' } },
   interval: {
     from: 'bench',
     required: { mode: 'string', startMs: 'number', endMs: 'number', completed: 'integer', perSec: 'number', measuring: 'boolean' },

@@ -1,19 +1,20 @@
-import { EventEmitter } from 'node:events';
-import { connect, type Server, type Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
-import { isUnixSocket, socketEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
+import type { Server, Socket } from 'node:net';
+import { toEndpoint, unbracket, type Endpoint } from '../address.js';
 import { resolveHost } from '../dns.js';
 import { bindStreamListener } from '../listen.js';
 import { toSocketPath } from '../unix/socket-path.js';
 import { checkCount, checkPort } from '../options.js';
 import type { CertificateSummary } from '../tls/certificate.js';
-import { connectTlsSocket, VERIFIED_EVENT } from '../tls/client.js';
-import { resolveTlsClientOptions, resolveTlsServerOptions, type ResolvedTlsClientOptions, type TlsClientOptions, type TlsServerOptions } from '../tls/options.js';
+import { resolveTlsClientOptions, resolveTlsServerOptions, type ResolvedTlsServerOptions, type TlsClientOptions, type TlsServerOptions } from '../tls/options.js';
 import { watchHandshakes, type HandshakeStats } from '../tls/server.js';
-import { Direction, type ResolvedFaults, type TcpFaults } from './_fault-direction.js';
+import { faultToxics, type TcpFaults } from './_faults.js';
+import { Relay, type RelayContext, type Target, type TcpProxyEvent, type TcpProxyStats, type Upstream } from './_relay.js';
 import { freshSeed, seededRandom } from './random.js';
+import { ToxicProxyBase } from './_toxic-list.js';
+import { resolveToxic, TCP_TOXIC_TYPES, type Toxic, type ToxicInput, type ToxicStream } from './toxics.js';
 
-export type { FaultDirection, TcpFaults } from './_fault-direction.js';
+export type { FaultDirection, TcpFaults } from './_faults.js';
+export type { TcpProxyEvent, TcpProxyStats } from './_relay.js';
 
 export interface TcpProxyOptions extends TcpFaults {
   /** @default '127.0.0.1' */
@@ -27,6 +28,12 @@ export interface TcpProxyOptions extends TcpFaults {
   path?: string;
   /** Relay to the UNIX domain socket at this path instead of `targetHost`/`targetPort`. */
   targetPath?: string;
+  /** A name, for the toxiproxy API. @default 'default' */
+  name?: string;
+  /** Toxics to start with, besides those the fault options stand for (toxiproxy's JSON). */
+  toxics?: ToxicInput[];
+  /** Start disabled: nothing listens until {@link TcpProxy.enable}. @default true */
+  enabled?: boolean;
   /** Sees every chunk relayed, before faults apply: `up` from the client, `down` from the target (for --hex, --log). */
   onChunk?: (id: number, client: Endpoint, direction: 'up' | 'down', offset: number, chunk: Buffer) => void;
   /** Bytes held in a delayed direction before reading from its source pauses. @default 1048576 */
@@ -37,65 +44,128 @@ export interface TcpProxyOptions extends TcpFaults {
   upstreamTls?: boolean | TlsClientOptions;
 }
 
-export type TcpProxyEvent =
-  /** `socket` is the client's, for observers that read its byte counts (the dashboard); do not write to it. */
-  | { type: 'open'; id: number; client: Endpoint; socket?: Socket }
-  | { type: 'upstream-failed'; id: number; message: string }
-  | { type: 'reset'; id: number; why: string }
-  | { type: 'close'; id: number; up: number; down: number }
-  | { type: 'tls-failed'; client: Endpoint; code: string; message: string };
-
-export interface TcpProxyStats {
-  connections: number;
-  active: number;
-  bytesUp: number;
-  bytesDown: number;
-  resets: number;
-  upstreamFailures: number;
-}
-
 interface ProxyEvents {
   event: [event: TcpProxyEvent];
 }
 
-/** A running TCP fault proxy. */
-export class TcpProxy extends EventEmitter<ProxyEvents> {
-  readonly stats: TcpProxyStats = { connections: 0, active: 0, bytesUp: 0, bytesDown: 0, resets: 0, upstreamFailures: 0 };
+interface ListenAt {
+  host: string;
+  port: number;
+  path: string | undefined;
+}
+
+/** A running TCP fault proxy, its toxics changeable while connections flow through it. */
+export class TcpProxy extends ToxicProxyBase<ProxyEvents> {
+  readonly stats: TcpProxyStats = { connections: 0, active: 0, bytesUp: 0, bytesDown: 0, sentUp: 0, sentDown: 0, resets: 0, upstreamFailures: 0, faults: {} };
   readonly seed: number;
+  readonly name: string;
   /** The certificate presented when terminating TLS. */
   certificate: CertificateSummary | undefined;
-  readonly #server: Server;
-  /** @internal With TLS: ends the handshakes in progress (they are not relayed sockets yet). */
-  dropHandshakes: () => void = () => {};
-  readonly #sockets = new Set<Socket>();
+  /** The target, as given (`host:port` or a socket path). */
+  readonly upstreamText: string;
+  #server: Server | undefined;
+  #dropHandshakes: () => void = () => {};
+  #bound: Endpoint | undefined;
+  readonly #listenAt: ListenAt;
+  readonly #relays = new Set<Relay>();
+  readonly #tls: ResolvedTlsServerOptions | undefined;
+  readonly #context: RelayContext;
+  readonly #upstream: Upstream;
+  #nextId = 1;
 
   /** Use {@link startTcpProxy}. */
-  constructor(server: Server, seed: number) {
-    super();
-    this.#server = server;
-    this.seed = seed;
+  constructor(init: { name: string; seed: number; listenAt: ListenAt; upstream: Upstream; upstreamText: string; tls: ResolvedTlsServerOptions | undefined; maxHeldBytes: number; onChunk: TcpProxyOptions['onChunk'] }) {
+    super(init.name, TCP_TOXIC_TYPES);
+    this.name = init.name;
+    this.seed = init.seed;
+    this.#listenAt = init.listenAt;
+    this.#upstream = init.upstream;
+    this.upstreamText = init.upstreamText;
+    this.#tls = init.tls;
+    this.certificate = init.tls?.certificate;
+    const seed = init.seed;
+    this.#context = {
+      stats: this.stats,
+      emit: (event) => void this.emit('event', event),
+      toxics: (stream) => this.toxicList.live.filter((toxic) => toxic.stream === stream),
+      // Each direction of each connection draws from its own generator, so a seed replays every decision.
+      randomFor: (id, stream) => seededRandom((seed ^ Math.imul(id * 2 + (stream === 'upstream' ? 0 : 1), 0x9e3779b9)) >>> 0),
+      maxHeldBytes: init.maxHeldBytes,
+      onChunk: init.onChunk,
+    };
   }
 
+  /** Where it listens (where it last listened, while disabled). */
   address(): Endpoint {
-    const bound = this.#server.address();
-    if (typeof bound === 'string') return { address: bound, port: 0, family: 'unix' };
-    return toEndpoint(bound as { address: string; port: number; family: string });
+    if (this.#bound) return this.#bound;
+    return { address: this.#listenAt.host, port: this.#listenAt.port, family: 'IPv4' };
   }
 
-  /** @internal */
-  track(socket: Socket): void {
-    this.#sockets.add(socket);
-    socket.once('close', () => this.#sockets.delete(socket));
+  /** Whether it listens (toxiproxy's `enabled`). */
+  get enabled(): boolean {
+    return this.#server !== undefined;
+  }
+
+  /** Starts listening again, on the address it had. */
+  async enable(): Promise<void> {
+    if (this.#server) return;
+    const at = this.#bound && this.#bound.family !== 'unix' ? { ...this.#listenAt, port: this.#bound.port } : this.#listenAt;
+    const server = await bindStreamListener(at, this.#tls, { pauseOnConnect: true });
+    this.#server = server;
+    server.on('error', () => {}); // accept errors (EMFILE): the listener stays up
+    const bound = server.address();
+    this.#bound = typeof bound === 'string' ? { address: bound, port: 0, family: 'unix' } : toEndpoint(bound as { address: string; port: number; family: string });
+    const tls = this.#tls;
+    if (tls) {
+      const handshakes: HandshakeStats = { handshaking: 0, tlsFailures: {} };
+      this.#dropHandshakes = watchHandshakes(server as import('node:tls').Server, tls, handshakes, {
+        admit: () => true,
+        onFailure: (error, client) => void this.emit('event', { type: 'tls-failed', client, code: error.code, message: error.message }),
+      });
+    }
+    server.on(tls ? 'secureConnection' : 'connection', (client: Socket) => {
+      if (tls) client.pause(); // as pauseOnConnect does for plaintext: nothing is read before the target answers
+      const relay = new Relay(this.#nextId++, client, this.#upstream, this.#context, () => this.#relays.delete(relay));
+      this.#relays.add(relay);
+    });
+  }
+
+  /** Stops listening and drops every connection (toxiproxy's `enabled: false`: the service is down). */
+  async disable(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#server = undefined;
+    // libuv removes a UNIX socket file itself when the listener closes; unlinking it again later could remove the
+    // file of a new server that bound the path meanwhile.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    this.#dropHandshakes();
+    for (const relay of this.#relays) relay.destroy();
+    this.#relays.clear();
+    await closed;
+  }
+
+  protected override toxicAdded(toxic: Toxic): void {
+    this.#eachLink(toxic.stream, (link) => link.add(toxic));
+  }
+
+  protected override toxicUpdated(toxic: Toxic): void {
+    this.#eachLink(toxic.stream, (link) => link.update(toxic));
+  }
+
+  protected override toxicRemoved(toxic: Toxic): void {
+    this.#eachLink(toxic.stream, (link) => link.remove(toxic.name));
+  }
+
+  #eachLink(stream: ToxicStream, change: (link: NonNullable<ReturnType<Relay['link']>>) => void): void {
+    for (const relay of this.#relays) {
+      const link = relay.link(stream);
+      if (link) change(link);
+    }
   }
 
   /** Stops listening and destroys every relayed connection. */
   async close(): Promise<void> {
-    // libuv removes a UNIX socket file itself when the listener closes; unlinking it again later could remove the
-    // file of a new server that bound the path meanwhile.
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.dropHandshakes();
-    for (const socket of this.#sockets) socket.destroy();
-    await closed;
+    await this.disable();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -105,152 +175,38 @@ export class TcpProxy extends EventEmitter<ProxyEvents> {
 
 /**
  * A TCP proxy for fault injection, in the spirit of Toxiproxy: clients connect to it, it connects to the
- * target and relays both ways, adding latency and jitter, limiting bandwidth, slicing the stream into tiny
- * segments, resetting connections, delaying the close, or swallowing everything.
+ * target and relays both ways through a chain of toxics per direction (latency, bandwidth, slicer, timeout,
+ * reset_peer, limit_data, slow_close), which can be added, changed and removed while connections are open.
  *
  * @example
  * const proxy = await startTcpProxy({ targetPort: 12345, latencyMs: 50, sliceBytes: 1 });
+ * proxy.addToxic({ type: 'bandwidth', stream: 'downstream', attributes: { rate: 0 } }); // cut the replies
  * // clients connect to proxy.address().port
  */
 export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
   const targetPath = options.targetPath === undefined ? undefined : toSocketPath(options.targetPath);
   if (targetPath !== undefined && options.upstreamTls) throw new RangeError('upstreamTls needs a host and port to verify: not with targetPath');
+  const targetName = options.targetHost ?? '127.0.0.1';
   const target: Target =
-    targetPath !== undefined
-      ? { path: targetPath }
-      : { host: (await resolveHost(options.targetHost ?? '127.0.0.1')).address, port: checkPort('targetPort', options.targetPort ?? Number.NaN) };
+    targetPath !== undefined ? { path: targetPath } : { host: (await resolveHost(targetName)).address, port: checkPort('targetPort', options.targetPort ?? Number.NaN) };
   const host = unbracket(options.host ?? '127.0.0.1');
   const port = checkPort('port', options.port ?? 0);
   const path = options.path === undefined ? undefined : toSocketPath(options.path);
-  const faults = resolveFaults(options);
-  const seed = options.seed ?? freshSeed();
-  const random = seededRandom(seed);
+  const toxics = [...faultToxics(options), ...(options.toxics ?? []).map((toxic) => resolveToxic(toxic, TCP_TOXIC_TYPES))];
+  const maxHeldBytes = checkCount('maxHeldBytes', options.maxHeldBytes ?? 1024 * 1024, 1);
   const tls = options.tls ? await resolveTlsServerOptions(options.tls, host) : undefined;
   const upstreamTls = options.upstreamTls ? resolveTlsClientOptions(options.upstreamTls) : undefined;
-  const server = await bindStreamListener({ host, port, path }, tls, { pauseOnConnect: true });
-  const proxy = new TcpProxy(server, seed);
-  proxy.certificate = tls?.certificate;
-  server.on('error', () => {}); // accept errors (EMFILE): the listener stays up
-  let nextId = 1;
-  const upstream: Upstream = { where: target, name: options.targetHost ?? '127.0.0.1', tls: upstreamTls };
-  if (tls) {
-    const handshakes: HandshakeStats = { handshaking: 0, tlsFailures: {} };
-    proxy.dropHandshakes = watchHandshakes(server as import('node:tls').Server, tls, handshakes, {
-      admit: () => true,
-      onFailure: (error, client) => void proxy.emit('event', { type: 'tls-failed', client, code: error.code, message: error.message }),
-    });
-  }
-  server.on(tls ? 'secureConnection' : 'connection', (client: Socket) => {
-    const id = nextId++;
-    if (tls) client.pause(); // as pauseOnConnect does for plaintext: nothing is read before the target answers
-    relay(proxy, id, client, upstream, faults, random, options.onChunk);
+  const proxy = new TcpProxy({
+    name: options.name ?? 'default',
+    seed: options.seed ?? freshSeed(),
+    listenAt: { host, port, path },
+    upstream: { where: target, name: targetName, tls: upstreamTls },
+    upstreamText: targetPath ?? `${targetName.includes(':') ? `[${targetName}]` : targetName}:${options.targetPort}`,
+    tls,
+    maxHeldBytes,
+    onChunk: options.onChunk,
   });
+  for (const toxic of toxics) proxy.addToxic(toxic);
+  if (options.enabled !== false) await proxy.enable();
   return proxy;
-}
-
-type Target = { host: string; port: number } | { path: string };
-
-
-function resolveFaults(options: TcpProxyOptions): ResolvedFaults {
-  return {
-    latencyMs: checkCount('latencyMs', options.latencyMs ?? 0, 0),
-    jitterMs: checkCount('jitterMs', options.jitterMs ?? 0, 0),
-    bandwidthBytesPerSec: checkCount('bandwidthBytesPerSec', options.bandwidthBytesPerSec ?? Infinity, 1, true),
-    sliceBytes: checkCount('sliceBytes', options.sliceBytes ?? Infinity, 1, true),
-    sliceDelayMs: checkCount('sliceDelayMs', options.sliceDelayMs ?? 1, 0),
-    resetAfterMs: checkCount('resetAfterMs', options.resetAfterMs ?? Infinity, 0, true),
-    resetAfterBytes: checkCount('resetAfterBytes', options.resetAfterBytes ?? Infinity, 0, true),
-    slowCloseMs: checkCount('slowCloseMs', options.slowCloseMs ?? 0, 0),
-    blackHole: options.blackHole ?? false,
-    direction: options.direction ?? 'both',
-    maxHeldBytes: checkCount('maxHeldBytes', options.maxHeldBytes ?? 1024 * 1024, 1),
-  };
-}
-
-interface Upstream {
-  where: Target;
-  /** The name given for the target, checked against a TLS target's certificate. */
-  name: string;
-  tls: ResolvedTlsClientOptions | undefined;
-}
-
-/** RST where TCP allows it; a TLS or UNIX socket has no RST of its own, so it is destroyed. */
-function reset(socket: Socket): void {
-  if (socket instanceof TLSSocket || isUnixSocket(socket)) socket.destroy();
-  else socket.resetAndDestroy();
-}
-
-function relay(proxy: TcpProxy, id: number, client: Socket, target: Upstream, faults: ResolvedFaults, random: () => number, onChunk: TcpProxyOptions['onChunk']): void {
-  const emit = (event: TcpProxyEvent): void => void proxy.emit('event', event);
-  proxy.stats.connections++;
-  proxy.stats.active++;
-  proxy.track(client);
-  client.on('error', () => {});
-  const clientEndpoint = socketEndpoint(client, 'remote');
-  emit({ type: 'open', id, client: clientEndpoint, socket: client });
-  client.once('close', () => {
-    proxy.stats.active--;
-    emit({ type: 'close', id, up: up?.bytes ?? 0, down: down?.bytes ?? 0 });
-  });
-  let up: Direction | undefined;
-  let down: Direction | undefined;
-
-  if (faults.blackHole) {
-    // Read and discard, so the client's sends succeed and it waits for replies that never come.
-    client.on('data', () => {});
-    client.on('end', () => {});
-    client.resume();
-    return;
-  }
-
-  const upstream =
-    target.tls && 'host' in target.where
-      ? connectTlsSocket(target.where.host, target.where.port, target.tls, target.name)
-      : connect({ ...target.where, allowHalfOpen: true });
-  let upstreamReady = false;
-  proxy.track(upstream);
-  // No-ops on UNIX sockets (no Nagle there).
-  upstream.setNoDelay(true);
-  client.setNoDelay(true);
-  let resetDone = false;
-  const resetBoth = (why: string): void => {
-    if (resetDone) return;
-    resetDone = true;
-    proxy.stats.resets++;
-    emit({ type: 'reset', id, why });
-    if (!client.destroyed) reset(client);
-    if (!upstream.destroyed) reset(upstream);
-  };
-  upstream.once('error', (err) => {
-    if (upstreamReady) return;
-    proxy.stats.upstreamFailures++;
-    emit({ type: 'upstream-failed', id, message: err.message });
-    reset(client);
-  });
-  upstream.on('error', () => {});
-  upstream.once(target.tls ? VERIFIED_EVENT : 'connect', () => {
-    upstreamReady = true;
-    const faulted = (direction: 'up' | 'down'): boolean => faults.direction === 'both' || faults.direction === direction;
-    up = new Direction(client, upstream, faulted('up') ? faults : undefined, random, resetBoth, (chunk, offset) => {
-      proxy.stats.bytesUp += chunk.length;
-      onChunk?.(id, clientEndpoint, 'up', offset, chunk);
-    });
-    down = new Direction(upstream, client, faulted('down') ? faults : undefined, random, resetBoth, (chunk, offset) => {
-      proxy.stats.bytesDown += chunk.length;
-      onChunk?.(id, clientEndpoint, 'down', offset, chunk);
-    });
-    if (faults.resetAfterMs !== Infinity) {
-      const timer = setTimeout(() => resetBoth(`after ${faults.resetAfterMs} ms`), faults.resetAfterMs);
-      client.once('close', () => clearTimeout(timer));
-    }
-    client.resume();
-  });
-  // A reset on one side is passed on as a reset, a close as a close.
-  const mirrorClose = (from: Socket, to: Socket) => (hadError: boolean) => {
-    if (to.destroyed) return;
-    if (hadError || from.errored) reset(to);
-    else if (to.writableEnded) to.once('finish', () => to.destroy());
-  };
-  client.once('close', mirrorClose(client, upstream));
-  upstream.once('close', mirrorClose(upstream, client));
 }

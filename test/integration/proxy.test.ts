@@ -180,5 +180,18 @@ describe('socklab proxy (UDP)', () => {
     assert.ok(first.reached.some((value, i) => i > 0 && Number(value) < Number(first.reached[i - 1])), 'some arrived out of order');
     assert.ok(first.received.length < first.reached.length * 1.3, 'the way back is faulted too');
     tally({ fault: 'UDP drop/duplicate/reorder (proxy)', inputs: 300 });
+
+    // --direction down: the replies are faulted, the requests pass untouched.
+    const oneWay = await startUdpProxy({ targetPort: echo.address().port, drop: 1, direction: 'down', seed: 3 });
+    t.after(() => oneWay.close());
+    const client = createSocket('udp4');
+    t.after(() => client.close());
+    let replies = 0;
+    client.on('message', () => replies++);
+    reachedEcho = [];
+    for (let i = 0; i < 10; i++) client.send(`d${i}`, oneWay.address().port, '127.0.0.1');
+    await eventually(() => reachedEcho.length === 10, 'every request reached the server');
+    await sleep(50);
+    assert.equal(replies, 0, 'every reply dropped: drop applied downstream only');
   });
 });
