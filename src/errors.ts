@@ -44,6 +44,9 @@
  * | `SL_ERR_PROXY_INVALID` | a proxy definition (API body, `--config` file) lacks a field or has a bad one |
  * | `SL_ERR_PROXY_EXISTS` | a proxy of that name already exists |
  * | `SL_ERR_PROXY_NOT_FOUND` | no proxy of that name exists |
+ * | `SL_ERR_PROTOCOL` | a peer's bytes are not the protocol decoded (RESP, HTTP/1.1) |
+ * | `SL_ERR_NO_GREETING` | `bench` waited for a greeting the server never sent (use `--no-greeting`) |
+ * | `SL_ERR_BENCH_FAILED` | a `bench` run saw more failures than `--max-error-rate` allows |
  */
 export type SocklabCode =
   | 'SL_ERR_RESOLVE'
@@ -86,7 +89,11 @@ export type SocklabCode =
   | 'SL_ERR_TOXIC_NOT_FOUND'
   | 'SL_ERR_PROXY_INVALID'
   | 'SL_ERR_PROXY_EXISTS'
-  | 'SL_ERR_PROXY_NOT_FOUND';
+  | 'SL_ERR_PROXY_NOT_FOUND'
+  // issue 20
+  | 'SL_ERR_PROTOCOL'
+  | 'SL_ERR_NO_GREETING'
+  | 'SL_ERR_BENCH_FAILED';
 
 /**
  * Base class of every socklab error.

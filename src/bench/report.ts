@@ -7,6 +7,10 @@ export interface LatencySummary {
   p50: number;
   p90: number;
   p99: number;
+  /** p99.9 */
+  p999: number;
+  /** p99.99 */
+  p9999: number;
   max: number;
   mean: number;
   count: number;
@@ -35,6 +39,45 @@ export interface BenchResult {
   series?: RateSeriesData;
   /** The latency distribution as [percentile, microseconds] pairs, 0% to 100% (max): the HDR percentile plot. */
   percentiles?: [number, number][];
+  /** tcp: closed loop (send on reply) or open loop (`--rate`, intended send times). */
+  loop?: 'closed' | 'open';
+  /** tcp: from the actual write to the reply (uncorrected: what a closed-loop tool reports). `latencyUs` is from the intended time. */
+  serviceTimeUs?: LatencySummary;
+  /** tcp: actual write minus intended send time. */
+  sendLagUs?: LatencySummary;
+  /** tcp: how late the generator itself saw each intended time (timer and event loop). */
+  generatorLagUs?: LatencySummary;
+  /** tcp: the service-time distribution, as `percentiles` is for the corrected latency. */
+  servicePercentiles?: [number, number][];
+  /** tcp: every count of the run (scheduled, sent, completed, dropped, timeouts, closes, …, warm-up and drain). */
+  counts?: Record<string, number>;
+  /** tcp: failed requests per request attempted, over the whole run (at most 1). */
+  errorRate?: number;
+  /** tcp: more failures than --max-error-rate allows; `failedBecause` says which. */
+  failed?: boolean;
+  failedBecause?: string[];
+  unexpectedSamples?: { text: string; count: number }[];
+  warnings?: string[];
+  /** tcp: one entry per interval: rate, corrected and uncorrected p50/p99, failures. */
+  intervals?: IntervalPoint[];
+  /** The whole configuration of the run, as resolved. */
+  config?: Record<string, unknown>;
+  /** The server process's CPU over the run (Linux /proc; `--server-pid` or found by its listening socket); tcp adds µs per request. */
+  serverCpu?: { pid: number; command: string; cpuUs: number; cpuPercent: number; usPerOp?: number };
+  /** tcp: the generator's CPU per answered request, beside the server's. */
+  generatorUsPerOp?: number;
+}
+
+/** One interval of a run, as the report plots it over time. */
+export interface IntervalPoint {
+  endMs: number;
+  measuring: boolean;
+  perSec: number;
+  p50Us: number;
+  p99Us: number;
+  serviceP50Us: number;
+  serviceP99Us: number;
+  failed: number;
 }
 
 /** `perSec[i]` completions per second in the interval ending `atMs[i]` ms after measuring began. */
@@ -149,8 +192,10 @@ export function summarise(histogram: hdr.Histogram): LatencySummary {
     p50: histogram.getValueAtPercentile(50),
     p90: histogram.getValueAtPercentile(90),
     p99: histogram.getValueAtPercentile(99),
+    p999: histogram.getValueAtPercentile(99.9),
+    p9999: histogram.getValueAtPercentile(99.99),
     max: histogram.maxValue,
-    mean: Math.round(histogram.mean),
+    mean: histogram.totalCount === 0 ? 0 : Math.round(histogram.mean),
     count: histogram.totalCount,
   };
 }
@@ -172,15 +217,45 @@ function ms(us: number): string {
   return us >= 10_000 ? `${(us / 1000).toFixed(0)} ms` : `${(us / 1000).toFixed(2)} ms`;
 }
 
+function spread(summary: LatencySummary): string {
+  return [summary.p50, summary.p90, summary.p99, summary.p999, summary.max].map(ms).join(' / ');
+}
+
+/** tcp's rows: corrected and uncorrected latency, every count, and the failures by kind. */
+function requestRows(result: BenchResult): [string, string][] {
+  const c = result.counts ?? {};
+  const open = result.loop === 'open';
+  const failures = ['unexpected', 'timeouts', 'abandoned', 'unanswered', 'dropped', 'closes', 'resets', 'protocolErrors', 'socketErrors', 'connectFailed']
+    .filter((key) => (c[key] ?? 0) > 0)
+    .map((key) => `${key} ${c[key]}`);
+  return [
+    [open ? 'latency from intended time' : 'latency', `p50 / p90 / p99 / p99.9 / max  ${spread(result.latencyUs)}`],
+    ...(open ? ([['service time from write', `p50 / p90 / p99 / p99.9 / max  ${spread(result.serviceTimeUs!)}`], ['send lag', `p50 ${ms(result.sendLagUs!.p50)}, p99 ${ms(result.sendLagUs!.p99)}, max ${ms(result.sendLagUs!.max)}`]] as [string, string][]) : []),
+    ['scheduled / sent / completed', `${c.scheduled} / ${c.sent} / ${c.completed} (warm-up ${c.warmupCompleted} of ${c.warmupScheduled}, answered in the drain ${c.drainCompleted})`],
+    ['failures', failures.length === 0 ? 'none' : `${failures.join(', ')} (${((result.errorRate ?? 0) * 100).toFixed(3)}%)`],
+    ...(c.reconnects ? ([['reconnects', String(c.reconnects)]] as [string, string][]) : []),
+  ];
+}
+
 /** A short human summary table. */
 export function formatResult(result: BenchResult): string {
+  const tcp = result.counts !== undefined;
   const rows: [string, string][] = [
     ['target', `${result.target} (${result.mode}, ${result.concurrency} ${result.mode === 'udp' ? 'socket(s)' : 'connections'})`],
+    ...(tcp ? ([['loop', result.loop === 'open' ? 'open (requests at intended times from a plan)' : 'closed (each reply triggers the next request)']] as [string, string][]) : []),
     ['measured', `${(result.measuredMs / 1000).toFixed(1)} s`],
     [result.mode === 'connect' ? 'cycles' : result.mode === 'hold' ? 'answered' : 'requests', `${result.completed} (${Math.round(result.perSec)}/s)`],
-    ['latency p50 / p90 / p99 / max', `${ms(result.latencyUs.p50)} / ${ms(result.latencyUs.p90)} / ${ms(result.latencyUs.p99)} / ${ms(result.latencyUs.max)}`],
-    ['errors / resets / lost', `${result.errors} / ${result.resets} / ${result.lost}`],
-    ['bench CPU', `${result.cpuPercent}% of one core`],
+    ...(tcp
+      ? requestRows(result)
+      : ([
+          ['latency p50 / p90 / p99 / max', `${ms(result.latencyUs.p50)} / ${ms(result.latencyUs.p90)} / ${ms(result.latencyUs.p99)} / ${ms(result.latencyUs.max)}`],
+          ['errors / resets / lost', `${result.errors} / ${result.resets} / ${result.lost}`],
+        ] as [string, string][])),
+    ...(result.serverCpu
+      ? ([['server CPU', `${result.serverCpu.cpuPercent}% of one core${result.serverCpu.usPerOp === undefined ? '' : `, ${result.serverCpu.usPerOp} µs per request`} (pid ${result.serverCpu.pid}, ${result.serverCpu.command})`]] as [string, string][])
+      : []),
+    ['bench CPU', `${result.cpuPercent}% of one core${result.generatorUsPerOp === undefined ? '' : `, ${result.generatorUsPerOp} µs per request`}`],
+    ...(result.warnings ?? []).map((warning): [string, string] => ['warning', warning]),
     ...Object.entries(result.extra).map(([key, value]): [string, string] => [key, String(value)]),
   ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;

@@ -1,12 +1,16 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { systemCode } from '../errors.js';
 import type { Histogram } from 'hdr-histogram-js';
-import { connectTlsSocket, VERIFIED_EVENT } from '../tls/client.js';
+import { connectFor } from './_connection-driver.js';
+import { availableParallelism } from 'node:os';
+import { runRequestBench, type RequestBenchOptions } from './request-loop.js';
+import { runRequestBenchWorkers } from './workers.js';
+import type { RequestRun } from './_run-tally.js';
 import type { ResolvedTlsClientOptions } from '../tls/options.js';
 import { benchResult, cpuMeter, createLatencyHistogram, RateSeries, type BenchResult } from './report.js';
 
-/** How the bench recognises a reply: a line (ends at LF), or whatever one read brings (the seed's servers). */
+/** How hold and connect modes recognise a reply: a line (ends at LF), or whatever one read brings. */
 export type ReplyFraming = 'line' | 'read';
 
 export interface TcpBenchOptions {
@@ -35,13 +39,6 @@ export interface TcpBenchOptions {
   signal?: AbortSignal;
   /** Connect with TLS (a full handshake per connection: no session resumption). */
   tls?: ResolvedTlsClientOptions;
-}
-
-/** A plaintext or TLS socket, and the event that says it is ready for the first request. */
-function connectFor(options: TcpBenchOptions, index = 0): { socket: Socket; ready: string } {
-  if (options.tls) return { socket: connectTlsSocket(options.host, options.port, options.tls), ready: VERIFIED_EVENT };
-  const where = options.path === undefined ? { host: options.host, port: options.port, ...localAddressFor(options, index) } : { path: options.path };
-  return { socket: connect({ ...where, noDelay: true }), ready: 'connect' };
 }
 
 const LF = 0x0a;
@@ -95,15 +92,6 @@ function open(options: TcpBenchOptions, index = 0): Promise<{ socket: Socket; ex
   });
 }
 
-/**
- * One source address has ~28,000 ephemeral ports (ip_local_port_range) per destination, so past 20,000
- * connections to an IPv4 loopback server the sources spread over 127.0.0.2-127.0.0.251 (all of 127/8 is loopback).
- */
-function localAddressFor(options: TcpBenchOptions, index: number): { localAddress?: string } {
-  if (options.connections <= 20_000 || !options.host.startsWith('127.')) return {};
-  return { localAddress: `127.0.0.${2 + (index % 250)}` };
-}
-
 /** Opens `count` connections, at most `openConcurrency` connects at a time. */
 async function openMany(options: TcpBenchOptions, count: number, counters: Counters): Promise<Socket[]> {
   const sockets: Socket[] = [];
@@ -150,66 +138,71 @@ async function runClock(options: TcpBenchOptions, onMeasure: () => void, complet
 }
 
 /**
- * Closed-loop request/response: each connection sends a request, waits for its reply, sends the next.
- * @example const result = await runTcpBench({ host: '127.0.0.1', port, connections: 100, durationMs: 5000, … });
+ * Request/response load (closed loop, or open loop with a plan) as a {@link BenchResult}: latency from the
+ * intended send time, service time from the write, every count, and a verdict against `maxErrorRate`.
+ * @example const result = await runTcpBench({ host: '127.0.0.1', port, connections: 4, inflight: 1, plan, … });
  */
-export async function runTcpBench(options: TcpBenchOptions): Promise<BenchResult> {
-  const cpu = cpuMeter();
-  const counters: Counters = { errors: 0, resets: 0 };
-  const histogram = options.histogram ?? createLatencyHistogram();
-  const request = Buffer.from(`${options.payload}\n`);
-  let measuring = false;
-  let stopping = false;
-  let completed = 0;
-  const sockets = await openMany(options, options.connections, counters);
-  const loops = sockets.map(
-    (socket) =>
-      new Promise<void>((resolve) => {
-        let sentAt = 0;
-        const send = (): void => {
-          if (stopping) {
-            resolve();
-            return;
-          }
-          sentAt = performance.now();
-          socket.write(request);
-        };
-        socket.on('data', (chunk: Buffer) => {
-          if (options.replyFraming === 'line' && countLines(chunk) === 0) return;
-          if (measuring) {
-            histogram.recordValue(Math.max(1, Math.round((performance.now() - sentAt) * 1000)));
-            completed++;
-          }
-          send();
-        });
-        socket.on('error', (err) => {
-          if (!stopping) noteError(counters, err);
-          resolve();
-        });
-        socket.on('close', () => resolve());
-        send();
-      }),
-  );
-  const { measuredMs, series } = await runClock(options, () => (measuring = true), () => completed);
-  measuring = false;
-  stopping = true;
-  await Promise.race([Promise.all(loops), sleep(2000)]);
-  for (const socket of sockets) socket.destroy();
-  return benchResult({
+export async function runTcpBench(options: RequestBenchOptions & { config?: Record<string, unknown>; workers?: number }): Promise<BenchResult> {
+  const workers = options.workers ?? 1;
+  const run = workers > 1 ? await runRequestBenchWorkers(options, workers, options.checks.map((check) => check.source)) : await runRequestBench(options);
+  const result = benchResult({
     mode: 'tcp',
     host: options.host,
     port: options.port,
     ...(options.path === undefined ? {} : { path: options.path }),
-    concurrency: sockets.length,
-    measuredMs,
-    completed,
-    histogram,
-    ...counters,
+    concurrency: options.connections,
+    measuredMs: run.measuredMs,
+    completed: run.counts.completed,
+    histogram: run.latency,
+    errors: run.counts.unexpected + run.counts.timeouts + run.counts.abandoned + run.counts.unanswered + run.counts.dropped + run.counts.protocolErrors + run.counts.socketErrors + run.counts.connectFailed + run.counts.closes,
+    resets: run.counts.resets,
     lost: 0,
-    cpu,
-    extra: { failedToOpen: options.connections - sockets.length },
-    ...(series ? { series } : {}),
+    cpu: { stop: () => run.cpuPercent },
+    extra: {},
   });
+  return {
+    ...result,
+    loop: options.plan ? 'open' : 'closed',
+    serviceTimeUs: run.serviceTimeUs,
+    sendLagUs: run.sendLagUs,
+    generatorLagUs: run.generatorLagUs,
+    counts: { ...run.counts, unscheduled: run.unscheduled, connectionsAtEnd: run.connectionsAtEnd },
+    errorRate: run.errorRate,
+    failed: run.failed,
+    failedBecause: run.failedBecause,
+    unexpectedSamples: run.unexpectedSamples,
+    warnings: runWarnings(options, run, workers),
+    intervals: run.intervals.map((i) => ({ endMs: i.endMs, measuring: i.measuring, perSec: i.perSec, p50Us: i.latencyUs.p50, p99Us: i.latencyUs.p99, serviceP50Us: i.serviceTimeUs.p50, serviceP99Us: i.serviceTimeUs.p99, failed: i.failed })),
+    servicePercentiles: run.servicePercentiles,
+    ...(run.serverCpu ? { serverCpu: run.serverCpu } : {}),
+    generatorUsPerOp: run.generatorUsPerOp,
+    ...(options.config ? { config: options.config } : {}),
+  };
+}
+
+/** Warnings that say when a figure is the generator's, not the server's. */
+function runWarnings(options: RequestBenchOptions, run: RequestRun, workers: number): string[] {
+  const warnings: string[] = [];
+  const cores = Math.min(workers, availableParallelism());
+  if (run.cpuPercent >= 95 * cores) {
+    warnings.push(`generator-limited: the load generator used ${run.cpuPercent}% of a core${cores > 1 ? ` (${cores} threads)` : ''}, so this rate is its ceiling, not the server's${cores < availableParallelism() ? ' (add --workers)' : ''}`);
+  }
+  else if (options.plan && run.generatorLagUs.p99 > 5000) {
+    warnings.push(`generator-limited: the generator saw its intended send times ${(run.generatorLagUs.p99 / 1000).toFixed(1)} ms late (p99): its own event loop, not the server, was behind`);
+  }
+  if (options.plan) {
+    // Little's law: requests in flight on average = arrival rate × mean time each one spends in the system.
+    const ratePerSec = (run.counts.scheduled * 1000) / Math.max(1, run.measuredMs);
+    const inFlight = (ratePerSec * run.serviceTimeUs.mean) / 1e6;
+    const slots = options.connections * options.inflight;
+    if (inFlight > 0.8 * slots) {
+      warnings.push(
+        `not enough connections: at ${Math.round(ratePerSec)}/s and a mean service time of ${(run.serviceTimeUs.mean / 1000).toFixed(2)} ms, Little's law puts ${inFlight.toFixed(1)} requests in flight on average, and --connections × --inflight allow ${slots}: requests waited for a free connection (send lag p99 ${(run.sendLagUs.p99 / 1000).toFixed(1)} ms)`,
+      );
+    }
+  }
+  if (run.endedEarly) warnings.push(`the run ended early: ${run.endedEarly}`);
+  return warnings;
 }
 
 /**

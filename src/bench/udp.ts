@@ -27,15 +27,23 @@ export interface UdpBenchOptions {
   signal?: AbortSignal;
 }
 
+/** The request for id `id`: `{seq}` in the payload is replaced by it; the counter server's `get` becomes `get <id>`. */
+export function udpRequest(payload: string, id: string): Buffer {
+  return Buffer.from(payload === 'get' ? `get ${id}` : payload.replaceAll('{seq}', id));
+}
+
 /**
- * Open-loop UDP request/response at a fixed rate, the counter server's load. A server answers in arrival order
- * (its delay is constant), so the k-th reply on a socket belongs to its k-th request still waiting: that is how
- * latency is measured without ids in the protocol. Requests unanswered after `timeoutMs` count as lost.
+ * Open-loop UDP request/response at a fixed rate, the counter server's load. Each request carries an id
+ * (`get <id>`; the server answers `<id> <value>`), and a reply is matched to its request by that id, never by
+ * order: datagrams are lost and reordered, and after one loss an order-based match would charge every later reply
+ * to an older request. Requests unanswered after `timeoutMs` count as lost; replies with an unknown id as late.
  */
 export async function runUdpBench(options: UdpBenchOptions): Promise<BenchResult> {
   const cpu = cpuMeter();
   const histogram = options.histogram ?? createLatencyHistogram();
-  const request = Buffer.from(options.payload);
+  if (options.payload !== 'get' && !options.payload.includes('{seq}')) {
+    throw new RangeError('bench udp matches replies by id: put {seq} in the payload where the server echoes it back first (or use get)');
+  }
   const type = isIP(options.host) === 6 ? 'udp6' : 'udp4';
   let measuring = false;
   let completed = 0;
@@ -44,16 +52,26 @@ export async function runUdpBench(options: UdpBenchOptions): Promise<BenchResult
   let outstanding = 0;
   let sent = 0;
   let scheduled = 0; // rate slots used up, sent or skipped
+  let late = 0;
+  let nextId = 0;
+  /** Request id → send time, oldest first (a Map keeps insertion order). */
+  const waiting = new Map<string, number>();
 
-  const sockets: { socket: Socket; waiting: number[]; head: number }[] = [];
+  const sockets: { socket: Socket }[] = [];
   for (let i = 0; i < options.sockets; i++) {
     const socket = createSocket({ type, recvBufferSize: options.receiveBufferBytes ?? 4 * 1024 * 1024 });
     socket.connect(options.port, options.host);
     await once(socket, 'connect');
-    const state = { socket, waiting: [] as number[], head: 0 };
-    socket.on('message', () => {
-      if (state.head >= state.waiting.length) return; // a reply to a request already counted lost
-      const sentAt = state.waiting[state.head++]!;
+    const state = { socket };
+    socket.on('message', (message: Buffer) => {
+      const space = message.indexOf(0x20);
+      const id = message.toString('latin1', 0, space === -1 ? message.length : space).trim();
+      const sentAt = waiting.get(id);
+      if (sentAt === undefined) {
+        late++; // a reply to a request already counted lost, or to none
+        return;
+      }
+      waiting.delete(id);
       outstanding--;
       if (measuring) {
         histogram.recordValue(Math.max(1, Math.round((performance.now() - sentAt) * 1000)));
@@ -66,16 +84,11 @@ export async function runUdpBench(options: UdpBenchOptions): Promise<BenchResult
   }
 
   const expire = (now: number): void => {
-    for (const state of sockets) {
-      while (state.head < state.waiting.length && now - state.waiting[state.head]! > options.timeoutMs) {
-        state.head++;
-        outstanding--;
-        if (measuring) lost++;
-      }
-      if (state.head > 65_536) {
-        state.waiting = state.waiting.slice(state.head);
-        state.head = 0;
-      }
+    for (const [id, sentAt] of waiting) {
+      if (now - sentAt <= options.timeoutMs) break;
+      waiting.delete(id);
+      outstanding--;
+      if (measuring) lost++;
     }
   };
 
@@ -102,8 +115,9 @@ export async function runUdpBench(options: UdpBenchOptions): Promise<BenchResult
     const allowed = Math.min(due, options.maxOutstanding - outstanding);
     for (let i = 0; i < allowed; i++) {
       const state = sockets[turn++ % sockets.length]!;
-      state.waiting.push(performance.now());
-      state.socket.send(request);
+      const id = (nextId++).toString(36);
+      waiting.set(id, performance.now());
+      state.socket.send(udpRequest(options.payload, id));
       outstanding++;
       sent++;
     }
@@ -139,7 +153,7 @@ export async function runUdpBench(options: UdpBenchOptions): Promise<BenchResult
     resets: 0,
     lost,
     cpu,
-    extra: { sent, outstandingAtEnd: outstanding },
+    extra: { sent, outstandingAtEnd: outstanding, late },
     ...(series ? { series } : {}),
   });
 }

@@ -27,14 +27,18 @@ export interface OptionSpec {
   allowInfinity?: boolean;
   /** Accept `--no-<flag>` (booleans only). */
   negatable?: boolean;
+  /** The flag may be given more than once (strings only); its value is then every one, in order. */
+  multiple?: boolean;
 }
 
 export interface PositionalSpec {
   name: string;
   description: string;
+  /** The last positional may take any number of values. */
+  rest?: boolean;
 }
 
-type ValueOf<S extends OptionSpec> = S['type'] extends 'boolean' ? boolean : S['type'] extends 'number' ? number : string;
+type ValueOf<S extends OptionSpec> = S extends { multiple: true } ? string[] : S['type'] extends 'boolean' ? boolean : S['type'] extends 'number' ? number : string;
 
 /** Parsed flags: options with a default are always set, the others may be undefined. */
 export type OptionValues<O extends Record<string, OptionSpec>> = {
@@ -81,7 +85,7 @@ export function defineCommand<const O extends Record<string, OptionSpec>>(spec: 
 function parseCommandArgs(spec: CommandSpec<Record<string, OptionSpec>>, argv: string[]): ParsedArgs<Record<string, OptionSpec>> {
   const config: NonNullable<ParseArgsConfig['options']> = {};
   for (const [name, option] of Object.entries(spec.options)) {
-    config[name] = { type: option.type === 'boolean' ? 'boolean' : 'string', ...(option.short ? { short: option.short } : {}) };
+    config[name] = { type: option.type === 'boolean' ? 'boolean' : 'string', ...(option.short ? { short: option.short } : {}), ...(option.multiple ? { multiple: true } : {}) };
     if (option.negatable) config[`no-${name}`] = { type: 'boolean' };
   }
   let parsed;
@@ -98,12 +102,16 @@ function parseCommandArgs(spec: CommandSpec<Record<string, OptionSpec>>, argv: s
       continue;
     }
     if (typeof raw === 'boolean' && option.type !== 'boolean') throw usageError(`Option '--${name}' takes a value`);
+    if (option.multiple) {
+      values[name] = raw;
+      continue;
+    }
     values[name] = option.type === 'number' ? toNumber(name, String(raw), option) : raw;
     if (option.type === 'string' && option.choices && !option.choices.includes(String(raw))) {
       throw usageError(`Option '--${name}' must be one of ${option.choices.join(', ')}; got '${String(raw)}'`);
     }
   }
-  if (parsed.positionals.length > spec.positionals.length) {
+  if (parsed.positionals.length > spec.positionals.length && !spec.positionals.at(-1)?.rest) {
     throw usageError(`Unexpected argument '${parsed.positionals[spec.positionals.length]}'`);
   }
   return { values: values as OptionValues<Record<string, OptionSpec>>, positionals: parsed.positionals };

@@ -69,6 +69,9 @@ export const EVENT_SCHEMA: Readonly<Record<string, EventSchema>> = Object.freeze
   interval: {
     from: 'bench',
     required: { mode: 'string', startMs: 'number', endMs: 'number', completed: 'integer', perSec: 'number', measuring: 'boolean' },
+    // bench tcp: the interval's counts and its latency from the intended time, service time and send lag;
+    // bench throughput: bytes and MB/s each way
+    optional: { scheduled: 'integer', sent: 'integer', failed: 'integer', latencyUs: 'object', serviceTimeUs: 'object', sendLagUs: 'object', sentBytes: 'integer', receivedBytes: 'integer', sentMBps: 'number', receivedMBps: 'number' },
   },
   data: {
     from: '--log FILE --log-format jsonl (not stdout)',

@@ -7,6 +7,8 @@ import { openTracer, unixPathFrom } from '../flags/output.js';
 import { EventOutput } from '../json-events.js';
 import { serveChat } from '../serve/chat.js';
 import { serveMessages } from '../serve/messages.js';
+import { CLASSIC_SERVICES, serveClassic } from '../serve/classic.js';
+import type { ClassicService } from '../../apps/classic-services.js';
 import { tlsServerFrom } from '../tls-flags.js';
 import { SERVE_OPTIONS } from '../serve/options.js';
 
@@ -34,6 +36,7 @@ export default defineCommand({
     '  chat        every line goes to every other client as "<name>: <text>" (ncat --chat); /nick <name>',
     '              renames, quit leaves; joins and leaves are announced; control characters are escaped',
     '  broker      bytes relayed as they are to every other client (ncat --broker)',
+    '  echo, discard, chargen  the classic measurement services (RFC 862, 863, 864): a target for bench',
     '',
     'Scaling out (chat, broker; --workers also concurrent):',
     '  --workers N      N processes share the port on this machine; the primary relays the room between them',
@@ -96,8 +99,13 @@ export default defineCommand({
     if (values.greeting !== undefined && values['no-greeting']) {
       throw usageError("Options '--greeting' and '--no-greeting' conflict");
     }
-    const mode = values.mode as ServeMode | ChatMode;
+    const mode = values.mode as ServeMode | ChatMode | ClassicService;
     const chat = mode === 'chat' || mode === 'broker';
+    const classic = (CLASSIC_SERVICES as readonly string[]).includes(mode);
+    if (classic) {
+      const protocol = firstGiven(values, [...MESSAGE_PROTOCOL_FLAGS, 'redis', 'exec', 'sh-exec', 'dashboard']);
+      if (protocol) throw usageError(`Option '--${protocol}' does not apply to --mode ${mode}: it serves raw bytes (RFC ${mode === 'echo' ? 862 : mode === 'discard' ? 863 : 864})`);
+    }
     if ((mode === 'greet' || mode === 'sequential') && values.workers > 1) {
       throw usageError(`Option '--workers' does not apply to --mode ${mode}: it serves one client at a time, so there is nothing to spread`);
     }
@@ -154,7 +162,8 @@ export default defineCommand({
         );
       }
       const settings = { values, path, out, tracer: trace.tracer, io, tls };
-      return chat ? await serveChat(settings, mode) : await serveMessages(settings, mode);
+      if (classic) return await serveClassic(settings, mode as ClassicService);
+      return chat ? await serveChat(settings, mode as ChatMode) : await serveMessages(settings, mode as ServeMode);
     } finally {
       await trace.close();
     }

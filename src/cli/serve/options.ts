@@ -16,7 +16,7 @@ import type { SessionTracer } from '../../trace/session-trace.js';
 export const SERVE_OPTIONS = {
   host: { type: 'string', default: '127.0.0.1', placeholder: 'addr', description: 'Address to listen on; 0.0.0.0 or :: serves the network' },
   port: { type: 'number', short: 'p', default: 12345, max: 65_535, description: 'Port; 0 picks a free one (printed)' },
-  mode: { type: 'string', short: 'm', default: 'concurrent', choices: [...SERVE_MODES, 'chat', 'broker'], description: 'How clients are served' },
+  mode: { type: 'string', short: 'm', default: 'concurrent', choices: [...SERVE_MODES, 'chat', 'broker', 'echo', 'discard', 'chargen'], description: 'How clients are served' },
   room: { type: 'string', default: 'lobby', description: 'Chat/broker room: instances on one --redis with the same room and mode are one room' },
   ...SCALE_OPTIONS,
   greeting: { type: 'string', description: "Greeting sent on connect (default: the seed's text for the mode)" },

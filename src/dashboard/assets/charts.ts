@@ -24,6 +24,26 @@ var socklabCharts = (function () {
     return (i === 0 ? String(Math.round(value)) : value.toFixed(1)) + ' ' + units[i];
   }
 
+  /**
+   * A legend value: uPlot passes null while the cursor is off the chart, which left the legend as a bare
+   * "requests/s:". Show the series' latest value then, so the legend always says something.
+   */
+  function legendValue(format) {
+    return function (u, v, seriesIdx) {
+      if (v == null) {
+        var column = u.data[seriesIdx] || [];
+        for (var i = column.length - 1; i >= 0 && v == null; i--) v = column[i];
+      }
+      return v == null ? '–' : format(v);
+    };
+  }
+
+  function clock(seconds) {
+    var d = new Date(seconds * 1000);
+    function two(n) { return (n < 10 ? '0' : '') + n; }
+    return two(d.getHours()) + ':' + two(d.getMinutes()) + ':' + two(d.getSeconds());
+  }
+
   function widthOf(el) {
     return Math.max(320, Math.floor(el.clientWidth || 640));
   }
@@ -34,11 +54,13 @@ var socklabCharts = (function () {
    */
   function rateChart(el, data, height, windowSeconds) {
     var usesBytes = data.series.some(function (s) { return s.axis === 1; });
-    var series = [{ label: windowSeconds ? 'time' : 'second', value: function (u, v) { return v == null ? '' : windowSeconds ? new Date(v * 1000).toLocaleTimeString() : v.toFixed(1) + ' s'; } }].concat(data.series.map(function (s, i) {
-      return { label: s.label, scale: s.axis === 1 ? 'bytes' : 'n', stroke: COLORS[i % COLORS.length], width: 2, points: { show: false }, value: function (u, v) { return v == null ? '' : s.axis === 1 ? bytes(v) + '/s' : si(v); } };
+    var series = [{ label: windowSeconds ? 'time' : 'second', value: legendValue(function (v) { return windowSeconds ? clock(v) : v.toFixed(1) + ' s'; }) }].concat(data.series.map(function (s, i) {
+      return { label: s.label, scale: s.axis === 1 ? 'bytes' : 'n', stroke: COLORS[i % COLORS.length], width: 2, points: { show: false }, value: legendValue(function (v) { return s.axis === 1 ? bytes(v) + '/s' : si(v); }) };
     }));
     var axes = [
-      windowSeconds ? {} : { values: function (u, vals) { return vals.map(function (v) { return v + ' s'; }); } },
+      // uPlot's own time labels add a second line (the date) at each new minute, and with a short window
+      // those date lines were drawn on top of each other: one line, HH:MM:SS, spaced for its width.
+      windowSeconds ? { space: 90, values: function (u, vals) { return vals.map(clock); } } : { values: function (u, vals) { return vals.map(function (v) { return v + ' s'; }); } },
       { scale: 'n', values: function (u, vals) { return vals.map(si); }, size: 60 },
     ];
     if (usesBytes) axes.push({ scale: 'bytes', side: 1, grid: { show: false }, values: function (u, vals) { return vals.map(bytes); }, size: 80 });
@@ -75,30 +97,40 @@ var socklabCharts = (function () {
     return q.toFixed(digits) + '%';
   }
 
-  /** The HDR percentile plot: latency (ms) against percentile; points = [[percentile, microseconds], …]. */
-  function percentileChart(el, points, height) {
-    var xs = [];
-    var ys = [];
-    points.forEach(function (p) {
-      var x = hdrX(p[0]);
-      if (xs.length && x <= xs[xs.length - 1]) return;
-      xs.push(x);
-      ys.push(p[1] / 1000);
+  /**
+   * The HDR percentile plot: latency (ms) against percentile. points = [[percentile, microseconds], …], or
+   * curves = [{ label, points }, …] to overlay several (corrected and uncorrected, or runs being compared).
+   */
+  function percentileChart(el, points, height, curves) {
+    curves = curves || [{ label: 'latency (ms)', points: points }];
+    var byX = {};
+    var xsAll = [];
+    curves.forEach(function (curve, c) {
+      var last = -Infinity;
+      curve.points.forEach(function (p) {
+        var x = hdrX(p[0]);
+        if (x <= last) return;
+        last = x;
+        if (!(x in byX)) { byX[x] = []; xsAll.push(x); }
+        byX[x][c] = p[1] / 1000;
+      });
     });
+    xsAll.sort(function (a, b) { return a - b; });
+    var xs = xsAll;
+    var columns = curves.map(function (curve, c) { return xs.map(function (x) { return byX[x][c] == null ? null : byX[x][c]; }); });
     var opts = {
       width: widthOf(el),
       height: height || 260,
-      series: [
-        { label: 'percentile', value: function (u, v) { return v == null ? '' : percentileLabel(v); } },
-        { label: 'latency (ms)', stroke: COLORS[0], fill: 'rgba(31,111,235,0.08)', width: 2, points: { show: false }, value: function (u, v) { return v == null ? '' : v.toFixed(3) + ' ms'; } },
-      ],
+      series: [{ label: 'percentile', value: legendValue(percentileLabel) }].concat(curves.map(function (curve, c) {
+        return { label: curve.label, stroke: COLORS[c % COLORS.length], fill: c === 0 ? 'rgba(31,111,235,0.08)' : undefined, width: 2, spanGaps: true, points: { show: false }, value: legendValue(function (v) { return v.toFixed(3) + ' ms'; }) };
+      })),
       scales: { x: { time: false, distr: 3 }, y: { range: function (u, min, max) { return [0, Math.max(0.001, max * 1.1)]; } } },
       axes: [
         { splits: function () { return [1, 10, 100, 1000, 10000, 100000, 1000000].filter(function (x) { return x <= Math.max(10, xs[xs.length - 1] || 10); }); }, values: function (u, vals) { return vals.map(percentileLabel); } },
         { values: function (u, vals) { return vals.map(function (v) { return v + ' ms'; }); }, size: 70 },
       ],
     };
-    return new uPlot(opts, [xs, ys], el);
+    return new uPlot(opts, [xs].concat(columns), el);
   }
 
   function keepWidth(chart, el) {
