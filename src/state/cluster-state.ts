@@ -33,6 +33,11 @@ export class ClusterHub {
       if (isClusterMessage(message)) this.#handle(worker, message);
     });
     worker.on('exit', () => this.#workers.delete(worker));
+    // A worker that exits between isConnected() and the write breaks the pipe (EPIPE); its 'exit' follows, so the
+    // failed reply is only to a worker that no longer asks. Without a listener it would crash the primary.
+    worker.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_IPC_CHANNEL_CLOSED') throw err;
+    });
   }
 
   #handle(worker: Worker, message: ClusterMessage): void {
