@@ -16,7 +16,7 @@ export { LineDecoder, encodeLine, type LineEnding, type LineDecoderOptions } fro
 export { LengthPrefixDecoder, encodeLengthPrefixed, type LengthPrefixDecoderOptions } from './codec/length-prefix.js';
 export { createDecoder, encodeMessage, FRAMINGS, type Framing, type MessageDecoder } from './codec/framing.js';
 export { TcpConnection, type ConnectionOptions, type ConnectionState } from './tcp/connection.js';
-export { connectTcp, type ConnectOptions } from './tcp/client.js';
+export { connectTcp, type ConnectOptions, type ConnectTarget, type ConnectClientOptions } from './tcp/client.js';
 export { listenTcp, TcpServer, type ListenOptions, type ServerStats } from './tcp/server.js';
 export {
   bindUdp,

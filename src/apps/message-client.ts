@@ -77,7 +77,8 @@ export async function runMessageClient(
   const lockstep = options.lockstep ?? true;
   const greetingWaitMs = checkCount('greetingWaitMs', options.greetingWaitMs ?? 200, 0);
 
-  const conn = await connectTcp({ ...options, framing: 'raw', lineEnding: 'none' });
+  // MessageClientOptions keeps port and path both optional; connectTcp checks at run time that one is given.
+  const conn = await connectTcp({ ...options, framing: 'raw', lineEnding: 'none' } as ConnectOptions);
   onEvent({ type: 'connected', connection: conn });
   const decoder = new LineDecoder({ maxLineBytes: maxMessageBytes });
   let replies = 0;

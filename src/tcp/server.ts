@@ -6,10 +6,10 @@ import { AsyncQueue } from '../_async-queue.js';
 import { FD_RESERVE, freeFileDescriptors } from '../fd-limit.js';
 import { createAccessCheck, type AccessCheck, type AccessOptions } from '../access.js';
 import { socketEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
-import { SocklabError } from '../errors.js';
+import { SocklabError, abortedError } from '../errors.js';
 import { bindStreamListener } from '../listen.js';
 import { toSocketPath } from '../unix/socket-path.js';
-import { DEFAULTS, checkCount, checkPort } from '../options.js';
+import { DEFAULTS, checkCount, checkHost, checkPort, checkSignal } from '../options.js';
 import { kOwner, type ConnectionOwner } from './_hooks.js';
 import { TcpConnection, resolveConnectionOptions, type ConnectionOptions } from './connection.js';
 import type { CertificateSummary } from '../tls/certificate.js';
@@ -251,6 +251,8 @@ function resolveServerConnectionOptions(options: ListenOptions): ResolvedConnect
  * const server = await listenTcp({ port: 0, framing: 'auto' });
  * server.on('connection', (conn) => conn.on('message', (m) => conn.send(m)));
  */
+export async function listenTcp(options: ListenOptions & { tls: true | TlsServerOptions }): Promise<TcpServer & { readonly certificate: CertificateSummary }>;
+export async function listenTcp(options?: ListenOptions): Promise<TcpServer>;
 export async function listenTcp(options: ListenOptions = {}): Promise<TcpServer> {
   // Validate everything before binding, so a bad option never leaves a half-made server.
   const connectionOptions = resolveServerConnectionOptions(options);
@@ -259,7 +261,8 @@ export async function listenTcp(options: ListenOptions = {}): Promise<TcpServer>
     throw new RangeError('allow and deny filter IP addresses, and UNIX socket peers have none: guard the socket file with its permissions instead');
   }
   const allowed = createAccessCheck(options);
-  const host = unbracket(options.host ?? '127.0.0.1');
+  const signal = checkSignal(options.signal);
+  const host = unbracket(checkHost('host', options.host ?? '127.0.0.1'));
   const port = checkPort('port', options.port ?? 0);
   const backlog = checkCount('backlog', options.backlog ?? DEFAULTS.backlog, 0);
   const requested = checkCount('maxConnections', options.maxConnections ?? DEFAULTS.maxConnections, 1, true);
@@ -270,9 +273,14 @@ export async function listenTcp(options: ListenOptions = {}): Promise<TcpServer>
   const budget = free === undefined ? undefined : free - FD_RESERVE - (tls?.maxHandshakes ?? 0);
   const maxConnections = budget === undefined ? requested : Math.min(requested, Math.max(1, budget));
   const socketPath = options.path === undefined ? undefined : toSocketPath(options.path);
-  options.signal?.throwIfAborted();
+  const where = socketPath ?? `${host}:${port}`;
+  if (signal?.aborted) throw abortedError(`Listen on ${where}`, signal);
   const netServer = await bindStreamListener({ host, port, path: socketPath, backlog }, tls, { pauseOnConnect: false });
   const server = new TcpServer(netServer, connectionOptions, allowed, maxConnections, tls);
-  options.signal?.addEventListener('abort', () => void server.close(), { once: true });
+  if (signal?.aborted) {
+    await server.close();
+    throw abortedError(`Listen on ${where}`, signal);
+  }
+  signal?.addEventListener('abort', () => void server.close(), { once: true });
   return server;
 }
