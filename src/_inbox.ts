@@ -29,9 +29,8 @@ interface Waiter<T> {
  * One queue per socket that every reader shares: `receive()` calls, `messages()` loops and `request()`s take
  * from it in the order they asked. Items that arrive between two reads wait here, so sequential reads lose
  * nothing and add no listener. A read that ends (timeout, abort) removes its own timer and abort listener, so
- * any number of them leave nothing behind.
+ * any number of them leave nothing behind. Internal: the entry point exports only {@link WaitOptions}.
  *
- * @internal
  * @example
  * const inbox = new Inbox<string>({ describe: () => 'Receive' });
  * inbox.push('a');

@@ -30,7 +30,7 @@ export interface TcpFaults {
   seed?: number;
 }
 
-/** @internal Faults with every default filled in. */
+/** Faults with every default filled in (used inside the proxy only; Direction, which the d.ts keeps, names it). */
 export type ResolvedFaults = Required<Omit<TcpFaults, 'seed'>> & { maxHeldBytes: number };
 
 /** One direction of a relayed connection: reads from `from`, applies faults, writes to `to` in order. */

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import { SocklabError, systemCode } from '../errors.js';
 import { DEFAULTS, checkCount } from '../options.js';
 import { Rooms, backendUnavailable, type SharedState, type SharedStateEvents, type SharedStateStatus } from './shared-state.js';
@@ -15,6 +16,10 @@ local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 local floor = tonumber(ARGV[2])
 if current < floor then redis.call('SET', KEYS[1], floor) end
 return redis.call('INCRBY', KEYS[1], ARGV[1])`;
+
+// ioredis (and its dozen dependencies) is loaded by the first RedisState, not by `import 'socklab'`.
+const require = createRequire(import.meta.url);
+let RedisClass: typeof Redis | undefined;
 
 type AllocatingRedis = Redis & { socklabAllocate(key: string, count: number, floor: number): Promise<number> };
 
@@ -100,7 +105,8 @@ export class RedisState extends EventEmitter<SharedStateEvents> implements Share
     const maxDelayMs = checkCount('maxRetryDelayMs', options.maxRetryDelayMs ?? DEFAULTS.backendMaxRetryDelayMs, 1);
     const connectTimeout = checkCount('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.backendConnectTimeoutMs, 1);
     const make = (): Redis => {
-      const client = new Redis({
+      RedisClass ??= (require('ioredis') as typeof import('ioredis')).Redis;
+      const client = new RedisClass({
         host: target.host,
         port: target.port,
         db: target.db,

@@ -54,7 +54,8 @@ export interface ListenOptions extends ConnectionOptions, AccessOptions {
   tls?: boolean | TlsServerOptions;
 }
 
-interface ServerEvents {
+/** The events of a {@link TcpServer}; any other name is a type error. */
+export interface TcpServerEvents {
   connection: [connection: TcpConnection];
   /** A client turned away because the server was full. */
   rejected: [connection: TcpConnection];
@@ -90,7 +91,7 @@ export interface ServerStats {
  * console.log(server.address().port);
  * for await (const conn of server) conn.send('hello');
  */
-export class TcpServer extends EventEmitter<ServerEvents> {
+export class TcpServer extends EventEmitter<TcpServerEvents> {
   readonly server: Server;
   readonly connections = new Set<TcpConnection>();
   readonly stats: ServerStats = { accepted: 0, rejected: 0, denied: 0, active: 0, peakActive: 0, acceptErrors: 0, handshaking: 0, tlsFailures: {} };
