@@ -6,6 +6,7 @@
  * sources, bench reports) are not exported. Heavy optional parts (ioredis, prom-client, selfsigned) load only
  * when a feature that needs them is used, so `import 'socklab'` costs little more than node:net, dgram and tls.
  *
+ * @packageDocumentation
  * @example
  * import { listenTcp, connectTcp } from 'socklab';
  * await using server = await listenTcp({ port: 0 });
@@ -13,8 +14,6 @@
  * await using conn = await connectTcp({ host: '127.0.0.1', port: server.address().port });
  * conn.send('hi');
  * console.log((await conn.receive({ timeoutMs: 1000 })).toString()); // "echo hi"
- *
- * @packageDocumentation
  */
 export { formatEndpoint, isLoopback, type Endpoint } from './address.js';
 export { resolveHost, resolveHostAll, type ResolvedAddress, type ResolveOptions } from './dns.js';
@@ -34,6 +33,7 @@ export {
   type MessagesOptions,
   type ReceiveOptions,
 } from './tcp/connection.js';
+export type { ResolvedConnectionOptions } from './tcp/_connection-options.js';
 export type { TlsVerification } from './tcp/_connection-tls.js';
 export { connectTcp, type ConnectOptions, type ConnectTarget, type ConnectClientOptions } from './tcp/client.js';
 export { listenTcp, TcpServer, type ListenOptions, type ServerStats, type TcpServerEvents } from './tcp/server.js';
@@ -56,7 +56,7 @@ export {
 } from './udp/endpoint.js';
 export { generateSelfSigned, type CertificateSummary, type SelfSignedCertificate } from './tls/certificate.js';
 export { TlsError } from './tls/errors.js';
-export { TLS_VERSIONS, type TlsClientOptions, type TlsServerOptions, type TlsVersion } from './tls/options.js';
+export { TLS_VERSIONS, type TlsClientOptions, type TlsServerOptions, type TlsVersion, type Pem } from './tls/options.js';
 
 // The CLI's programs as functions (README, "The library"), each module loaded on the first call.
 export {
@@ -70,14 +70,14 @@ export {
   startChatServer,
 } from './_apps.js';
 export { formatChatEvent } from './apps/chat/format.js';
-export type { MessageServer, MessageServerStats, MessageServerOptions, ServeMode, ServerEvent } from './apps/message-server.js';
+export type { MessageServer, MessageServerStats, MessageServerOptions, ServeMode, ServerEvent, ConnectionTotals } from './apps/message-server.js';
 export type { MessageClientOptions, MessageClientEvent, MessageClientResult } from './apps/message-client.js';
 export type { CounterServer, CounterServerOptions, CounterEvent, CounterStats, DropReason } from './apps/counter-server.js';
 export type { CounterClientOptions, CounterClientEvent, CounterClientResult } from './apps/counter-client.js';
 export type { TcpProxy, TcpProxyOptions, TcpFaults, TcpProxyEvent, TcpProxyStats, FaultDirection } from './proxy/tcp-proxy.js';
 export type { UdpProxy, UdpProxyOptions, UdpFaults, UdpProxyStats } from './proxy/udp-proxy.js';
 export type { ExecServer, ExecServerOptions, ExecServerEvent, ExecServerStats } from './exec/exec-server.js';
-export type { ProgramCommand, ProgramOptions, ProgramExit } from './exec/program.js';
+export type { ProgramSession, ProgramCommand, ProgramOptions, ProgramExit } from './exec/program.js';
 export type { ChatServer, ChatServerOptions, ChatServerStats, ChatEvent, ChatMode } from './apps/chat-server.js';
-export { MemoryState, type SharedState, type SharedStateKind, type SharedStateEvents, type SharedStateStatus } from './state/shared-state.js';
+export { MemoryState, type CounterStore, type SharedState, type SharedStateKind, type SharedStateEvents, type SharedStateStatus } from './state/shared-state.js';
 export { RedisState, connectRedisState, parseRedisUrl, type RedisTarget, type RedisStateOptions } from './state/redis-state.js';

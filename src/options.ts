@@ -1,6 +1,9 @@
 /**
  * Defaults for every limit and timeout. Anything a peer can make grow has a finite default here;
  * unlimited must be asked for with `Infinity`, never implied by 0.
+ * @example
+ * await using server = await listenTcp({ port: 0, maxMessageBytes: DEFAULTS.maxMessageBytes / 4 });
+ * console.log(server.maxConnections <= DEFAULTS.maxConnections); // true
  */
 export const DEFAULTS = Object.freeze({
   /**

@@ -37,6 +37,7 @@ export interface TcpProxyOptions extends TcpFaults {
   upstreamTls?: boolean | TlsClientOptions;
 }
 
+/** What a TCP proxy reports as it relays (`onEvent`). */
 export type TcpProxyEvent =
   /** `socket` is the client's, for observers that read its byte counts (the dashboard); do not write to it. */
   | { type: 'open'; id: number; client: Endpoint; socket?: Socket }
@@ -45,6 +46,7 @@ export type TcpProxyEvent =
   | { type: 'close'; id: number; up: number; down: number }
   | { type: 'tls-failed'; client: Endpoint; code: string; message: string };
 
+/** Counters of a TCP proxy. */
 export interface TcpProxyStats {
   connections: number;
   active: number;

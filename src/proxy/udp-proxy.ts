@@ -38,6 +38,7 @@ export interface UdpProxyOptions extends UdpFaults {
   sessionIdleMs?: number;
 }
 
+/** Counters of a UDP proxy. */
 export interface UdpProxyStats {
   /** Datagrams handed on, duplicates included. */
   forwarded: number;

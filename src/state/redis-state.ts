@@ -56,6 +56,7 @@ export function parseRedisUrl(text: string): RedisTarget {
   return { host, port, db, location: `redis://${url.host}/${db}` };
 }
 
+/** Options of `connectRedisState`. */
 export interface RedisStateOptions {
   /** Prefix of every key and channel, so several socklab deployments can share one Redis. @default 'socklab:' */
   prefix?: string;
@@ -75,8 +76,9 @@ export interface RedisStateOptions {
  * reconnect with capped backoff. Messages published during an outage are lost across instances.
  *
  * @example
- * const state = await connectRedisState(parseRedisUrl('redis://127.0.0.1:6379/0'));
+ * const state = await connectRedisState(parseRedisUrl(redisUrl)); // e.g. 'redis://127.0.0.1:6379/0'
  * state.on('status', (status, why) => console.error(`redis ${status} ${why ?? ''}`));
+ * await state.close();
  */
 export class RedisState extends EventEmitter<SharedStateEvents> implements SharedState {
   readonly kind = 'redis' as const;
@@ -217,7 +219,10 @@ export class RedisState extends EventEmitter<SharedStateEvents> implements Share
 /**
  * Connects to Redis and resolves once both connections are ready.
  * @throws {SocklabError} SL_ERR_BACKEND_UNAVAILABLE naming the URL when Redis cannot be reached at start
- * @example const state = await connectRedisState(parseRedisUrl('redis://127.0.0.1:6379'));
+ * @example
+ * const state = await connectRedisState(parseRedisUrl(redisUrl)); // e.g. 'redis://127.0.0.1:6379'
+ * console.log(await state.allocate(1) > 0); // true
+ * await state.close();
  */
 export async function connectRedisState(target: RedisTarget, options: RedisStateOptions = {}): Promise<RedisState> {
   const state = new RedisState(target, options);

@@ -39,6 +39,7 @@ export interface ConnectionOptions {
   farewell?: (reason: SocklabError, connection: TcpConnection) => string | undefined;
 }
 
+/** {@link ConnectionOptions} validated, with every default filled in and frozen (read from `conn.options`). */
 export type ResolvedConnectionOptions = Readonly<Required<Omit<ConnectionOptions, 'farewell'>>> & Pick<ConnectionOptions, 'farewell'>;
 
 const resolvedOptions = new WeakSet<object>();

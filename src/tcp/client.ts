@@ -46,8 +46,9 @@ export interface ConnectClientOptions extends ConnectionOptions {
  * SL_ERR_TLS_* codes (README, error table).
  *
  * @example
- * await using conn = await connectTcp({ host: 'localhost', port: 12345 });
+ * await using conn = await connectTcp({ host: 'localhost', port }); // `port`: a server that answers "echo <message>"
  * conn.send('ack');
+ * console.log(`${await conn.receive({ timeoutMs: 1000 })}`); // "echo ack"
  */
 export async function connectTcp(options: ConnectOptions): Promise<TcpConnection> {
   if (typeof options !== 'object' || options === null) throw new TypeError('connectTcp needs an options object with a port or a path');

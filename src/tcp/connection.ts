@@ -29,18 +29,21 @@ let startReading: (connection: TcpConnection) => void;
 const tlsVerification = new WeakMap<TcpConnection, TlsVerification>();
 
 
+// The interface adds EventEmitter's typed methods to the class (the prototype is set in the static block).
+export interface TcpConnection extends EventEmitter<ConnectionEvents> {}
 /**
  * One TCP connection that speaks in messages. Reading starts when the first `'message'` listener is added,
  * or `messages()` or `receive()` is called, so no message is lost between accept and the handler. After the
  * peer's FIN the connection closes itself once its reader is done (docs/library-guide.md, "Who closes when").
  *
  * @example
- * const conn = await connectTcp({ port });
+ * await using server = await listenTcp({ port: 0 });
+ * server.on('connection', (c) => c.on('message', (m) => void (c.send(`echo ${m}`), c.close())));
+ * const conn = await connectTcp({ host: '127.0.0.1', port: server.address().port });
  * conn.send('hello');
- * for await (const reply of conn.messages()) console.log(reply.toString());
+ * for await (const reply of conn.messages()) console.log(reply.toString()); // "echo hello"; the server's FIN ends the loop
  * const err = await conn.closed; // undefined, or why it ended
  */
-export interface TcpConnection extends EventEmitter<ConnectionEvents> {}
 export class TcpConnection {
   readonly socket: Socket;
   readonly options: ResolvedConnectionOptions;
@@ -180,7 +183,10 @@ export class TcpConnection {
   /**
    * Sends bytes that are already framed (from `encodeMessage`), for a hot path that sends the same reply over and
    * over: encode it once, send it many times. Same return value and limits as `send()`.
-   * @example const reply = encodeMessage('line', 'ok', 'lf'); conn.on('message', () => conn.sendEncoded(reply));
+   * @example
+   * const ping = encodeMessage('line', 'ping', 'lf'); // once
+   * conn.sendEncoded(ping);
+   * console.log(`${await conn.receive({ timeoutMs: 1000 })}`); // "echo ping"
    */
   sendEncoded(frame: Uint8Array): boolean {
     if (this.#state !== 'open' || this.#writeEnded) throw sendClosedError(this.peer, this.#state);
@@ -196,7 +202,11 @@ export class TcpConnection {
    * Incoming messages, in order. Ends after the peer's FIN (then the connection closes, so replies sent in the loop
    * go out) or when it closes: `closed` tells why, or `throwOnError` throws it. Past `maxQueuedMessages` held,
    * reading pauses (TCP flow control slows the peer). Leaving the loop early (`break`) closes the connection.
-   * @example for await (const m of conn.messages({ throwOnError: true })) conn.send(`echo ${m}`);
+   * @example
+   * conn.send('a');
+   * conn.send('b');
+   * conn.end(); // the server answers both, then sees our FIN and closes
+   * for await (const m of conn.messages({ throwOnError: true })) console.log(`${m}`); // "echo a", "echo b"; a reset would throw
    */
   messages(options?: MessagesOptions): AsyncIterableIterator<Buffer> {
     return this.#openReaders().messages(options);
@@ -205,7 +215,10 @@ export class TcpConnection {
   /**
    * The next message (those arriving between calls wait). Rejects with SL_ERR_REPLY_TIMEOUT, SL_ERR_ABORTED, or
    * once none will come the error that ended the connection or SL_ERR_CONNECTION_CLOSED (after a FIN it then closes).
-   * @example const reply = await conn.receive({ timeoutMs: 1000 });
+   * @example
+   * conn.send('ping');
+   * const reply = await conn.receive({ timeoutMs: 1000 });
+   * console.log(`${reply}`); // "echo ping"
    */
   receive(options: ReceiveOptions = {}): Promise<Buffer> {
     return this.#openReaders().receive(options);
@@ -213,7 +226,10 @@ export class TcpConnection {
 
   /**
    * Half-close: FIN after the queued output; the peer's messages keep coming until its FIN closes the connection.
-   * @example conn.send('last request'); conn.end(); for await (const reply of conn.messages()) console.log(`${reply}`);
+   * @example
+   * conn.send('last request');
+   * conn.end();
+   * for await (const reply of conn.messages()) console.log(`${reply}`); // "echo last request", then the server's FIN
    */
   end(): void {
     if (this.#state !== 'open' || this.#writeEnded) return;

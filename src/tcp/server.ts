@@ -88,8 +88,14 @@ export interface ServerStats {
  *
  * @example
  * await using server = await listenTcp({ port: 0 });
- * console.log(server.address().port);
- * for await (const conn of server) conn.send('hello');
+ * const connecting = connectTcp({ host: '127.0.0.1', port: server.address().port });
+ * // The loop sees connections accepted once it runs (earlier ones are in `server.connections`).
+ * for await (const conn of server) {
+ *   conn.send('hello');
+ *   break; // leaving the loop leaves the server open; one client is enough here
+ * }
+ * await using client = await connecting;
+ * console.log(`${await client.receive({ timeoutMs: 1000 })}`); // "hello"
  */
 export class TcpServer extends EventEmitter<TcpServerEvents> {
   readonly server: Server;
@@ -249,8 +255,9 @@ function resolveServerConnectionOptions(options: ListenOptions): ResolvedConnect
  * @throws {SocklabError} SL_ERR_BIND when the address is taken or not ours; SL_ERR_TLS_CONFIG for an unusable
  *   certificate or key; RangeError for bad options.
  * @example
- * const server = await listenTcp({ port: 0, framing: 'auto' });
- * server.on('connection', (conn) => conn.on('message', (m) => conn.send(m)));
+ * await using server = await listenTcp({ port: 0, framing: 'auto' });
+ * server.on('connection', (conn) => conn.on('message', (m) => conn.send(m))); // an echo server
+ * console.log(server.address().port);
  */
 export async function listenTcp(options: ListenOptions & { tls: true | TlsServerOptions }): Promise<TcpServer & { readonly certificate: CertificateSummary }>;
 export async function listenTcp(options?: ListenOptions): Promise<TcpServer>;

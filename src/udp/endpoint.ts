@@ -10,7 +10,10 @@ import { requestReply, type RequestOptions } from './_request.js';
 
 export type { RequestOptions } from './_request.js';
 
-/** Largest UDP payload over IPv4: 65535 − 8 (UDP header) − 20 (IPv4 header). */
+/**
+ * Largest UDP payload over IPv4: 65535 − 8 (UDP header) − 20 (IPv4 header).
+ * @example await client.send(Buffer.alloc(MAX_UDP_PAYLOAD_BYTES + 1)).catch((err) => console.log(err.code)); // SL_ERR_DATAGRAM_TOO_LARGE
+ */
 export const MAX_UDP_PAYLOAD_BYTES = 65_507;
 
 /** One datagram received, with who sent it. */
@@ -77,9 +80,12 @@ export interface UdpEndpointEvents {
  * `receive()`, `request()` and `messages()` (or, with none of those used, for the first `'message'` listener).
  *
  * @example
- * await using client = await connectUdp({ port: 12345 });
+ * await using server = await bindUdp({ port: 0 });
+ * server.on('message', ({ data, from }) => void server.send(`got ${data}`, from));
+ * await using client = await connectUdp({ host: '127.0.0.1', port: server.address().port });
  * await client.send('get');
  * const { data, from } = await client.receive({ timeoutMs: 1000 });
+ * console.log(`${data}`, from.port === server.address().port); // "got get" true
  */
 export class UdpEndpoint<Kind extends UdpKind = UdpKind> extends EventEmitter<UdpEndpointEvents> {
   readonly socket: Socket;
@@ -129,7 +135,10 @@ export class UdpEndpoint<Kind extends UdpKind = UdpKind> extends EventEmitter<Ud
    * Sends one datagram; resolves when the kernel took it. A connected endpoint sends to its peer; a bound one must
    * name `to`. Rejects with SL_ERR_DATAGRAM_TOO_LARGE, SL_ERR_CONNECTION_CLOSED, or SL_ERR_CONNECT_REFUSED when
    * an earlier datagram to the connected peer was refused (ICMP port unreachable).
-   * @example await client.send('get'); await server.send('reply', datagram.from);
+   * @example
+   * await client.send('get'); // connected: to its peer
+   * const datagram = await server.receive({ timeoutMs: 1000 });
+   * await server.send('reply', datagram.from); // bound: to whoever asked
    */
   send(this: UdpEndpoint<'connected'>, data: string | Uint8Array): Promise<void>;
   send(this: UdpEndpoint<'bound'>, data: string | Uint8Array, to: UdpTarget): Promise<void>;
@@ -170,7 +179,10 @@ export class UdpEndpoint<Kind extends UdpKind = UdpKind> extends EventEmitter<Ud
    * The next datagram (those arriving between calls wait, up to `maxQueuedMessages`). Rejects with
    * SL_ERR_REPLY_TIMEOUT, SL_ERR_ABORTED, SL_ERR_CONNECT_REFUSED (connected: the peer's port is closed) or, once
    * the endpoint is closed, SL_ERR_CONNECTION_CLOSED.
-   * @example const { data, from } = await server.receive({ timeoutMs: 1000 });
+   * @example
+   * await client.send('hi');
+   * const { data, from } = await server.receive({ timeoutMs: 1000 });
+   * console.log(`${data}`, from.port === client.address().port); // "hi" true
    */
   async receive(options: UdpReceiveOptions = {}): Promise<Datagram> {
     this.#reading = this.#asking = true;
@@ -184,7 +196,10 @@ export class UdpEndpoint<Kind extends UdpKind = UdpKind> extends EventEmitter<Ud
    * resending after each `timeoutMs` up to `retries` times. Rejects with SL_ERR_REPLY_TIMEOUT when no attempt got
    * a reply, SL_ERR_CONNECT_REFUSED when the peer's port is closed (connected endpoints), SL_ERR_ABORTED.
    * A bound endpoint names the peer in `to`.
-   * @example const reply = await client.request('get', { timeoutMs: 500, retries: 2 });
+   * @example
+   * server.on('message', ({ data, from }) => void server.send(`ok ${data}`, from));
+   * const reply = await client.request('get', { timeoutMs: 500, retries: 2 });
+   * console.log(`${reply.data}`); // "ok get"
    */
   request(this: UdpEndpoint<'connected'>, data: string | Uint8Array, options?: RequestOptions & { to?: undefined }): Promise<Datagram>;
   request(this: UdpEndpoint<'bound'>, data: string | Uint8Array, options: RequestOptions & { to: UdpTarget }): Promise<Datagram>;
@@ -197,7 +212,12 @@ export class UdpEndpoint<Kind extends UdpKind = UdpKind> extends EventEmitter<Ud
    * Incoming datagrams, from the same inbox as `receive()`. UDP cannot be paused, so when `maxQueuedMessages`
    * are waiting, new ones are dropped and counted in `stats.dropped`. Ends when the endpoint closes; `break`
    * leaves the endpoint open; `signal` makes the waiting `next()` reject with SL_ERR_ABORTED.
-   * @example for await (const { data, from } of server.messages()) await server.send(data, from);
+   * @example
+   * await client.send('ping');
+   * for await (const { data, from } of server.messages()) {
+   *   await server.send(data, from); // an echo server; one datagram is enough here
+   *   break;
+   * }
    */
   messages(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<Datagram> {
     this.#reading = true;
@@ -277,7 +297,10 @@ function queueLimit(options: UdpEndpointOptions): number {
 /**
  * Binds a UDP endpoint (a server). Resolves once bound.
  * @throws {SocklabError} SL_ERR_BIND
- * @example const server = await bindUdp({ port: 0 }); server.on('message', ({ data, from }) => server.send(data, from));
+ * @example
+ * await using server = await bindUdp({ port: 0 });
+ * server.on('message', ({ data, from }) => void server.send(data, from)); // an echo server
+ * console.log(server.address().port);
  */
 export async function bindUdp(options: BindUdpOptions = {}): Promise<UdpEndpoint<'bound'>> {
   const host = unbracket(checkHost('host', options.host ?? '127.0.0.1'));
@@ -307,7 +330,11 @@ export async function bindUdp(options: BindUdpOptions = {}): Promise<UdpEndpoint
  * Creates a UDP endpoint connected to one peer (a client): `send(data)` needs no address, and only that
  * peer's datagrams are delivered. Connecting sends nothing; it only fixes the peer.
  * @throws {SocklabError} SL_ERR_RESOLVE, SL_ERR_CONNECT
- * @example const client = await connectUdp({ host: '127.0.0.1', port: 12345 }); await client.send('get');
+ * @example
+ * await using server = await bindUdp({ port: 0 });
+ * await using client = await connectUdp({ host: '127.0.0.1', port: server.address().port });
+ * await client.send('get');
+ * console.log(`${(await server.receive({ timeoutMs: 1000 })).data}`); // "get"
  */
 export async function connectUdp(options: ConnectUdpOptions): Promise<UdpEndpoint<'connected'>> {
   if (options?.port === undefined) throw new TypeError('connectUdp needs the peer\'s port');

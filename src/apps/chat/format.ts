@@ -3,7 +3,7 @@ import type { ChatEvent } from '../chat-server.js';
 
 /**
  * One log line per event.
- * @example formatChatEvent({ type: 'joined', peer, name: '127.0.0.1:40000' }) // '127.0.0.1:40000 joined'
+ * @example formatChatEvent({ type: 'joined', peer: { address: '127.0.0.1', port: 40000, family: 'IPv4' }, name: '127.0.0.1:40000' }) // '127.0.0.1:40000 joined'
  */
 export function formatChatEvent(event: ChatEvent): string {
   switch (event.type) {
