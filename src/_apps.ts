@@ -2,6 +2,7 @@
  * The CLI's programs as library functions, each loaded on its first call: `import 'socklab'` then costs no more
  * than the connection API (BENCHMARKS.md, "Import cost"). The modules behind them document every option.
  */
+import { SocklabError, abortedError } from './errors.js';
 import type { MessageServer, MessageServerOptions } from './apps/message-server.js';
 import type { MessageClientEvent, MessageClientOptions, MessageClientResult } from './apps/message-client.js';
 import type { CounterServer, CounterServerOptions } from './apps/counter-server.js';
@@ -40,7 +41,7 @@ export async function runMessageClient(
   input: AsyncIterable<string> | Iterable<string>,
   onEvent?: (event: MessageClientEvent) => void,
 ): Promise<MessageClientResult> {
-  return (await import('./apps/message-client.js')).runMessageClient(options, input, onEvent);
+  return abortCoded('The message client', options.signal, async () => (await import('./apps/message-client.js')).runMessageClient(options, input, onEvent));
 }
 
 /**
@@ -67,7 +68,7 @@ export async function startCounterServer(options: CounterServerOptions = {}): Pr
  * await server.close();
  */
 export async function runCounterClient(options: CounterClientOptions): Promise<CounterClientResult> {
-  return (await import('./apps/counter-client.js')).runCounterClient(options);
+  return abortCoded('The counter client', options.signal, async () => (await import('./apps/counter-client.js')).runCounterClient(options));
 }
 
 /**
@@ -120,4 +121,14 @@ export async function startExecServer(options: ExecServerOptions): Promise<ExecS
  */
 export async function startChatServer(options: ChatServerOptions = {}): Promise<ChatServer> {
   return (await import('./apps/chat-server.js')).startChatServer(options);
+}
+
+/** Node's own aborts (timers/promises, throwIfAborted) reject with a DOMException: the caller gets SL_ERR_ABORTED. */
+async function abortCoded<T>(what: string, signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (signal?.aborted && !(err instanceof SocklabError) && (err as Error | undefined)?.name === 'AbortError') throw abortedError(what, signal);
+    throw err;
+  }
 }

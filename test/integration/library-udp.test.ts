@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { describe, it, type TestContext } from 'node:test';
-import { bindUdp, connectUdp, SocklabError, type UdpEndpoint } from '../../src/index.js';
+import { bindUdp, connectUdp, runCounterClient, SocklabError, startCounterServer, type UdpEndpoint } from '../../src/index.js';
 
 const code = (expected: string) => (err: unknown) => err instanceof SocklabError && err.code === expected;
 
@@ -53,6 +53,16 @@ describe('UdpEndpoint.receive()', () => {
   it('bindUdp and connectUdp honour an already aborted signal with SL_ERR_ABORTED', { timeout: 5000 }, async () => {
     await assert.rejects(bindUdp({ port: 0, signal: AbortSignal.abort() }), code('SL_ERR_ABORTED'));
     await assert.rejects(connectUdp({ port: 9, signal: AbortSignal.abort() }), code('SL_ERR_ABORTED'));
+  });
+
+  it('runCounterClient aborted before or during its run rejects with SL_ERR_ABORTED, not a DOMException', { timeout: 5000 }, async (t) => {
+    const server = await startCounterServer({ port: 0, delayMs: 0, logMessages: false });
+    t.after(() => server.close());
+    const options = { host: '127.0.0.1', port: server.address().port, count: 5, intervalMs: 1000 };
+    await assert.rejects(runCounterClient({ ...options, signal: AbortSignal.abort() }), code('SL_ERR_ABORTED'));
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    await assert.rejects(runCounterClient({ ...options, signal: controller.signal }), code('SL_ERR_ABORTED'));
   });
 });
 
