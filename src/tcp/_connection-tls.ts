@@ -17,14 +17,22 @@ export interface ConnectionTls {
   verified: TlsVerification | undefined;
 }
 
+/** How connectTcp accepted the server's certificate: client TLS sockets only, so not a field of every connection. */
+const verifications = new WeakMap<Socket, TlsVerification>();
+
+/** connectTcp records how it accepted the server's certificate, for `conn.tls`. */
+export function setTlsVerification(socket: Socket, verified: TlsVerification): void {
+  verifications.set(socket, verified);
+}
+
 /** The session of `socket`, or undefined for plaintext. */
-export function connectionTls(socket: Socket, verified: TlsVerification | undefined): ConnectionTls | undefined {
+export function connectionTls(socket: Socket): ConnectionTls | undefined {
   if (!(socket instanceof TLSSocket)) return undefined;
   const peer = socket.getPeerCertificate();
   return {
     protocol: socket.getProtocol() ?? 'unknown',
     cipher: socket.getCipher()?.standardName ?? 'unknown',
     peerCertificate: peer && Object.keys(peer).length > 0 ? summarizePeerCertificate(peer) : undefined,
-    verified,
+    verified: verifications.get(socket),
   };
 }

@@ -6,7 +6,8 @@ import { DEFAULTS, checkCount, checkHost, checkOneOf, checkPort, checkSignal } f
 import { startTlsClient } from '../tls/client.js';
 import { resolveTlsClientOptions, type TlsClientOptions } from '../tls/options.js';
 import { formatSocketPath, toSocketPath } from '../unix/socket-path.js';
-import { TcpConnection, resolveConnectionOptions, setTlsVerification, type ConnectionOptions } from './connection.js';
+import { setTlsVerification } from './_connection-tls.js';
+import { TcpConnection, resolveConnectionOptions, type ConnectionOptions } from './connection.js';
 
 /** Where to connect: a TCP `port` (on `host`), or a UNIX socket `path`. */
 export type ConnectTarget =
@@ -57,9 +58,8 @@ export async function connectTcp(options: ConnectOptions): Promise<TcpConnection
   const signal = checkSignal(options.signal);
   const tls = options.tls ? resolveTlsClientOptions(options.tls) : undefined;
   const connection = (socket: Socket): TcpConnection => {
-    const conn = new TcpConnection(socket, options);
-    if (tls) setTlsVerification(conn, tls.fingerprint !== undefined ? 'fingerprint' : tls.insecure ? 'insecure' : 'ca');
-    return conn;
+    if (tls) setTlsVerification(socket, tls.fingerprint !== undefined ? 'fingerprint' : tls.insecure ? 'insecure' : 'ca');
+    return new TcpConnection(socket, options);
   };
   if (options.path !== undefined) {
     if (options.port !== undefined || options.host !== undefined) throw new TypeError('connectTcp takes a path or a host and port, not both');

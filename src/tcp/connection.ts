@@ -7,7 +7,7 @@ import { FrameTooLargeError, SocklabError, connectionError } from '../errors.js'
 import { resolveConnectionOptions, type ConnectionOptions, type ResolvedConnectionOptions } from './_connection-options.js';
 import { kAppState, kHooks, kOwner, type ConnectionHooks, type ConnectionOwner } from './_hooks.js';
 import { Readers, closeAfterPeerEnd, type MessagesOptions, type ReceiveOptions } from './_message-queue.js';
-import { connectionTls, type ConnectionTls, type TlsVerification } from './_connection-tls.js';
+import { connectionTls, type ConnectionTls } from './_connection-tls.js';
 import { drained, guardOutput } from './_output-guard.js';
 import { RareState, destroySocket, peerEndpoint, type ConnectionStats } from './_connection-state.js';
 import { IdleSweeper } from './idle-sweeper.js';
@@ -25,10 +25,6 @@ const kConnection = Symbol('socklab.connection');
 type OwnedSocket = Socket & { [kConnection]: TcpConnection };
 
 let startReading: (connection: TcpConnection) => void;
-/** How connectTcp accepted the server's certificate: client TLS connections only, so not a field of every connection. */
-const tlsVerification = new WeakMap<TcpConnection, TlsVerification>();
-
-
 // The interface adds EventEmitter's typed methods to the class (the prototype is set in the static block).
 export interface TcpConnection extends EventEmitter<ConnectionEvents> {}
 /**
@@ -107,7 +103,6 @@ export class TcpConnection {
   static #onIdle(conn: TcpConnection): void {
     void conn.closeWithReason(idleTimeoutError(conn.options.idleTimeoutMs));
   }
-
   static #onMessageTimeout(conn: TcpConnection): void {
     conn.#rare!.messageTimer = undefined;
     void conn.closeWithReason(slowSenderError(conn.options.messageTimeoutMs, conn.#decoder?.pendingBytes ?? 0));
@@ -168,7 +163,7 @@ export class TcpConnection {
 
   /** The TLS session (protocol, cipher, the peer's certificate), or undefined for plaintext. */
   get tls(): ConnectionTls | undefined {
-    return connectionTls(this.socket, tlsVerification.get(this));
+    return connectionTls(this.socket);
   }
 
   /**
@@ -184,8 +179,7 @@ export class TcpConnection {
    * Sends bytes that are already framed (from `encodeMessage`), for a hot path that sends the same reply over and
    * over: encode it once, send it many times. Same return value and limits as `send()`.
    * @example
-   * const ping = encodeMessage('line', 'ping', 'lf'); // once
-   * conn.sendEncoded(ping);
+   * conn.sendEncoded(encodeMessage('line', 'ping', 'lf')); // encode once, send it many times
    * console.log(`${await conn.receive({ timeoutMs: 1000 })}`); // "echo ping"
    */
   sendEncoded(frame: Uint8Array): boolean {
@@ -203,9 +197,7 @@ export class TcpConnection {
    * go out) or when it closes: `closed` tells why, or `throwOnError` throws it. Past `maxQueuedMessages` held,
    * reading pauses (TCP flow control slows the peer). Leaving the loop early (`break`) closes the connection.
    * @example
-   * conn.send('a');
-   * conn.send('b');
-   * conn.end(); // the server answers both, then sees our FIN and closes
+   * conn.send('a'), conn.send('b'), conn.end(); // the server answers both, then sees our FIN and closes
    * for await (const m of conn.messages({ throwOnError: true })) console.log(`${m}`); // "echo a", "echo b"; a reset would throw
    */
   messages(options?: MessagesOptions): AsyncIterableIterator<Buffer> {
@@ -217,8 +209,7 @@ export class TcpConnection {
    * once none will come the error that ended the connection or SL_ERR_CONNECTION_CLOSED (after a FIN it then closes).
    * @example
    * conn.send('ping');
-   * const reply = await conn.receive({ timeoutMs: 1000 });
-   * console.log(`${reply}`); // "echo ping"
+   * console.log(`${await conn.receive({ timeoutMs: 1000 })}`); // "echo ping"
    */
   receive(options: ReceiveOptions = {}): Promise<Buffer> {
     return this.#openReaders().receive(options);
@@ -227,8 +218,7 @@ export class TcpConnection {
   /**
    * Half-close: FIN after the queued output; the peer's messages keep coming until its FIN closes the connection.
    * @example
-   * conn.send('last request');
-   * conn.end();
+   * conn.send('last request'), conn.end();
    * for await (const reply of conn.messages()) console.log(`${reply}`); // "echo last request", then the server's FIN
    */
   end(): void {
@@ -405,9 +395,4 @@ export class TcpConnection {
 export function setConnectionHooks(connection: TcpConnection, hooks: ConnectionHooks): void {
   connection[kHooks] = hooks;
   startReading(connection);
-}
-
-/** @internal connectTcp records how it accepted the server's certificate, for `conn.tls`. */
-export function setTlsVerification(connection: TcpConnection, verified: TlsVerification): void {
-  tlsVerification.set(connection, verified);
 }
