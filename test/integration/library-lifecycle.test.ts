@@ -92,20 +92,27 @@ describe('a connection ends by itself after the peer finishes', () => {
 
 describe('what ends a messages() loop, and throwOnError', () => {
   it('a reset: the loop ends and closed gives SL_ERR_CONNECTION_RESET; with throwOnError the loop throws it', { timeout: 5000 }, async (t) => {
+    // The reset comes once the client has read 'before' and answered, so no unread data races the RST.
     const port = await rawServer(t, (socket) => {
       socket.write('before\n');
-      setTimeout(() => socket.resetAndDestroy(), 50);
+      socket.once('data', () => socket.resetAndDestroy());
     });
     const quiet = await client(t, port);
     const got: string[] = [];
-    for await (const m of quiet.messages()) got.push(m.toString());
+    for await (const m of quiet.messages()) {
+      got.push(m.toString());
+      quiet.send('ack');
+    }
     assert.deepEqual(got, ['before']);
     assert.equal((await quiet.closed)?.code, 'SL_ERR_CONNECTION_RESET');
 
     const loud = await client(t, port);
     const seen: string[] = [];
     await assert.rejects(async () => {
-      for await (const m of loud.messages({ throwOnError: true })) seen.push(m.toString());
+      for await (const m of loud.messages({ throwOnError: true })) {
+        seen.push(m.toString());
+        loud.send('ack');
+      }
     }, code('SL_ERR_CONNECTION_RESET'));
     assert.deepEqual(seen, ['before']);
   });
