@@ -89,6 +89,9 @@ async function receiveOne(conn: TcpConnection, readers: Readers, options: Receiv
 function messageLoop(conn: TcpConnection, readers: Readers, options: MessagesOptions = {}): AsyncIterableIterator<Buffer> {
   const { inbox } = readers;
   const signal = checkSignal(options.signal);
+  if (options.throwOnError !== undefined && typeof options.throwOnError !== 'boolean') {
+    throw new TypeError(`throwOnError must be a boolean, got ${typeof options.throwOnError}`);
+  }
   const throwOnError = options.throwOnError === true;
   let done = false;
   readers.loops++;

@@ -233,6 +233,8 @@ describe('options are checked at the call that takes them', () => {
     await assert.rejects(connectTcp({ port: 1, signal: 'soon' as never }), TypeError);
     const conn = await client(t, busy.address().port);
     await assert.rejects(conn.receive({ timeoutMs: -1 }), RangeError);
+    assert.throws(() => conn.messages({ throwOnError: 'yes' as never }), TypeError);
+    assert.throws(() => conn.messages({ signal: {} as never }), TypeError);
   });
 });
 
