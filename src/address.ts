@@ -35,7 +35,10 @@ export function socketEndpoint(socket: Socket, side: 'remote' | 'local'): Endpoi
     : toEndpoint({ address: socket.localAddress ?? '?', port: socket.localPort ?? 0, family: socket.localFamily });
 }
 
-/** True for 127.0.0.0/8, ::1, IPv4-mapped loopback and the name `localhost`. */
+/**
+ * True for 127.0.0.0/8, ::1, IPv4-mapped loopback and the name `localhost`.
+ * @example isLoopback('::ffff:127.0.0.2') // true
+ */
 export function isLoopback(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
   if (bare === 'localhost' || bare === '::1') return true;

@@ -9,6 +9,7 @@ export interface ResolvedAddress {
   family: 'IPv4' | 'IPv6';
 }
 
+/** Options of `resolveHost` and `resolveHostAll`. */
 export interface ResolveOptions {
   /** Only IPv4 (4) or only IPv6 (6) answers. @default either */
   family?: 4 | 6;

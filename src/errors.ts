@@ -99,8 +99,12 @@ export type SocklabCode =
  * Base class of every socklab error.
  *
  * @example
- * try { await connectTcp({ port: 1 }); }
- * catch (err) { if (err instanceof SocklabError && err.code === 'SL_ERR_CONNECT_REFUSED') … }
+ * try {
+ *   await connectTcp({ host: '127.0.0.1', port: 1 });
+ * } catch (err) {
+ *   if (!(err instanceof SocklabError) || err.code !== 'SL_ERR_CONNECT_REFUSED') throw err;
+ *   console.log(err.message); // "Cannot connect to 127.0.0.1:1: connection refused (is a server listening?)"
+ * }
  */
 export class SocklabError extends Error {
   constructor(
@@ -125,6 +129,13 @@ export function systemCode(err: unknown): string | undefined {
 /**
  * A message that exceeded `maxMessageBytes` before its end was seen. `decoded` holds the whole messages that
  * the same chunk completed before the oversized one: they arrived intact and deserve their replies.
+ * @example
+ * try {
+ *   new LineDecoder({ maxLineBytes: 4 }).push(Buffer.from('ok\ntoo long\n'));
+ * } catch (err) {
+ *   if (!(err instanceof FrameTooLargeError)) throw err;
+ *   console.log(err.code, err.decoded.map(String)); // SL_ERR_FRAME_TOO_LARGE [ 'ok' ]
+ * }
  */
 export class FrameTooLargeError extends SocklabError {
   constructor(
@@ -136,7 +147,11 @@ export class FrameTooLargeError extends SocklabError {
   }
 }
 
-/** A host name that did not resolve; `cause` is the DNS error. */
+/**
+ * A host name that did not resolve; `cause` is the DNS error.
+ * @example
+ * await resolveHost('no-such-host.invalid').catch((err) => console.log(err instanceof ResolveError && err.host)); // 'no-such-host.invalid'
+ */
 export class ResolveError extends SocklabError {
   constructor(
     readonly host: string,

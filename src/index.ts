@@ -1,23 +1,43 @@
 /**
  * socklab: TCP and UDP socket programming in TypeScript.
  *
+ * The library's own surface: connections, servers and datagram endpoints with their options, limits and errors;
+ * the codecs; and the CLI's programs as functions. The CLI's internals (flag parsing, log formats, dashboard
+ * sources, bench reports) are not exported. Heavy optional parts (ioredis, prom-client, selfsigned) load only
+ * when a feature that needs them is used, so `import 'socklab'` costs little more than node:net, dgram and tls.
+ *
+ * @packageDocumentation
  * @example
  * import { listenTcp, connectTcp } from 'socklab';
- * const server = await listenTcp({ port: 0 });
+ * await using server = await listenTcp({ port: 0 });
  * server.on('connection', (conn) => conn.on('message', (m) => conn.send(`echo ${m}`)));
- * const conn = await connectTcp({ port: server.address().port });
+ * await using conn = await connectTcp({ host: '127.0.0.1', port: server.address().port });
  * conn.send('hi');
+ * console.log((await conn.receive({ timeoutMs: 1000 })).toString()); // "echo hi"
  */
 export { formatEndpoint, isLoopback, type Endpoint } from './address.js';
 export { resolveHost, resolveHostAll, type ResolvedAddress, type ResolveOptions } from './dns.js';
 export { SocklabError, FrameTooLargeError, ResolveError, type SocklabCode } from './errors.js';
 export { DEFAULTS } from './options.js';
+export type { WaitOptions } from './_inbox.js';
 export { LineDecoder, encodeLine, type LineEnding, type LineDecoderOptions } from './codec/lines.js';
 export { LengthPrefixDecoder, encodeLengthPrefixed, type LengthPrefixDecoderOptions } from './codec/length-prefix.js';
 export { createDecoder, encodeMessage, FRAMINGS, type Framing, type MessageDecoder } from './codec/framing.js';
-export { TcpConnection, type ConnectionOptions, type ConnectionState } from './tcp/connection.js';
-export { connectTcp, type ConnectOptions } from './tcp/client.js';
-export { listenTcp, TcpServer, type ListenOptions, type ServerStats } from './tcp/server.js';
+export {
+  TcpConnection,
+  type ConnectionOptions,
+  type ConnectionState,
+  type ConnectionEvents,
+  type ConnectionStats,
+  type ConnectionTls,
+  type MessagesOptions,
+  type ReceiveOptions,
+} from './tcp/connection.js';
+export type { ResolvedConnectionOptions } from './tcp/_connection-options.js';
+export type { TlsVerification } from './tcp/_connection-tls.js';
+export { connectTcp, type ConnectOptions, type ConnectTarget, type ConnectClientOptions } from './tcp/client.js';
+export { listenTcp, TcpServer, type ListenOptions, type ServerStats, type TcpServerEvents } from './tcp/server.js';
+export type { AccessOptions } from './access.js';
 export {
   bindUdp,
   connectUdp,
@@ -26,68 +46,38 @@ export {
   type Datagram,
   type BindUdpOptions,
   type ConnectUdpOptions,
+  type UdpEndpointOptions,
+  type UdpEndpointEvents,
+  type UdpKind,
+  type UdpReceiveOptions,
   type UdpStats,
+  type UdpTarget,
+  type RequestOptions,
 } from './udp/endpoint.js';
+export { generateSelfSigned, type CertificateSummary, type SelfSignedCertificate } from './tls/certificate.js';
+export { TlsError } from './tls/errors.js';
+export { TLS_VERSIONS, type TlsClientOptions, type TlsServerOptions, type TlsVersion, type Pem } from './tls/options.js';
+
+// The CLI's programs as functions (README, "The library"), each module loaded on the first call.
 export {
   startMessageServer,
-  formatServerEvent,
-  farewellLine,
-  SEED_TEXTS,
-  SERVE_MODES,
-  type MessageServer,
-  type MessageServerStats,
-  type MessageServerOptions,
-  type ServeMode,
-  type ServerEvent,
-} from './apps/message-server.js';
-export { runMessageClient, type MessageClientOptions, type MessageClientEvent, type MessageClientResult } from './apps/message-client.js';
-export {
+  runMessageClient,
   startCounterServer,
-  parseGet,
-  formatReply,
-  type CounterServer,
-  type CounterServerOptions,
-  type CounterEvent,
-  type CounterStats,
-  type DropReason,
-  type GetRequest,
-} from './apps/counter-server.js';
-export { createAccessCheck, type AccessOptions, type AccessCheck } from './access.js';
-export { SourceRateLimiter } from './udp/rate-limit.js';
-export { startTcpProxy, TcpProxy, type TcpProxyOptions, type TcpFaults, type TcpProxyEvent, type TcpProxyStats, type FaultDirection } from './proxy/tcp-proxy.js';
-export { startUdpProxy, UdpProxy, type UdpProxyOptions, type UdpFaults, type UdpProxyStats } from './proxy/udp-proxy.js';
-export { seededRandom } from './proxy/random.js';
-export { runCounterClient, type CounterClientOptions, type CounterClientEvent, type CounterClientResult } from './apps/counter-client.js';
-export { startDashboard, type Dashboard, type DashboardOptions, type DashboardState } from './dashboard/server.js';
-export type { DashboardSource, SourceSample, Section, Card, ConnectionRow, RateSpec } from './dashboard/source.js';
-export { tcpServerSource, LastMessages, type TcpServerSourceOptions } from './dashboard/sources/tcp-server.js';
-export { counterServerSource } from './dashboard/sources/udp-server.js';
-export { tcpProxySource, udpProxySource, type FaultSettings } from './dashboard/sources/proxy.js';
-export { createMetricsRegistry, type MetricSpec } from './metrics/registry.js';
-export { renderHtmlReport } from './bench/html-report.js';
-export {
-  MemoryState,
-  MemoryCounter,
-  type SharedState,
-  type SharedStateKind,
-  type SharedStateStatus,
-  type SharedStateEvents,
-  type CounterStore,
-} from './state/shared-state.js';
+  runCounterClient,
+  startTcpProxy,
+  startUdpProxy,
+  startExecServer,
+  startChatServer,
+} from './_apps.js';
+export { formatChatEvent } from './apps/chat/format.js';
+export type { MessageServer, MessageServerStats, MessageServerOptions, ServeMode, ServerEvent, ConnectionTotals } from './apps/message-server.js';
+export type { MessageClientOptions, MessageClientEvent, MessageClientResult } from './apps/message-client.js';
+export type { CounterServer, CounterServerOptions, CounterEvent, CounterStats, DropReason } from './apps/counter-server.js';
+export type { CounterClientOptions, CounterClientEvent, CounterClientResult } from './apps/counter-client.js';
+export type { TcpProxy, TcpProxyOptions, TcpFaults, TcpProxyEvent, TcpProxyStats, FaultDirection } from './proxy/tcp-proxy.js';
+export type { UdpProxy, UdpProxyOptions, UdpFaults, UdpProxyStats } from './proxy/udp-proxy.js';
+export type { ExecServer, ExecServerOptions, ExecServerEvent, ExecServerStats } from './exec/exec-server.js';
+export type { ProgramSession, ProgramCommand, ProgramOptions, ProgramExit } from './exec/program.js';
+export type { ChatServer, ChatServerOptions, ChatServerStats, ChatEvent, ChatMode } from './apps/chat-server.js';
+export { MemoryState, type CounterStore, type SharedState, type SharedStateKind, type SharedStateEvents, type SharedStateStatus } from './state/shared-state.js';
 export { RedisState, connectRedisState, parseRedisUrl, type RedisTarget, type RedisStateOptions } from './state/redis-state.js';
-export { ClusterHub, WorkerState } from './state/cluster-state.js';
-export { StateFileCounter, openStateFile, formatStateFile, parseStateFile, type StateFileOptions } from './state/state-file.js';
-export { startChatServer, formatChatEvent, type ChatServer, type ChatServerOptions, type ChatServerStats, type ChatEvent, type ChatMode } from './apps/chat-server.js';
-export { escapeControls } from './apps/chat/escape.js';
-export { startExecServer, formatExit, type ExecServer, type ExecServerOptions, type ExecServerEvent, type ExecServerStats } from './exec/exec-server.js';
-export { ProgramSession, programCommand, describeCommand, type ProgramCommand, type ProgramOptions, type ProgramExit } from './exec/program.js';
-export { splitCommandLine } from './exec/argv.js';
-export { toSocketPath, formatSocketPath, probeSocketPath, prepareSocketPath, type SocketPathState } from './unix/socket-path.js';
-export { formatHexDump, formatHexLines, type Direction } from './trace/hexdump.js';
-export { SessionTracer, formatTraceEntry, LOG_FORMATS, type LogFormat, type TraceSink, type TraceEntry } from './trace/session-trace.js';
-export { BatchedFileWriter } from './trace/batched-file-writer.js';
-export { generateSelfSigned, parseFingerprint, type CertificateSummary, type SelfSignedCertificate } from './tls/certificate.js';
-export { TlsError } from './tls/errors.js';
-export { TLS_VERSIONS, type TlsClientOptions, type TlsServerOptions, type TlsVersion } from './tls/options.js';
-export { tlsSessionInfo, type TlsSessionInfo } from './tls/client.js';
-export { looksLikeTlsHandshake, looksLikeTlsRecord } from './tls/sniff.js';

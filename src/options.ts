@@ -1,6 +1,9 @@
 /**
  * Defaults for every limit and timeout. Anything a peer can make grow has a finite default here;
  * unlimited must be asked for with `Infinity`, never implied by 0.
+ * @example
+ * await using server = await listenTcp({ port: 0, maxMessageBytes: DEFAULTS.maxMessageBytes / 4 });
+ * console.log(server.maxConnections <= DEFAULTS.maxConnections); // true
  */
 export const DEFAULTS = Object.freeze({
   /**
@@ -192,5 +195,29 @@ export function checkPort(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 0 || value > 65_535) {
     throw new RangeError(`${name} must be a port number from 0 to 65535, got ${value}`);
   }
+  return value;
+}
+
+/**
+ * Checks that `value` is one of `allowed` (a string union at run time): a typo such as `framing: 'lines'`
+ * throws here, at the call that takes it, rather than at the first client.
+ */
+export function checkOneOf<T extends string | number>(name: string, value: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) {
+    const shown = typeof value === 'string' ? `'${value}'` : String(value);
+    throw new RangeError(`${name} must be one of ${allowed.map((v) => (typeof v === 'string' ? `'${v}'` : String(v))).join(', ')}, got ${shown}`);
+  }
+  return value as T;
+}
+
+/** A `signal` option must be an AbortSignal: anything else throws TypeError at the call that takes it. */
+export function checkSignal(signal: unknown, name = 'signal'): AbortSignal | undefined {
+  if (signal === undefined || signal instanceof AbortSignal) return signal;
+  throw new TypeError(`${name} must be an AbortSignal, got ${signal === null ? 'null' : typeof signal}`);
+}
+
+/** A host option must be a non-empty string. */
+export function checkHost(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '') throw new TypeError(`${name} must be a non-empty string, got ${value === '' ? "''" : typeof value}`);
   return value;
 }

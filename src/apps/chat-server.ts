@@ -238,27 +238,5 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
   return { tcp, mode, stats, state, instanceId: relay.instanceId, address: () => tcp.address(), members, done, close };
 }
 
-/**
- * One log line per event.
- * @example formatChatEvent({ type: 'joined', peer, name: '127.0.0.1:40000' }) // '127.0.0.1:40000 joined'
- */
-export function formatChatEvent(event: ChatEvent): string {
-  switch (event.type) {
-    case 'joined':
-      return `${formatEndpoint(event.peer)} joined`;
-    case 'left':
-      return `${formatEndpoint(event.peer)} left (${event.reason})`;
-    case 'message':
-      return `${event.name}: ${event.text}`;
-    case 'nick':
-      return `${formatEndpoint(event.peer)} is now ${event.to}`;
-    case 'link':
-      return event.status === 'down'
-        ? `shared state ${event.location} unreachable (${event.reason ?? 'unknown'}): chat stays local until it is back`
-        : `shared state ${event.location} ${event.status === 'up' ? 'reachable again: chat spans every instance' : 'closed'}`;
-    case 'rejected':
-      return `${formatEndpoint(event.peer)} rejected (server full)`;
-    case 'denied':
-      return `${formatEndpoint(event.peer)} denied (address not allowed)`;
-  }
-}
+// formatChatEvent lives in chat/format.ts so that `import 'socklab'` can offer it without loading the server.
+export { formatChatEvent } from './chat/format.js';

@@ -4,6 +4,7 @@ import type { Endpoint } from '../address.js';
 import { DEFAULTS, checkCount } from '../options.js';
 import { connectUdp, type ConnectUdpOptions, type Datagram } from '../udp/endpoint.js';
 
+/** What `runCounterClient` reports as it goes (`onEvent`): each send, reply, late reply and lost reply. */
 export type CounterClientEvent =
   | { type: 'sent'; index: number; attempt: number }
   | { type: 'reply'; index: number; text: string; from: Endpoint; rttMs: number }
@@ -33,6 +34,7 @@ export interface CounterClientOptions extends ConnectUdpOptions {
   onEvent?: (event: CounterClientEvent) => void;
 }
 
+/** What `runCounterClient` resolves with: the replies in order, and how many were lost, retried or late. */
 export interface CounterClientResult {
   /** Reply texts, the id stripped: one per answered `get`, in order. */
   replies: string[];

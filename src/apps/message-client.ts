@@ -6,6 +6,7 @@ import type { TcpConnection } from '../tcp/connection.js';
 import { tlsServerOnPlaintextError } from '../tls/errors.js';
 import { looksLikeTlsRecord } from '../tls/sniff.js';
 
+/** Options of `runMessageClient`: where to connect (as `connectTcp` takes it) and the session's own settings. */
 export interface MessageClientOptions extends Omit<ConnectOptions, 'framing' | 'lineEnding'> {
   /** Sent first, as the seed's client.py sends `ack`; null sends nothing. @default 'ack' */
   hello?: string | null;
@@ -37,11 +38,13 @@ export interface MessageClientOptions extends Omit<ConnectOptions, 'framing' | '
   lineReplies?: boolean;
 }
 
+/** What `runMessageClient` reports as it goes (`onEvent`). */
 export type MessageClientEvent =
   | { type: 'connected'; connection: TcpConnection }
   | { type: 'reply'; text: string }
   | { type: 'closed-by-server'; missingReplies: number };
 
+/** What `runMessageClient` resolves with once the session is over. */
 export interface MessageClientResult {
   sent: number;
   replies: number;
@@ -77,7 +80,8 @@ export async function runMessageClient(
   const lockstep = options.lockstep ?? true;
   const greetingWaitMs = checkCount('greetingWaitMs', options.greetingWaitMs ?? 200, 0);
 
-  const conn = await connectTcp({ ...options, framing: 'raw', lineEnding: 'none' });
+  // MessageClientOptions keeps port and path both optional; connectTcp checks at run time that one is given.
+  const conn = await connectTcp({ ...options, framing: 'raw', lineEnding: 'none' } as ConnectOptions);
   onEvent({ type: 'connected', connection: conn });
   const decoder = new LineDecoder({ maxLineBytes: maxMessageBytes });
   let replies = 0;

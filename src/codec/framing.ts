@@ -12,6 +12,10 @@ import { LineDecoder, encodeLine, type LineEnding } from './lines.js';
  */
 export type Framing = 'line' | 'raw' | 'auto' | 'length';
 
+/**
+ * Every {@link Framing}, for validating a flag or option.
+ * @example FRAMINGS.includes('line') // true
+ */
 export const FRAMINGS: readonly Framing[] = ['line', 'raw', 'auto', 'length'];
 
 /** Turns bytes into messages. `end()` is called once at end of stream for whatever is left. */

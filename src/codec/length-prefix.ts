@@ -3,6 +3,7 @@ import { DEFAULTS, checkCount } from '../options.js';
 
 const HEADER_BYTES = 4;
 
+/** Options of {@link LengthPrefixDecoder}. */
 export interface LengthPrefixDecoderOptions {
   /** Largest payload accepted. @default DEFAULTS.maxMessageBytes */
   maxPayloadBytes?: number;

@@ -4,6 +4,7 @@ import { DEFAULTS, checkCount } from '../options.js';
 const LF = 0x0a;
 const CR = 0x0d;
 
+/** Options of {@link LineDecoder}. */
 export interface LineDecoderOptions {
   /** Longest line accepted, terminator excluded. @default DEFAULTS.maxMessageBytes */
   maxLineBytes?: number;

@@ -29,6 +29,7 @@ export function describeCommand(command: ProgramCommand): string {
   return 'argv' in command ? command.argv.map((word) => (/^[\w./:=@%+-]+$/.test(word) ? word : JSON.stringify(word))).join(' ') : `sh -c ${JSON.stringify(command.shell)}`;
 }
 
+/** How a program is run for a connection (`startExecServer`). */
 export interface ProgramOptions {
   command: ProgramCommand;
   /** After the connection closes, how long the program has to exit after SIGTERM before SIGKILL. @default DEFAULTS.execKillGraceMs */
@@ -64,8 +65,13 @@ const MAX_STDERR_LINE_BYTES = 4096;
  * `killGraceMs`. The connection must not have a `'message'` listener: the bytes go to the program unframed.
  *
  * @example
- * const session = new ProgramSession(conn, { command: { argv: ['cat'] } });
- * const { code } = await session.exited;
+ * const server = await startExecServer({ port: 0, command: { argv: ['cat'] } }); // a session per connection
+ * const conn = await connectTcp({ host: '127.0.0.1', port: server.address().port });
+ * conn.send('hi');
+ * console.log(`${await conn.receive({ timeoutMs: 2000 })}`); // "hi": cat echoes it
+ * for (const session of server.sessions) console.log(session.child.pid !== undefined); // true
+ * await conn.close();
+ * await server.close();
  */
 export class ProgramSession {
   readonly child: ChildProcessWithoutNullStreams;

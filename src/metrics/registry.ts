@@ -1,4 +1,8 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Counter, Gauge, Registry } from 'prom-client';
+
+// prom-client is loaded by the first registry (a --metrics server), not by `import 'socklab'`.
+const require = createRequire(import.meta.url);
 
 /** A Prometheus metric read from the source at scrape time. */
 export interface MetricSpec {
@@ -20,6 +24,7 @@ export interface MetricSpec {
  * const text = await registry.metrics(); // Prometheus text format
  */
 export function createMetricsRegistry(specs: readonly MetricSpec[]): Registry {
+  const { Counter, Gauge, Registry } = require('prom-client') as typeof import('prom-client');
   const registry = new Registry();
   for (const spec of specs) {
     const config = { name: spec.name, help: spec.help, labelNames: spec.labelNames ?? [], registers: [registry] };

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import { SocklabError, systemCode } from '../errors.js';
 import { DEFAULTS, checkCount } from '../options.js';
 import { Rooms, backendUnavailable, type SharedState, type SharedStateEvents, type SharedStateStatus } from './shared-state.js';
@@ -15,6 +16,10 @@ local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 local floor = tonumber(ARGV[2])
 if current < floor then redis.call('SET', KEYS[1], floor) end
 return redis.call('INCRBY', KEYS[1], ARGV[1])`;
+
+// ioredis (and its dozen dependencies) is loaded by the first RedisState, not by `import 'socklab'`.
+const require = createRequire(import.meta.url);
+let RedisClass: typeof Redis | undefined;
 
 type AllocatingRedis = Redis & { socklabAllocate(key: string, count: number, floor: number): Promise<number> };
 
@@ -51,6 +56,7 @@ export function parseRedisUrl(text: string): RedisTarget {
   return { host, port, db, location: `redis://${url.host}/${db}` };
 }
 
+/** Options of `connectRedisState`. */
 export interface RedisStateOptions {
   /** Prefix of every key and channel, so several socklab deployments can share one Redis. @default 'socklab:' */
   prefix?: string;
@@ -70,8 +76,9 @@ export interface RedisStateOptions {
  * reconnect with capped backoff. Messages published during an outage are lost across instances.
  *
  * @example
- * const state = await connectRedisState(parseRedisUrl('redis://127.0.0.1:6379/0'));
+ * const state = await connectRedisState(parseRedisUrl(redisUrl)); // e.g. 'redis://127.0.0.1:6379/0'
  * state.on('status', (status, why) => console.error(`redis ${status} ${why ?? ''}`));
+ * await state.close();
  */
 export class RedisState extends EventEmitter<SharedStateEvents> implements SharedState {
   readonly kind = 'redis' as const;
@@ -100,7 +107,8 @@ export class RedisState extends EventEmitter<SharedStateEvents> implements Share
     const maxDelayMs = checkCount('maxRetryDelayMs', options.maxRetryDelayMs ?? DEFAULTS.backendMaxRetryDelayMs, 1);
     const connectTimeout = checkCount('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.backendConnectTimeoutMs, 1);
     const make = (): Redis => {
-      const client = new Redis({
+      RedisClass ??= (require('ioredis') as typeof import('ioredis')).Redis;
+      const client = new RedisClass({
         host: target.host,
         port: target.port,
         db: target.db,
@@ -211,7 +219,10 @@ export class RedisState extends EventEmitter<SharedStateEvents> implements Share
 /**
  * Connects to Redis and resolves once both connections are ready.
  * @throws {SocklabError} SL_ERR_BACKEND_UNAVAILABLE naming the URL when Redis cannot be reached at start
- * @example const state = await connectRedisState(parseRedisUrl('redis://127.0.0.1:6379'));
+ * @example
+ * const state = await connectRedisState(parseRedisUrl(redisUrl)); // e.g. 'redis://127.0.0.1:6379'
+ * console.log(await state.allocate(1) > 0); // true
+ * await state.close();
  */
 export async function connectRedisState(target: RedisTarget, options: RedisStateOptions = {}): Promise<RedisState> {
   const state = new RedisState(target, options);

@@ -7,6 +7,7 @@ export type SharedStateKind = 'memory' | 'file' | 'workers' | 'redis';
 /** `up` → `down` (backend unreachable; reconnecting) → `up` again. `closed` is final. */
 export type SharedStateStatus = 'up' | 'down' | 'closed';
 
+/** The events of a {@link SharedState}. */
 export interface SharedStateEvents {
   /** The backend became reachable or unreachable; `reason` says why it went down. */
   status: [status: SharedStateStatus, reason?: string];
@@ -86,7 +87,11 @@ export class Rooms {
 
 /**
  * Allocates counter values; {@link MemoryState} and the workers' primary take one.
- * @example const first = await store.allocate(10); // first … first + 9 are ours
+ * @example
+ * let last = 0;
+ * const store: CounterStore = { location: 'memory', allocate: async (count) => (last += count) - count + 1, close: async () => {} };
+ * const state = new MemoryState(store); // the counter kept where you choose
+ * console.log(await state.allocate(10)); // 1: values 1 … 10 are ours
  */
 export interface CounterStore {
   readonly location: string;
@@ -114,7 +119,10 @@ export class MemoryCounter implements CounterStore {
 /**
  * The embedded default: state in this process only. Nothing to install, nothing shared with other processes.
  * Pass a {@link CounterStore} (e.g. a `--state` file) to keep the counter somewhere else.
- * @example const state = new MemoryState(await openStateFile('/var/lib/socklab/counter'));
+ * @example
+ * const state = new MemoryState();
+ * console.log(await state.allocate(1)); // 1
+ * await state.close();
  */
 export class MemoryState extends EventEmitter<SharedStateEvents> implements SharedState {
   readonly kind: SharedStateKind;

@@ -1,7 +1,7 @@
-import type { Framing } from '../codec/framing.js';
+import { FRAMINGS, type Framing } from '../codec/framing.js';
 import type { LineEnding } from '../codec/lines.js';
 import type { SocklabError } from '../errors.js';
-import { DEFAULTS, checkCount } from '../options.js';
+import { DEFAULTS, checkCount, checkOneOf } from '../options.js';
 import type { TcpConnection } from './connection.js';
 
 /** Options shared by client and server connections. Every limit has a finite default in {@link DEFAULTS}. */
@@ -39,9 +39,11 @@ export interface ConnectionOptions {
   farewell?: (reason: SocklabError, connection: TcpConnection) => string | undefined;
 }
 
+/** {@link ConnectionOptions} validated, with every default filled in and frozen (read from `conn.options`). */
 export type ResolvedConnectionOptions = Readonly<Required<Omit<ConnectionOptions, 'farewell'>>> & Pick<ConnectionOptions, 'farewell'>;
 
 const resolvedOptions = new WeakSet<object>();
+const LINE_ENDINGS: readonly LineEnding[] = ['lf', 'crlf', 'none'];
 
 /**
  * Validates connection options once, before any socket exists. The result is frozen and can be shared by every
@@ -49,9 +51,12 @@ const resolvedOptions = new WeakSet<object>();
  */
 export function resolveConnectionOptions(options: ConnectionOptions = {}): ResolvedConnectionOptions {
   if (resolvedOptions.has(options)) return options as ResolvedConnectionOptions;
+  if (options.farewell !== undefined && typeof options.farewell !== 'function') {
+    throw new TypeError(`farewell must be a function (reason, connection) => string | undefined, got ${typeof options.farewell}`);
+  }
   const resolved = Object.freeze({
-    framing: options.framing ?? 'line',
-    lineEnding: options.lineEnding ?? 'lf',
+    framing: checkOneOf('framing', options.framing ?? 'line', FRAMINGS),
+    lineEnding: checkOneOf('lineEnding', options.lineEnding ?? 'lf', LINE_ENDINGS),
     maxMessageBytes: checkCount('maxMessageBytes', options.maxMessageBytes ?? DEFAULTS.maxMessageBytes, 1, true),
     maxBufferedBytes: checkCount('maxBufferedBytes', options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes, 1, true),
     maxQueuedMessages: checkCount('maxQueuedMessages', options.maxQueuedMessages ?? DEFAULTS.maxQueuedMessages, 1, true),

@@ -2,19 +2,33 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { formatEndpoint } from '../address.js';
 import { resolveHostAll } from '../dns.js';
 import { SocklabError, abortedError, connectError } from '../errors.js';
-import { DEFAULTS, checkCount, checkPort } from '../options.js';
+import { DEFAULTS, checkCount, checkHost, checkOneOf, checkPort, checkSignal } from '../options.js';
 import { startTlsClient } from '../tls/client.js';
 import { resolveTlsClientOptions, type TlsClientOptions } from '../tls/options.js';
 import { formatSocketPath, toSocketPath } from '../unix/socket-path.js';
+import { setTlsVerification } from './_connection-tls.js';
 import { TcpConnection, resolveConnectionOptions, type ConnectionOptions } from './connection.js';
 
-export interface ConnectOptions extends ConnectionOptions {
-  /** Host name or IP literal. @default 'localhost' */
-  host?: string;
-  /** Required unless `path` is given. */
-  port?: number;
-  /** Connect to a UNIX domain socket at this path instead (`@name`: a Linux abstract name); `host` and `port` are ignored. */
-  path?: string;
+/** Where to connect: a TCP `port` (on `host`), or a UNIX socket `path`. */
+export type ConnectTarget =
+  | {
+      /** Host name or IP literal. @default 'localhost' */
+      host?: string;
+      port: number;
+      path?: undefined;
+    }
+  | {
+      /** A UNIX domain socket at this path (`@name`: a Linux abstract name). */
+      path: string;
+      host?: undefined;
+      port?: undefined;
+    };
+
+/** Options of {@link connectTcp}: a target (`port`, or `path`) and the connection's options. */
+export type ConnectOptions = ConnectTarget & ConnectClientOptions;
+
+/** What {@link connectTcp} takes besides the target. */
+export interface ConnectClientOptions extends ConnectionOptions {
   /** Only IPv4 (4) or IPv6 (6) addresses. @default either */
   family?: 4 | 6;
   /** Fails with SL_ERR_CONNECT_TIMEOUT after this long. @default DEFAULTS.connectTimeoutMs */
@@ -33,32 +47,43 @@ export interface ConnectOptions extends ConnectionOptions {
  * SL_ERR_TLS_* codes (README, error table).
  *
  * @example
- * await using conn = await connectTcp({ host: 'localhost', port: 12345 });
+ * await using conn = await connectTcp({ host: 'localhost', port }); // `port`: a server that answers "echo <message>"
  * conn.send('ack');
+ * console.log(`${await conn.receive({ timeoutMs: 1000 })}`); // "echo ack"
  */
 export async function connectTcp(options: ConnectOptions): Promise<TcpConnection> {
+  if (typeof options !== 'object' || options === null) throw new TypeError('connectTcp needs an options object with a port or a path');
   const timeoutMs = checkCount('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs, 1, true);
   resolveConnectionOptions(options);
+  const signal = checkSignal(options.signal);
   const tls = options.tls ? resolveTlsClientOptions(options.tls) : undefined;
+  const connection = (socket: Socket): TcpConnection => {
+    if (tls) setTlsVerification(socket, tls.fingerprint !== undefined ? 'fingerprint' : tls.insecure ? 'insecure' : 'ca');
+    return new TcpConnection(socket, options);
+  };
   if (options.path !== undefined) {
+    if (options.port !== undefined || options.host !== undefined) throw new TypeError('connectTcp takes a path or a host and port, not both');
     const path = toSocketPath(options.path);
-    options.signal?.throwIfAborted();
     const target = formatSocketPath(path);
-    const socket = await openSocket({ path }, target, timeoutMs, options.signal);
+    if (signal?.aborted) throw abortedError(`Connect to ${target}`, signal);
+    const socket = await openSocket({ path }, target, timeoutMs, signal);
     // Over a socket file there is no host name to check: the certificate is verified against `servername`, or pinned.
-    return new TcpConnection(tls ? await startTlsClient(socket, tls, tls.servername ?? 'localhost', target, options.signal) : socket, options);
+    return connection(tls ? await startTlsClient(socket, tls, tls.servername ?? 'localhost', target, signal) : socket);
   }
-  const port = checkPort('port', options.port ?? Number.NaN);
-  const host = options.host ?? 'localhost';
-  options.signal?.throwIfAborted();
-  const addresses = await resolveHostAll(host, options.family === undefined ? {} : { family: options.family });
+  if (options.port === undefined) throw new TypeError('connectTcp needs a port (or a path for a UNIX socket)');
+  const port = checkPort('port', options.port);
+  const host = checkHost('host', options.host ?? 'localhost');
+  const family = options.family === undefined ? undefined : checkOneOf('family', options.family, [4, 6] as const);
+  if (signal?.aborted) throw abortedError(`Connect to ${host}:${port}`, signal);
+  const addresses = await resolveHostAll(host, family === undefined ? {} : { family });
+  if (signal?.aborted) throw abortedError(`Connect to ${host}:${port}`, signal);
   // Try each address in the OS's order: `localhost` is often ::1 first while a server listens on 127.0.0.1 only.
   let lastError: unknown;
   for (const { address } of addresses) {
     try {
       const target = formatEndpoint({ address, port });
-      const socket = await openSocket({ host: address, port }, target, timeoutMs, options.signal);
-      return new TcpConnection(tls ? await startTlsClient(socket, tls, host, target, options.signal) : socket, options);
+      const socket = await openSocket({ host: address, port }, target, timeoutMs, signal);
+      return connection(tls ? await startTlsClient(socket, tls, host, target, signal) : socket);
     } catch (err) {
       lastError = err;
       const code = (err as SocklabError).code;

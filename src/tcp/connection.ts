@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { debuglog } from 'node:util';
 import { formatEndpoint, socketEndpoint, type Endpoint } from '../address.js';
@@ -6,13 +6,18 @@ import { createDecoder, encodeMessage, type MessageDecoder } from '../codec/fram
 import { FrameTooLargeError, SocklabError, connectionError } from '../errors.js';
 import { resolveConnectionOptions, type ConnectionOptions, type ResolvedConnectionOptions } from './_connection-options.js';
 import { kAppState, kHooks, kOwner, type ConnectionHooks, type ConnectionOwner } from './_hooks.js';
-import { messageQueue } from './_message-queue.js';
+import { Readers, closeAfterPeerEnd, type MessagesOptions, type ReceiveOptions } from './_message-queue.js';
+import { connectionTls, type ConnectionTls } from './_connection-tls.js';
 import { drained, guardOutput } from './_output-guard.js';
 import { RareState, destroySocket, peerEndpoint, type ConnectionStats } from './_connection-state.js';
 import { IdleSweeper } from './idle-sweeper.js';
+import { idleTimeoutError, inheritLazyEmitter, sendClosedError, slowSenderError, type ConnectionEvents, type ConnectionState } from './_connection-events.js';
 
 export { resolveConnectionOptions, type ConnectionOptions } from './_connection-options.js';
 export type { ConnectionStats } from './_connection-state.js';
+export type { MessagesOptions, ReceiveOptions } from './_message-queue.js';
+export type { ConnectionTls } from './_connection-tls.js';
+export type { ConnectionEvents, ConnectionState } from './_connection-events.js';
 
 const debug = debuglog('socklab');
 
@@ -20,46 +25,38 @@ const kConnection = Symbol('socklab.connection');
 type OwnedSocket = Socket & { [kConnection]: TcpConnection };
 
 let startReading: (connection: TcpConnection) => void;
-
-/** `open` → `closing` (we or the peer started to close) → `closed`. */
-export type ConnectionState = 'open' | 'closing' | 'closed';
-
-interface ConnectionEvents {
-  message: [message: Buffer];
-  /**
-   * The peer finished sending (FIN). If anyone listens for this, replies can still be sent until they call
-   * `close()`; with no listener, the connection closes itself after the peer's FIN.
-   */
-  end: [];
-  state: [state: ConnectionState];
-  close: [error: SocklabError | undefined];
-}
-
+// The interface adds EventEmitter's typed methods to the class (the prototype is set in the static block).
+export interface TcpConnection extends EventEmitter<ConnectionEvents> {}
 /**
- * One TCP connection that speaks in messages. Reading starts when the first `'message'` listener is added
- * or `messages()` is called, so no message is lost between accept and the handler.
+ * One TCP connection that speaks in messages. Reading starts when the first `'message'` listener is added,
+ * or `messages()` or `receive()` is called, so no message is lost between accept and the handler. After the
+ * peer's FIN the connection closes itself once its reader is done (docs/library-guide.md, "Who closes when").
  *
  * @example
- * const conn = await connectTcp({ port });
+ * await using server = await listenTcp({ port: 0 });
+ * server.on('connection', (c) => c.on('message', (m) => void (c.send(`echo ${m}`), c.close())));
+ * const conn = await connectTcp({ host: '127.0.0.1', port: server.address().port });
  * conn.send('hello');
- * for await (const reply of conn.messages()) console.log(reply.toString());
+ * for await (const reply of conn.messages()) console.log(reply.toString()); // "echo hello"; the server's FIN ends the loop
  * const err = await conn.closed; // undefined, or why it ended
  */
-export interface TcpConnection extends EventEmitter<ConnectionEvents> {}
 export class TcpConnection {
   readonly socket: Socket;
   readonly options: ResolvedConnectionOptions;
   /** The peer's endpoint, kept after close. */
   readonly remote: Endpoint;
 
-  // Per-connection state is kept small: a server may hold tens of thousands of these (see BENCHMARKS.md for
-  // what each costs). Handlers are shared functions (see the statics below); the decoder is made on the first
-  // bytes, timers and the `closed` promise in RareState on first use, and the EventEmitter's listener table
-  // only when someone listens (socklab's servers use hooks instead, see _hooks.ts).
+  // Per-connection state is kept small: a server may hold tens of thousands of these (BENCHMARKS.md). Handlers are
+  // shared functions (the statics below); the decoder is made on the first bytes, timers and the `closed` promise in
+  // RareState on first use, the listener table only when someone listens (socklab's servers use hooks, _hooks.ts).
   #state: ConnectionState = 'open';
   #decoder: MessageDecoder | undefined = undefined;
   #reading = false;
   #peerEnded = false;
+  /** We sent FIN (`end()`) and may send no more. */
+  #writeEnded = false;
+  /** Made by the first `receive()` or `messages()`: the inbox every reader shares. */
+  #readers: Readers | undefined = undefined;
   #idle: IdleSweeper<TcpConnection> | undefined = undefined;
   /** @internal The idle sweeper's tick when bytes last arrived. */
   idleTick = 0;
@@ -96,55 +93,31 @@ export class TcpConnection {
     // closes right after sending "quit"): that is its choice, not a failure of this connection.
     const error = connectionError(conn.peer, err);
     if (conn.#state === 'closing' && error.code === 'SL_ERR_CONNECTION_RESET') return;
-    conn.#fail(error);
+    conn.#setError(error);
+    debug('error on %s: %s', conn.peer, error.message);
   }
 
   static #onSocketClose(this: Socket): void {
     (this as OwnedSocket)[kConnection].#onClose();
   }
-
   static #onIdle(conn: TcpConnection): void {
-    const ms = conn.options.idleTimeoutMs;
-    void conn.closeWithReason(new SocklabError('SL_ERR_IDLE_TIMEOUT', `Connection idle for ${ms} ms: idleTimeoutMs is ${ms}`));
+    void conn.closeWithReason(idleTimeoutError(conn.options.idleTimeoutMs));
   }
-
   static #onMessageTimeout(conn: TcpConnection): void {
     conn.#rare!.messageTimer = undefined;
-    const ms = conn.options.messageTimeoutMs;
-    void conn.closeWithReason(
-      new SocklabError('SL_ERR_SLOW_SENDER', `Message incomplete after ${ms} ms (${conn.#decoder?.pendingBytes ?? 0} bytes so far): messageTimeoutMs is ${ms}`),
-    );
+    void conn.closeWithReason(slowSenderError(conn.options.messageTimeoutMs, conn.#decoder?.pendingBytes ?? 0));
   }
 
   static #onSocketData(this: Socket, chunk: Buffer): void {
     (this as OwnedSocket)[kConnection].#onData(chunk);
   }
-
   static #onSocketEnd(this: Socket): void {
     (this as OwnedSocket)[kConnection].#onEnd();
   }
 
   static {
-    // An EventEmitter (instanceof, every method) without EventEmitter's constructor, which makes a listener table
-    // and sets four more fields on every connection: most server connections never get a listener. Node's
-    // emitter methods make the table on the first listener.
-    Object.setPrototypeOf(this.prototype, EventEmitter.prototype);
-    Object.setPrototypeOf(this, EventEmitter);
+    inheritLazyEmitter(this, (conn) => conn.#startReading());
     startReading = (conn) => conn.#startReading();
-    // Reading starts with the first 'message' listener, however it is added (on, once, prepend…: once and
-    // prependOnceListener go through these). Overriding beats a 'newListener' listener, which would give every
-    // connection a listener table.
-    for (const method of ['on', 'addListener', 'prependListener'] as const) {
-      const base = EventEmitter.prototype[method];
-      Object.defineProperty(this.prototype, method, {
-        value: function (this: TcpConnection, event: string | symbol, listener: (...args: unknown[]) => void) {
-          if (event === 'message') this.#startReading();
-          return base.call(this, event, listener);
-        },
-        writable: true,
-        configurable: true,
-      });
-    }
   }
 
   /** Messages delivered and sent, and bytes discarded while closing (made on first use: idle clients have none). */
@@ -158,9 +131,7 @@ export class TcpConnection {
 
   /** Our endpoint, read from the socket on first use (so read it while the connection is open). */
   get local(): Endpoint {
-    const rare = this.#rareState();
-    rare.local ??= socketEndpoint(this.socket, 'local');
-    return rare.local;
+    return (this.#rareState().local ??= socketEndpoint(this.socket, 'local'));
   }
 
   /** Resolves once the socket is fully closed: with undefined, or the error that ended the connection. */
@@ -175,6 +146,7 @@ export class TcpConnection {
     return formatEndpoint(this.remote);
   }
 
+  /** `open`, `closing` or `closed` (docs/library-guide.md). */
   get state(): ConnectionState {
     return this.#state;
   }
@@ -184,26 +156,34 @@ export class TcpConnection {
     return this.#peerEnded;
   }
 
+  /** Why the connection is ending or ended, once known (what `closed` will resolve with); undefined for a clean end. */
+  get error(): SocklabError | undefined {
+    return this.#rare?.error;
+  }
+
+  /** The TLS session (protocol, cipher, the peer's certificate), or undefined for plaintext. */
+  get tls(): ConnectionTls | undefined {
+    return connectionTls(this.socket);
+  }
+
   /**
    * Sends one message, framed (a line gets its line ending). Returns false when the kernel buffer is full:
    * `await conn.drained()` before sending more. Sends after `close()` began throw SL_ERR_CONNECTION_CLOSED.
    */
   send(message: string | Uint8Array): boolean {
-    if (this.#state !== 'open') {
-      throw new SocklabError('SL_ERR_CONNECTION_CLOSED', `Cannot send to ${this.peer}: the connection is ${this.#state}`);
-    }
+    if (this.#state !== 'open' || this.#writeEnded) throw sendClosedError(this.peer, this.#state);
     return this.#write(encodeMessage(this.options.framing, message, this.options.lineEnding));
   }
 
   /**
    * Sends bytes that are already framed (from `encodeMessage`), for a hot path that sends the same reply over and
    * over: encode it once, send it many times. Same return value and limits as `send()`.
-   * @example const reply = encodeMessage('line', 'ok', 'lf'); conn.on('message', () => conn.sendEncoded(reply));
+   * @example
+   * conn.sendEncoded(encodeMessage('line', 'ping', 'lf')); // encode once, send it many times
+   * console.log(`${await conn.receive({ timeoutMs: 1000 })}`); // "echo ping"
    */
   sendEncoded(frame: Uint8Array): boolean {
-    if (this.#state !== 'open') {
-      throw new SocklabError('SL_ERR_CONNECTION_CLOSED', `Cannot send to ${this.peer}: the connection is ${this.#state}`);
-    }
+    if (this.#state !== 'open' || this.#writeEnded) throw sendClosedError(this.peer, this.#state);
     return this.#write(frame);
   }
 
@@ -213,19 +193,45 @@ export class TcpConnection {
   }
 
   /**
-   * Incoming messages, in order. Ends when the peer half-closes or the connection closes; `await closed`
-   * tells why. At most `maxQueuedMessages` are held: past that, reading pauses (TCP flow control then slows
-   * the peer). Leaving the loop early (`break`) closes the connection, as it does for a Node stream.
+   * Incoming messages, in order. Ends after the peer's FIN (then the connection closes, so replies sent in the loop
+   * go out) or when it closes: `closed` tells why, or `throwOnError` throws it. Past `maxQueuedMessages` held,
+   * reading pauses (TCP flow control slows the peer). Leaving the loop early (`break`) closes the connection.
+   * @example
+   * conn.send('a'), conn.send('b'), conn.end(); // the server answers both, then sees our FIN and closes
+   * for await (const m of conn.messages({ throwOnError: true })) console.log(`${m}`); // "echo a", "echo b"; a reset would throw
    */
-  messages(): AsyncIterableIterator<Buffer> {
-    return messageQueue(this);
+  messages(options?: MessagesOptions): AsyncIterableIterator<Buffer> {
+    return this.#openReaders().messages(options);
   }
 
   /**
-   * Graceful close: stops delivering messages, flushes queued output, sends FIN, and waits (up to
-   * `closeTimeoutMs`) for the peer to finish, discarding what it still sends. Reading until the peer's FIN
-   * matters: closing with unread input makes the kernel send RST, which can destroy our last reply in
-   * flight. Safe to call any number of times.
+   * The next message (those arriving between calls wait). Rejects with SL_ERR_REPLY_TIMEOUT, SL_ERR_ABORTED, or
+   * once none will come the error that ended the connection or SL_ERR_CONNECTION_CLOSED (after a FIN it then closes).
+   * @example
+   * conn.send('ping');
+   * console.log(`${await conn.receive({ timeoutMs: 1000 })}`); // "echo ping"
+   */
+  receive(options: ReceiveOptions = {}): Promise<Buffer> {
+    return this.#openReaders().receive(options);
+  }
+
+  /**
+   * Half-close: FIN after the queued output; the peer's messages keep coming until its FIN closes the connection.
+   * @example
+   * conn.send('last request'), conn.end();
+   * for await (const reply of conn.messages()) console.log(`${reply}`); // "echo last request", then the server's FIN
+   */
+  end(): void {
+    if (this.#state !== 'open' || this.#writeEnded) return;
+    this.#writeEnded = true;
+    this.#startReading();
+    this.socket.end();
+  }
+
+  /**
+   * Graceful close: stops delivering messages, flushes queued output, sends FIN, and waits (up to `closeTimeoutMs`)
+   * for the peer's FIN, discarding what it still sends: closing with unread input makes the kernel send RST, which
+   * can destroy our last reply in flight. Safe to call any number of times.
    */
   close(): Promise<SocklabError | undefined> {
     if (this.#state === 'open') {
@@ -330,6 +336,7 @@ export class TcpConnection {
     this.stats.messagesIn++;
     this[kHooks]?.message.call(this, message);
     this.emit('message', message);
+    if (this.#readers !== undefined && !this.#readers.push(message)) this.socket.pause();
   }
 
   #onEnd(): void {
@@ -343,28 +350,30 @@ export class TcpConnection {
       }
       for (const message of tail) this.#deliver(message);
     }
-    // Whoever listens for 'end' (messages() does) owns the half-open connection and closes it when done
-    // replying; with nobody listening, nobody would, so close now.
-    const hooks = this[kHooks];
-    const owned = hooks !== undefined || this.listenerCount('end') > 0;
-    hooks?.end.call(this);
+    this[kHooks]?.end.call(this);
     this.emit('end');
-    if (!owned) void this.close();
+    // With readers, the one that sees the end closes (closeAfterPeerEnd tells who closes when).
+    if (this.#readers === undefined) closeAfterPeerEnd(this, undefined);
+    else this.#readers.inbox.end();
+  }
+
+  #openReaders(): Readers {
+    if (this.#readers === undefined) {
+      this.#readers = new Readers(this);
+      this.#startReading();
+    }
+    return this.#readers;
   }
 
   #setError(error: SocklabError): void {
-    const rare = this.#rareState();
-    rare.error ??= error;
-  }
-
-  #fail(error: SocklabError): void {
-    this.#setError(error);
-    debug('error on %s: %s', this.peer, error.message);
+    this.#rareState().error ??= error;
   }
 
   #setState(state: ConnectionState): void {
     if (this.#state === state) return;
     this.#state = state;
+    // Readers see the end as soon as no more messages will be delivered, with the reason if there is one.
+    this.#readers?.inbox.end(this.#rare?.error);
     this.emit('state', state);
   }
 
@@ -372,11 +381,7 @@ export class TcpConnection {
     if (this.#state === 'closed') return;
     this.#idle?.remove(this);
     const rare = this.#rare;
-    if (rare !== undefined) {
-      clearTimeout(rare.closeTimer);
-      clearTimeout(rare.messageTimer);
-      clearTimeout(rare.softLimitTimer);
-    }
+    if (rare !== undefined) for (const timer of [rare.closeTimer, rare.messageTimer, rare.softLimitTimer]) clearTimeout(timer);
     this.#setState('closed');
     const error = rare?.error;
     rare?.resolveClosed?.(error);
@@ -386,10 +391,7 @@ export class TcpConnection {
   }
 }
 
-/**
- * @internal Lets socklab's own servers follow a connection through shared hooks instead of listeners (see
- * _hooks.ts); starts reading, as a 'message' listener would.
- */
+/** @internal Socklab's own servers follow a connection through shared hooks (_hooks.ts); starts reading. */
 export function setConnectionHooks(connection: TcpConnection, hooks: ConnectionHooks): void {
   connection[kHooks] = hooks;
   startReading(connection);

@@ -6,10 +6,10 @@ import { AsyncQueue } from '../_async-queue.js';
 import { FD_RESERVE, freeFileDescriptors } from '../fd-limit.js';
 import { createAccessCheck, type AccessCheck, type AccessOptions } from '../access.js';
 import { socketEndpoint, toEndpoint, unbracket, type Endpoint } from '../address.js';
-import { SocklabError } from '../errors.js';
+import { SocklabError, abortedError } from '../errors.js';
 import { bindStreamListener } from '../listen.js';
 import { toSocketPath } from '../unix/socket-path.js';
-import { DEFAULTS, checkCount, checkPort } from '../options.js';
+import { DEFAULTS, checkCount, checkHost, checkPort, checkSignal } from '../options.js';
 import { kOwner, type ConnectionOwner } from './_hooks.js';
 import { TcpConnection, resolveConnectionOptions, type ConnectionOptions } from './connection.js';
 import type { CertificateSummary } from '../tls/certificate.js';
@@ -54,7 +54,8 @@ export interface ListenOptions extends ConnectionOptions, AccessOptions {
   tls?: boolean | TlsServerOptions;
 }
 
-interface ServerEvents {
+/** The events of a {@link TcpServer}; any other name is a type error. */
+export interface TcpServerEvents {
   connection: [connection: TcpConnection];
   /** A client turned away because the server was full. */
   rejected: [connection: TcpConnection];
@@ -87,10 +88,16 @@ export interface ServerStats {
  *
  * @example
  * await using server = await listenTcp({ port: 0 });
- * console.log(server.address().port);
- * for await (const conn of server) conn.send('hello');
+ * const connecting = connectTcp({ host: '127.0.0.1', port: server.address().port });
+ * // The loop sees connections accepted once it runs (earlier ones are in `server.connections`).
+ * for await (const conn of server) {
+ *   conn.send('hello');
+ *   break; // leaving the loop leaves the server open; one client is enough here
+ * }
+ * await using client = await connecting;
+ * console.log(`${await client.receive({ timeoutMs: 1000 })}`); // "hello"
  */
-export class TcpServer extends EventEmitter<ServerEvents> {
+export class TcpServer extends EventEmitter<TcpServerEvents> {
   readonly server: Server;
   readonly connections = new Set<TcpConnection>();
   readonly stats: ServerStats = { accepted: 0, rejected: 0, denied: 0, active: 0, peakActive: 0, acceptErrors: 0, handshaking: 0, tlsFailures: {} };
@@ -248,9 +255,12 @@ function resolveServerConnectionOptions(options: ListenOptions): ResolvedConnect
  * @throws {SocklabError} SL_ERR_BIND when the address is taken or not ours; SL_ERR_TLS_CONFIG for an unusable
  *   certificate or key; RangeError for bad options.
  * @example
- * const server = await listenTcp({ port: 0, framing: 'auto' });
- * server.on('connection', (conn) => conn.on('message', (m) => conn.send(m)));
+ * await using server = await listenTcp({ port: 0, framing: 'auto' });
+ * server.on('connection', (conn) => conn.on('message', (m) => conn.send(m))); // an echo server
+ * console.log(server.address().port);
  */
+export async function listenTcp(options: ListenOptions & { tls: true | TlsServerOptions }): Promise<TcpServer & { readonly certificate: CertificateSummary }>;
+export async function listenTcp(options?: ListenOptions): Promise<TcpServer>;
 export async function listenTcp(options: ListenOptions = {}): Promise<TcpServer> {
   // Validate everything before binding, so a bad option never leaves a half-made server.
   const connectionOptions = resolveServerConnectionOptions(options);
@@ -259,7 +269,8 @@ export async function listenTcp(options: ListenOptions = {}): Promise<TcpServer>
     throw new RangeError('allow and deny filter IP addresses, and UNIX socket peers have none: guard the socket file with its permissions instead');
   }
   const allowed = createAccessCheck(options);
-  const host = unbracket(options.host ?? '127.0.0.1');
+  const signal = checkSignal(options.signal);
+  const host = unbracket(checkHost('host', options.host ?? '127.0.0.1'));
   const port = checkPort('port', options.port ?? 0);
   const backlog = checkCount('backlog', options.backlog ?? DEFAULTS.backlog, 0);
   const requested = checkCount('maxConnections', options.maxConnections ?? DEFAULTS.maxConnections, 1, true);
@@ -270,9 +281,14 @@ export async function listenTcp(options: ListenOptions = {}): Promise<TcpServer>
   const budget = free === undefined ? undefined : free - FD_RESERVE - (tls?.maxHandshakes ?? 0);
   const maxConnections = budget === undefined ? requested : Math.min(requested, Math.max(1, budget));
   const socketPath = options.path === undefined ? undefined : toSocketPath(options.path);
-  options.signal?.throwIfAborted();
+  const where = socketPath ?? `${host}:${port}`;
+  if (signal?.aborted) throw abortedError(`Listen on ${where}`, signal);
   const netServer = await bindStreamListener({ host, port, path: socketPath, backlog }, tls, { pauseOnConnect: false });
   const server = new TcpServer(netServer, connectionOptions, allowed, maxConnections, tls);
-  options.signal?.addEventListener('abort', () => void server.close(), { once: true });
+  if (signal?.aborted) {
+    await server.close();
+    throw abortedError(`Listen on ${where}`, signal);
+  }
+  signal?.addEventListener('abort', () => void server.close(), { once: true });
   return server;
 }

@@ -2,7 +2,6 @@ import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import type { PeerCertificate } from 'node:tls';
-import { generate } from 'selfsigned';
 
 /** What a person needs to see of a certificate to decide whether to trust it. */
 export interface CertificateSummary {
@@ -59,6 +58,8 @@ export async function generateSelfSigned(names: readonly string[]): Promise<Self
   const commonName = names.find((name) => isIP(name) === 0) ?? names[0] ?? 'localhost';
   const notBeforeDate = new Date(Date.now() - 60_000); // a minute of slack for clocks that disagree a little
   const notAfterDate = new Date(notBeforeDate.getTime() + SELF_SIGNED_DAYS * 86_400_000);
+  // selfsigned (and its ASN.1 stack) is loaded when a certificate is made, not by `import 'socklab'`.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: commonName }], {
     keyType: 'ec',
     curve: 'P-256',

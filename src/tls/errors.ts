@@ -3,7 +3,17 @@ import { SocklabError, systemCode, type SocklabCode } from '../errors.js';
 import { summarizePeerCertificate, type CertificateSummary } from './certificate.js';
 import type { ResolvedTlsClientOptions } from './options.js';
 
-/** A TLS failure; `certificate` is the peer's when one was seen (to show what was refused). */
+/**
+ * A TLS failure; `certificate` is the peer's when one was seen (to show what was refused).
+ * @example
+ * await using server = await listenTcp({ port: 0, tls: true });
+ * server.on('connection', (conn) => conn.on('message', () => {}));
+ * // A self-signed certificate nobody vouches for: refused unless pinned with `fingerprint`.
+ * await connectTcp({ host: '127.0.0.1', port: server.address().port, tls: true }).catch((err) => {
+ *   if (!(err instanceof TlsError)) throw err;
+ *   console.log(err.code, err.certificate?.fingerprint256 === server.certificate.fingerprint256); // SL_ERR_TLS_UNTRUSTED true
+ * });
+ */
 export class TlsError extends SocklabError {
   constructor(
     code: SocklabCode,

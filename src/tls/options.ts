@@ -7,6 +7,10 @@ import { generateSelfSigned, parseFingerprint, selfSignedNames, summarizeX509, t
 
 /** TLS versions socklab will speak; older ones are broken and refused. */
 export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
+/**
+ * The TLS versions socklab speaks (1.2 is the floor).
+ * @example TLS_VERSIONS.includes('TLSv1.3') // true
+ */
 export const TLS_VERSIONS: readonly TlsVersion[] = ['TLSv1.2', 'TLSv1.3'];
 
 /** PEM text, as read from a file. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
-import { connectTcp, listenTcp, resolveHostAll, SocklabError, startMessageServer, type TcpConnection, type TcpServer } from '../../src/index.js';
+import { connectTcp, listenTcp, resolveHostAll, SocklabError, startMessageServer, type ConnectClientOptions, type TcpConnection, type TcpServer } from '../../src/index.js';
 import { startPeer } from '../helpers/processes.js';
 
 async function server(t: TestContext, options: Parameters<typeof listenTcp>[0] = {}): Promise<TcpServer> {
@@ -11,7 +11,7 @@ async function server(t: TestContext, options: Parameters<typeof listenTcp>[0] =
   return s;
 }
 
-async function client(t: TestContext, port: number, options: Partial<Parameters<typeof connectTcp>[0]> = {}): Promise<TcpConnection> {
+async function client(t: TestContext, port: number, options: ConnectClientOptions & { host?: string } = {}): Promise<TcpConnection> {
   const c = await connectTcp({ host: '127.0.0.1', port, ...options });
   t.after(() => c.destroy());
   return c;

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { describe, it, type TestContext } from 'node:test';
-import { bindUdp, connectUdp, parseGet, runCounterClient, startCounterServer, type CounterServer } from '../../src/index.js';
+import { bindUdp, connectUdp, runCounterClient, startCounterServer, type CounterServer } from '../../src/index.js';
+import { parseGet } from '../../src/apps/counter-server.js';
 import { eventually } from '../helpers/changes.js';
 
 async function counterServer(t: TestContext, delayMs: number, extra: Parameters<typeof startCounterServer>[0] = {}): Promise<CounterServer> {
