@@ -76,6 +76,7 @@ export type { CounterServer, CounterServerOptions, CounterEvent, CounterStats, D
 export type { CounterClientOptions, CounterClientEvent, CounterClientResult } from './apps/counter-client.js';
 export type { TcpProxy, TcpProxyOptions, TcpFaults, TcpProxyEvent, TcpProxyStats, FaultDirection } from './proxy/tcp-proxy.js';
 export type { UdpProxy, UdpProxyOptions, UdpFaults, UdpProxyStats } from './proxy/udp-proxy.js';
+export type { Toxic, ToxicInput, ToxicAttributes, ToxicStream, ToxicType } from './proxy/toxics.js';
 export type { ExecServer, ExecServerOptions, ExecServerEvent, ExecServerStats } from './exec/exec-server.js';
 export type { ProgramSession, ProgramCommand, ProgramOptions, ProgramExit } from './exec/program.js';
 export type { ChatServer, ChatServerOptions, ChatServerStats, ChatEvent, ChatMode } from './apps/chat-server.js';

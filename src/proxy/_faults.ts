@@ -5,7 +5,7 @@ import { resolveToxic, type Toxic, type ToxicInput, type ToxicStream } from './t
 export type FaultDirection = 'both' | 'up' | 'down';
 
 /**
- * Faults a TCP proxy starts with, in the command line's words. Each becomes a toxic (see {@link faultToxics}),
+ * Faults a TCP proxy starts with, in the command line's words. Each becomes a toxic (see `faultToxics`),
  * so the proxy's API shows them and can change them. Every one is off by default: a proxy with none is a plain
  * relay.
  */

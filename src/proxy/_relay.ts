@@ -15,6 +15,7 @@ export interface Upstream {
   tls: ResolvedTlsClientOptions | undefined;
 }
 
+/** What a TCP proxy reports as it relays (`onEvent`, and the `event` event). */
 export type TcpProxyEvent =
   /** `socket` is the client's, for observers that read its byte counts (the dashboard); do not write to it. */
   | { type: 'open'; id: number; client: Endpoint; socket?: Socket }
@@ -25,6 +26,7 @@ export type TcpProxyEvent =
   | { type: 'close'; id: number; up: number; down: number }
   | { type: 'tls-failed'; client: Endpoint; code: string; message: string };
 
+/** Counters of a TCP proxy. */
 export interface TcpProxyStats {
   connections: number;
   active: number;

@@ -71,6 +71,7 @@ export class ToxicList {
  */
 // `any[]` is node's own bound for an event's arguments (EventEmitter's type parameter).
 export abstract class ToxicProxyBase<Events extends Record<keyof Events, any[]> | [never] = [never]> extends EventEmitter<Events> {
+  /** @internal */
   protected readonly toxicList: ToxicList;
 
   constructor(name: string, types: readonly ToxicType[]) {
@@ -98,7 +99,10 @@ export abstract class ToxicProxyBase<Events extends Record<keyof Events, any[]> 
   /**
    * Adds a toxic; it applies to what is open now as well as to what comes later.
    *
-   * @example proxy.addToxic({ type: 'latency', stream: 'upstream', attributes: { latency: 100 } })
+   * @example
+   * const proxy = await startTcpProxy({ targetPort: port });
+   * proxy.addToxic({ type: 'latency', stream: 'upstream', attributes: { latency: 100 } });
+   * await proxy.close();
    */
   addToxic(input: ToxicInput): Toxic {
     return this.toxicList.add(input);

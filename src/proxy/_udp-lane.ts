@@ -1,6 +1,7 @@
 import { jitteredDelay } from './random.js';
 import type { Toxic, ToxicAttributes } from './toxics.js';
 
+/** Counters of a UDP proxy. */
 export interface UdpProxyStats {
   /** Datagrams handed on, duplicates included. */
   forwarded: number;

@@ -47,6 +47,7 @@ export const UDP_TOXIC_TYPES: readonly ToxicType[] = Object.freeze(['latency', '
 /** Toxic types a TCP proxy takes. */
 export const TCP_TOXIC_TYPES: readonly ToxicType[] = Object.freeze(['latency', 'bandwidth', 'slow_close', 'timeout', 'reset_peer', 'reset_after', 'slicer', 'limit_data', 'noop', 'message']);
 
+/** A toxic's type: `latency`, `bandwidth`, `timeout`, … (the keys of {@link ToxicAttributes}). */
 export type ToxicType = keyof ToxicAttributes;
 
 /** One toxic on a proxy, as toxiproxy's API shows it. */
