@@ -20,6 +20,8 @@ const kConnection = Symbol('socklab.connection');
 type OwnedSocket = Socket & { [kConnection]: TcpConnection };
 
 let startReading: (connection: TcpConnection) => void;
+/** @internal close() without the `closed` promise, for socklab's own servers, which never await it (BENCHMARKS.md). */
+export let closeConnection: (connection: TcpConnection) => void;
 
 /** `open` → `closing` (we or the peer started to close) → `closed`. */
 export type ConnectionState = 'open' | 'closing' | 'closed';
@@ -131,6 +133,7 @@ export class TcpConnection {
     Object.setPrototypeOf(this.prototype, EventEmitter.prototype);
     Object.setPrototypeOf(this, EventEmitter);
     startReading = (conn) => conn.#startReading();
+    closeConnection = (conn) => conn.#beginClose();
     // Reading starts with the first 'message' listener, however it is added (on, once, prepend…: once and
     // prependOnceListener go through these). Overriding beats a 'newListener' listener, which would give every
     // connection a listener table.
@@ -228,18 +231,19 @@ export class TcpConnection {
    * flight. Safe to call any number of times.
    */
   close(): Promise<SocklabError | undefined> {
-    if (this.#state === 'open') {
-      this.#setState('closing');
-      this.socket.end();
-      this.#startReading();
-      if (this.socket.isPaused()) this.socket.resume();
-      if (this.options.closeTimeoutMs !== Infinity) {
-        const timer = setTimeout(destroySocket, this.options.closeTimeoutMs, this.socket);
-        timer.unref();
-        this.#rareState().closeTimer = timer;
-      }
-    }
+    this.#beginClose();
     return this.closed;
+  }
+
+  #beginClose(): void {
+    if (this.#state !== 'open') return;
+    this.#setState('closing');
+    this.socket.end();
+    this.#startReading();
+    if (this.socket.isPaused()) this.socket.resume();
+    // After the peer's FIN, with nothing queued, Node destroys the socket once our FIN is out: no timer to wait on.
+    if (this.options.closeTimeoutMs === Infinity || (this.#peerEnded && this.socket.writableLength === 0)) return;
+    this.#rareState().closeTimer = setTimeout(destroySocket, this.options.closeTimeoutMs, this.socket).unref();
   }
 
   /** Tells the peer why (through `farewell`), then closes gracefully; `closed` resolves with `reason`. */
@@ -349,7 +353,7 @@ export class TcpConnection {
     const owned = hooks !== undefined || this.listenerCount('end') > 0;
     hooks?.end.call(this);
     this.emit('end');
-    if (!owned) void this.close();
+    if (!owned) this.#beginClose();
   }
 
   #setError(error: SocklabError): void {
