@@ -23,7 +23,7 @@ export class BatchedFileWriter {
   readonly #fd: number;
   readonly #maxBufferedBytes: number;
   readonly #flushDelayMs: number;
-  #pending: string[] = [];
+  #pending: (string | Uint8Array)[] = [];
   #pendingBytes = 0;
   #inFlightBytes = 0;
   #scheduled: NodeJS.Timeout | NodeJS.Immediate | undefined = undefined;
@@ -45,10 +45,10 @@ export class BatchedFileWriter {
     this.#fd = openSync(path, 'a');
   }
 
-  /** Queues `text`; returns false (and counts it) when it was dropped. */
-  write(text: string): boolean {
+  /** Queues `text` (a string, written as UTF-8, or bytes); returns false (and counts it) when it was dropped. */
+  write(text: string | Uint8Array): boolean {
     if (this.#closed) return false;
-    // Length in UTF-16 units is close enough to bytes for a bound; the exact count is taken when writing.
+    // A string's length in UTF-16 units is close enough to bytes for a bound; the exact count is taken when writing.
     if (this.#pendingBytes + this.#inFlightBytes + text.length > this.#maxBufferedBytes) {
       this.dropped++;
       return false;
@@ -57,6 +57,11 @@ export class BatchedFileWriter {
     this.#pendingBytes += text.length;
     if (!this.#writing) this.#schedule();
     return true;
+  }
+
+  /** Bytes already encoded (a session trace's entries, see TraceSink): the same as write(). */
+  writeBytes(bytes: Uint8Array): boolean {
+    return this.write(bytes);
   }
 
   /** The next write: after the delay, or at the end of this turn once enough waits. */
@@ -80,7 +85,7 @@ export class BatchedFileWriter {
     // One write at a time, in order: what waits goes out when the current one completes.
     if (this.#writing) return;
     if (this.#pending.length === 0 || this.#closed) return this.#settle();
-    const data = Buffer.from(this.#pending.join(''));
+    const data = joined(this.#pending);
     this.#inFlightBytes = this.#pendingBytes;
     this.#pending = [];
     this.#pendingBytes = 0;
@@ -119,7 +124,7 @@ export class BatchedFileWriter {
     await this.flushed();
     this.#closed = true;
     if (this.#pending.length > 0) {
-      const data = Buffer.from(this.#pending.join(''));
+      const data = joined(this.#pending);
       writeSync(this.#fd, data);
       this.written += data.length;
       this.#pending = [];
@@ -130,4 +135,10 @@ export class BatchedFileWriter {
 
 function flushWriter(writer: BatchedFileWriter): void {
   writer.flushNow();
+}
+
+/** One buffer of every pending piece, strings as UTF-8. */
+function joined(pending: (string | Uint8Array)[]): Buffer {
+  if (pending.every((piece) => typeof piece === 'string')) return Buffer.from(pending.join(''));
+  return Buffer.concat(pending.map((piece) => (typeof piece === 'string' ? Buffer.from(piece) : piece)));
 }
