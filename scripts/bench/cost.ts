@@ -51,6 +51,16 @@ async function measure(sides: Side[], mode: string, args: string[]): Promise<Loa
 
 const us = (runs: LoadRun[]): number[] => runs.map((r) => r.serverUsPerOp);
 const saturatedPairs = (a: LoadRun[], b: LoadRun[]): number => a.filter((r, i) => r.loadgenCpu >= SATURATED_PERCENT || b[i]!.loadgenCpu >= SATURATED_PERCENT).length;
+/**
+ * Below this share of its core the server was not kept busy: on a shared machine it was waiting for a CPU. It then
+ * handles fewer events per loop turn, so per-turn costs weigh more per operation, and the figure reads high.
+ */
+const STARVED_PERCENT = 80;
+const starvedPairs = (a: LoadRun[], b: LoadRun[]): number => a.filter((r, i) => r.serverCpu < STARVED_PERCENT || b[i]!.serverCpu < STARVED_PERCENT).length;
+const starvedNote = (a: LoadRun[], b: LoadRun[]): string => {
+  const starved = starvedPairs(a, b);
+  return starved ? `; a server had < ${STARVED_PERCENT}% of its core in ${starved} of ${a.length} pairs (machine busy)` : '';
+};
 
 function rows(sides: Side[], runs: LoadRun[][], unit: string): string[] {
   return sides.map((side, i) => {
@@ -71,7 +81,7 @@ function tableOf(title: string, unit: string, sides: Side[], runs: LoadRun[][], 
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows(sides, runs, unit),
     '',
-    `Rate ratio ${sides[0]!.name} ÷ ${sides[sides.length - 1]!.name}: ${rate.text}${saturated > 0 ? ` — **the generator was saturated (≥ ${SATURATED_PERCENT}% CPU) in ${saturated} of ${ours.length} pairs, so this rate ratio is not a server figure**` : ' (the generator was below 95% CPU in every pair: the server was the bottleneck)'}.${note ? ` ${note}` : ''}`,
+    `Rate ratio ${sides[0]!.name} ÷ ${sides[sides.length - 1]!.name}: ${rate.text}${saturated > 0 ? ` — **the generator was saturated (≥ ${SATURATED_PERCENT}% CPU) in ${saturated} of ${ours.length} pairs, so this rate ratio is not a server figure**` : ` (the generator was below ${SATURATED_PERCENT}% CPU in every pair)`}${starvedNote(ours, reference)}.${note ? ` ${note}` : ''}`,
   ].join('\n');
 }
 
@@ -79,7 +89,7 @@ function tableOf(title: string, unit: string, sides: Side[], runs: LoadRun[][], 
 function cpuTarget(target: string, a: LoadRun[], b: LoadRun[], wanted: number): Target {
   const ratio = ratioSpread(us(a), us(b));
   const saturated = saturatedPairs(a, b);
-  return { target, wanted: `≤ ${wanted}×`, measured: `${ratio.text}${saturated ? `; loadgen saturated in ${saturated} pairs` : ''}`, met: ratio.median <= wanted };
+  return { target, wanted: `≤ ${wanted}×`, measured: `${ratio.text}${saturated ? `; loadgen saturated in ${saturated} pairs` : ''}${starvedNote(a, b)}`, met: ratio.median <= wanted };
 }
 
 interface HoldReading {
@@ -149,7 +159,8 @@ export default async function run(): Promise<SuiteResult> {
     const logLines = formats.map((format, i) => {
       // Throughput at equal CPU: the server without a log does 1/x requests for each one with it.
       const ratio = ratioSpread(us(none), us(logRuns[i]!));
-      targets.push({ target: `--log FILE --log-format ${format}: CPU per request without a log ÷ with ≥ ${format === 'text' ? 0.9 : 0.85}`, wanted: `≥ ${format === 'text' ? 0.9 : 0.85}×`, measured: ratio.text, met: ratio.median >= (format === 'text' ? 0.9 : 0.85) });
+      const wanted = format === 'text' ? 0.9 : 0.85;
+      targets.push({ target: `--log FILE --log-format ${format}: CPU per request without a log ÷ with ≥ ${wanted}`, wanted: `≥ ${wanted}×`, measured: `${ratio.text}${starvedNote(none, logRuns[i]!)}`, met: ratio.median >= wanted });
       return `- ${format}: ${ratio.text} of the requests per CPU-second of the server without a log`;
     });
     sections.push(`${tableOf('Session log (`serve --quiet --log FILE`, every byte), request/response at 100 connections', 'request', logSides, logRuns)}\n\n${logLines.join('\n')}`);
