@@ -153,7 +153,7 @@ export default async function run(): Promise<SuiteResult> {
 
     log('cost: session log (--log FILE) at 100 connections');
     const formats = ['text', 'jsonl', 'hex'] as const;
-    const logSides = [...formats.map((format) => serve('--log', join(dir, `session.${format}`), '--log-format', format)), serve()];
+    const logSides = [...formats.map((format) => ({ ...serve('--log', join(dir, `session.${format}`), '--log-format', format), name: `socklab serve --quiet --log FILE --log-format ${format}` })), serve()];
     const logRuns = await measure(logSides, 'rr', ['-c', '100', '-w', '1000']);
     const none = logRuns[formats.length]!;
     const logLines = formats.map((format, i) => {
