@@ -2,7 +2,7 @@ import { formatEndpoint, type Endpoint } from '../address.js';
 import { encodeMessage } from '../codec/framing.js';
 import { SocklabError, type SocklabCode } from '../errors.js';
 import { kAppState, type ConnectionHooks } from '../tcp/_hooks.js';
-import { setConnectionHooks, type TcpConnection } from '../tcp/connection.js';
+import { closeConnection, setConnectionHooks, type TcpConnection } from '../tcp/connection.js';
 import { listenTcp, type ListenOptions, type ServerStats, type TcpServer } from '../tcp/server.js';
 import { tlsClientOnPlaintextError } from '../tls/errors.js';
 import { looksLikeTlsHandshake } from '../tls/sniff.js';
@@ -110,7 +110,9 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
   const quitCommand = options.quitCommand ?? 'quit';
   const once = options.once ?? mode === 'greet';
   const logMessages = options.logMessages ?? true;
-  const emit = options.onEvent ?? (() => {});
+  // Without a listener no event object is built (on every connect and close, that is garbage for nothing).
+  const onEvent = options.onEvent;
+  const emit = onEvent ?? (() => {});
   const observe = options.onMessage;
   const templated = replyTemplate.includes('{message}');
   // A function, not a string, as the replacement: in a string "$`", "$&" and "$'" are patterns, and a peer's
@@ -177,20 +179,23 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
       else this.send(replyFor(message.toString('utf8')));
       if (message.equals(quitBytes)) {
         this[kAppState] = 'quit';
-        void this.close();
+        closeConnection(this);
       }
     },
     end() {
       // A client that sends nothing and half-closes at once still gets its greeting (found by the fuzz test).
       greet(this);
       if (typeof this[kAppState] !== 'string') this[kAppState] = 'client closed';
-      void this.close();
+      closeConnection(this);
     },
     close(error) {
       if (error) stats.errors[error.code] = (stats.errors[error.code] ?? 0) + 1;
-      const ending = this[kAppState];
-      const totals = { messagesIn: this.stats.messagesIn, messagesOut: this.stats.messagesOut, bytesIn: this.socket.bytesRead, bytesOut: this.socket.bytesWritten };
-      emit({ type: 'closed', peer: this.remote, reason: error?.code ?? (typeof ending === 'string' ? ending : 'closed'), ...(error ? { error } : {}), totals });
+      if (onEvent) {
+        const ending = this[kAppState];
+        const totals = { messagesIn: this.stats.messagesIn, messagesOut: this.stats.messagesOut, bytesIn: this.socket.bytesRead, bytesOut: this.socket.bytesWritten };
+        const reason = error?.code ?? (typeof ending === 'string' ? ending : 'closed');
+        onEvent(error ? { type: 'closed', peer: this.remote, reason, error, totals } : { type: 'closed', peer: this.remote, reason, totals });
+      }
       sessionEnded();
     },
   };
@@ -198,7 +203,7 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
   const start = (conn: TcpConnection): void => {
     current = conn;
     conn[kAppState] = greetingFrame === undefined ? GREETED : GREETING_OWED;
-    emit({ type: 'connected', peer: conn.remote });
+    if (onEvent) onEvent({ type: 'connected', peer: conn.remote });
     if (conn.state === 'closed') {
       hooks.close.call(conn, undefined);
       return;
@@ -209,7 +214,7 @@ export async function startMessageServer(options: MessageServerOptions = {}): Pr
       if (conn.state !== 'open') return;
       greet(conn);
       conn[kAppState] = 'greeted';
-      void conn.close();
+      closeConnection(conn);
       return;
     }
     setConnectionHooks(conn, hooks);
@@ -255,22 +260,47 @@ const GREETING_OWED = 0;
 const GREETED = 1;
 
 type Greet = (conn: TcpConnection) => void;
-/** Connections waiting for their greeting, batched per turn: one setImmediate per turn, not two per client. */
-// Flat pairs (connection, its server's greet), so queueing one allocates nothing.
-let firstHop: (TcpConnection | Greet)[] = [];
-let secondHop: (TcpConnection | Greet)[] = [];
+
+/**
+ * Connections waiting for their greeting, batched per turn: one setImmediate per turn, not two per client. Flat
+ * pairs (connection, its server's greet) in arrays kept from turn to turn and cleared slot by slot, so queueing
+ * allocates nothing once they have grown (a fresh array per turn, grown push by push, was ~600 bytes of garbage
+ * per connection: BENCHMARKS.md).
+ */
+class HopQueue {
+  readonly items: (TcpConnection | Greet | undefined)[] = [];
+  size = 0;
+
+  add(conn: TcpConnection, greet: Greet): void {
+    this.items[this.size++] = conn;
+    this.items[this.size++] = greet;
+  }
+
+  /** Forgets the queued pairs (slots cleared, so no closed connection is kept alive by them). */
+  clear(): void {
+    for (let i = 0; i < this.size; i++) this.items[i] = undefined;
+    this.size = 0;
+  }
+}
+
+const firstHop = new HopQueue();
+let secondHop = new HopQueue();
+let spare = new HopQueue();
 
 function runFirstHop(): void {
-  const batch = firstHop;
-  firstHop = [];
-  if (secondHop.length === 0) setImmediate(runSecondHop);
-  for (const item of batch) secondHop.push(item);
+  if (secondHop.size === 0) setImmediate(runSecondHop);
+  const { items, size } = firstHop;
+  for (let i = 0; i < size; i += 2) secondHop.add(items[i] as TcpConnection, items[i + 1] as Greet);
+  firstHop.clear();
 }
 
 function runSecondHop(): void {
+  // Swapped with a spare first: a greeting's write can end a session and start queueing the next one.
   const batch = secondHop;
-  secondHop = [];
-  for (let i = 0; i < batch.length; i += 2) (batch[i + 1] as Greet)(batch[i] as TcpConnection);
+  secondHop = spare;
+  spare = batch;
+  for (let i = 0; i < batch.size; i += 2) (batch.items[i + 1] as Greet)(batch.items[i] as TcpConnection);
+  batch.clear();
 }
 
 /**
@@ -283,8 +313,8 @@ function runSecondHop(): void {
 function greetAfterFirstRead(conn: TcpConnection, greet: Greet): void {
   // The first hop runs in this turn's check phase; the second after the next poll phase, which is where bytes
   // already waiting on the socket are read.
-  if (firstHop.length === 0) setImmediate(runFirstHop);
-  firstHop.push(conn, greet);
+  if (firstHop.size === 0) setImmediate(runFirstHop);
+  firstHop.add(conn, greet);
 }
 
 /**

@@ -19,9 +19,9 @@ function slowSink(highWaterMark: number): { sink: Writable; writes: string[]; re
 }
 
 describe('LogWriter', () => {
-  it('writes the lines of one event-loop turn in one write', async () => {
+  it('writes the lines of one event-loop turn in one write (flushDelayMs 0)', async () => {
     const { sink, writes, release } = slowSink(1 << 20);
-    const log = new LogWriter(sink);
+    const log = new LogWriter(sink, { flushDelayMs: 0 });
     for (let i = 0; i < 500; i++) log.line(`line ${i}`);
     assert.equal(writes.length, 0, 'nothing is written before the turn ends');
     await nextTurn();
@@ -37,7 +37,7 @@ describe('LogWriter', () => {
 
   it('holds at most maxBufferedLines while the output has not drained, then says how many it dropped', async () => {
     const { sink, writes, release } = slowSink(1);
-    const log = new LogWriter(sink, { maxBufferedLines: 100 });
+    const log = new LogWriter(sink, { maxBufferedLines: 100, flushDelayMs: 0 });
     log.line('first');
     await nextTurn(); // written; the sink is now above its high-water mark and has not drained
     for (let i = 0; i < 1_000; i++) log.line(`flood ${i}`);
@@ -54,6 +54,26 @@ describe('LogWriter', () => {
     assert.match(lines[100]!, /^… 900 log lines dropped/);
     release();
     await log.close();
+  });
+
+  it('gathers the lines of several turns for flushDelayMs into one write', async () => {
+    const { sink, writes, release } = slowSink(1 << 20);
+    const log = new LogWriter(sink, { flushDelayMs: 200 });
+    const started = performance.now();
+    for (let turn = 0; turn < 5; turn++) {
+      log.line(`turn ${turn}`);
+      await nextTurn();
+    }
+    assert.equal(writes.length, 0, 'nothing is written before the delay');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    release();
+    assert.equal(writes.length, 1);
+    assert.equal(writes[0], 'turn 0\nturn 1\nturn 2\nturn 3\nturn 4\n');
+    assert.ok(performance.now() - started >= 200);
+    log.line('at close');
+    await log.close();
+    release();
+    assert.deepEqual(writes.slice(1), ['at close\n'], 'close() writes at once, without waiting for the delay');
   });
 
   it('drops by bytes too, and rejects a limit below 1', () => {

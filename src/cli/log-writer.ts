@@ -9,6 +9,8 @@ export interface LogWriterOptions {
   maxBufferedBytes?: number;
   /** The line that reports dropped lines (a JSON event under `--json`). @default `… N log lines dropped: …` */
   droppedLine?: (count: number) => string;
+  /** How long lines may wait to be written; 0 writes at the end of each event-loop turn. @default LOG_WRITER_DEFAULTS.flushDelayMs */
+  flushDelayMs?: number;
 }
 
 /** A server logging every message must not grow without bound when its terminal or pipe is slower than its clients. */
@@ -17,11 +19,17 @@ export const LOG_WRITER_DEFAULTS = Object.freeze({
   maxBufferedLines: 10_000,
   /** @default 1 MiB */
   maxBufferedBytes: 1 << 20,
+  /**
+   * Measured (BENCHMARKS.md, cost suite): a write per turn cost a server cycling connections ~2-4 µs per
+   * connection in the write alone when turns were short; one per 10 ms is invisible on a terminal.
+   * @default 10
+   */
+  flushDelayMs: 10,
 });
 
 /**
- * Log lines gathered during one turn of the event loop and written in one `write()` at its end (a `setImmediate`),
- * instead of one write (one syscall, for a file or a terminal) per line. While the output has not drained, lines
+ * Log lines gathered for `flushDelayMs` (or one event-loop turn) and written in one `write()`, instead of one
+ * write (one syscall, for a file or a terminal) per line. While the output has not drained, lines
  * wait up to the limits; beyond them they are dropped and counted, and a line saying how many goes out once the
  * output catches up. So a flood slows the log, never the server, and never makes it hold an unbounded backlog.
  *
@@ -37,11 +45,12 @@ export class LogWriter {
   readonly #maxLines: number;
   readonly #maxBytes: number;
   readonly #droppedLine: (count: number) => string;
+  readonly #flushDelayMs: number;
   #lines: string[] = [];
   #bytes = 0;
   /** Dropped since the last note about it. */
   #unreported = 0;
-  #scheduled = false;
+  #scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined = undefined;
   /** The last write returned false: hold lines until 'drain'. */
   #blocked = false;
   #onDrain = (): void => {
@@ -54,9 +63,10 @@ export class LogWriter {
     this.#maxLines = checkCount('maxBufferedLines', options.maxBufferedLines ?? LOG_WRITER_DEFAULTS.maxBufferedLines, 1, true);
     this.#maxBytes = checkCount('maxBufferedBytes', options.maxBufferedBytes ?? LOG_WRITER_DEFAULTS.maxBufferedBytes, 1, true);
     this.#droppedLine = options.droppedLine ?? ((count) => `… ${count} log lines dropped: the output was not keeping up`);
+    this.#flushDelayMs = checkCount('flushDelayMs', options.flushDelayMs ?? LOG_WRITER_DEFAULTS.flushDelayMs, 0);
   }
 
-  /** Queues one line (without its newline); it is written at the end of this event-loop turn. */
+  /** Queues one line (without its newline); it is written within `flushDelayMs` (or at the end of this turn). */
   line(text: string): void {
     if (this.#lines.length >= this.#maxLines || this.#bytes + text.length > this.#maxBytes) {
       this.dropped++;
@@ -65,14 +75,14 @@ export class LogWriter {
     }
     this.#lines.push(text);
     this.#bytes += text.length + 1;
-    if (!this.#scheduled && !this.#blocked) {
-      this.#scheduled = true;
-      setImmediate(flushWriter, this);
+    if (this.#scheduled === undefined && !this.#blocked) {
+      this.#scheduled = this.#flushDelayMs === 0 ? setImmediate(flushWriter, this) : setTimeout(flushWriter, this.#flushDelayMs, this);
     }
   }
 
   /** Writes what is queued now and resolves once the output took it (or failed). */
   async close(): Promise<void> {
+    this.#cancelScheduled();
     this.#flush();
     if (!this.#blocked || this.#out.destroyed || this.#out.writableEnded) return;
     await new Promise<void>((resolve) => {
@@ -90,10 +100,17 @@ export class LogWriter {
     this.#flush();
   }
 
-  /** @internal Runs once per turn with queued lines. */
+  /** @internal Runs once per delay (or turn) with queued lines. */
   flushNow(): void {
-    this.#scheduled = false;
+    this.#scheduled = undefined;
     this.#flush();
+  }
+
+  #cancelScheduled(): void {
+    if (this.#scheduled === undefined) return;
+    if (this.#flushDelayMs === 0) clearImmediate(this.#scheduled as NodeJS.Immediate);
+    else clearTimeout(this.#scheduled as NodeJS.Timeout);
+    this.#scheduled = undefined;
   }
 
   #flush(): void {

@@ -27,6 +27,8 @@ type OwnedSocket = Socket & { [kConnection]: TcpConnection };
 let startReading: (connection: TcpConnection) => void;
 // The interface adds EventEmitter's typed methods to the class (the prototype is set in the static block).
 export interface TcpConnection extends EventEmitter<ConnectionEvents> {}
+/** @internal close() without the `closed` promise, for socklab's own servers, which never await it (BENCHMARKS.md). */
+export let closeConnection: (connection: TcpConnection) => void;
 /**
  * One TCP connection that speaks in messages. Reading starts when the first `'message'` listener is added,
  * or `messages()` or `receive()` is called, so no message is lost between accept and the handler. After the
@@ -118,6 +120,7 @@ export class TcpConnection {
   static {
     inheritLazyEmitter(this, (conn) => conn.#startReading());
     startReading = (conn) => conn.#startReading();
+    closeConnection = (conn) => conn.#beginClose();
   }
 
   /** Messages delivered and sent, and bytes discarded while closing (made on first use: idle clients have none). */
@@ -234,18 +237,17 @@ export class TcpConnection {
    * can destroy our last reply in flight. Safe to call any number of times.
    */
   close(): Promise<SocklabError | undefined> {
-    if (this.#state === 'open') {
-      this.#setState('closing');
-      this.socket.end();
-      this.#startReading();
-      if (this.socket.isPaused()) this.socket.resume();
-      if (this.options.closeTimeoutMs !== Infinity) {
-        const timer = setTimeout(destroySocket, this.options.closeTimeoutMs, this.socket);
-        timer.unref();
-        this.#rareState().closeTimer = timer;
-      }
-    }
+    this.#beginClose();
     return this.closed;
+  }
+  #beginClose(): void {
+    if (this.#state !== 'open') return;
+    this.#setState('closing');
+    this.socket.end();
+    this.#startReading();
+    if (this.socket.isPaused()) this.socket.resume();
+    if (this.options.closeTimeoutMs === Infinity || (this.#peerEnded && this.socket.writableLength === 0)) return; // FIN in, nothing queued: Node destroys it once ours is out
+    this.#rareState().closeTimer = setTimeout(destroySocket, this.options.closeTimeoutMs, this.socket).unref();
   }
 
   /** Tells the peer why (through `farewell`), then closes gracefully; `closed` resolves with `reason`. */

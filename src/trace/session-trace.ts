@@ -4,6 +4,7 @@ import { JSON_EVENTS_VERSION } from './event-version.js';
 import { DEFAULTS } from '../options.js';
 import { formatSocketPath } from '../unix/socket-path.js';
 import { formatHexDump, type Direction } from './hexdump.js';
+import { TraceBytes } from './_trace-bytes.js';
 
 /** How `--log FILE` writes a session: readable text, a hex dump, or one JSON object per line. */
 export type LogFormat = 'text' | 'hex' | 'jsonl';
@@ -13,6 +14,8 @@ export const LOG_FORMATS: readonly LogFormat[] = ['text', 'hex', 'jsonl'];
 /** Where trace output goes: a stream (stderr for `--hex`) or a {@link BatchedFileWriter}. */
 export interface TraceSink {
   write(text: string): unknown;
+  /** If the sink takes bytes (a file), entries are formatted straight into bytes for it: no string per entry. */
+  writeBytes?(bytes: Uint8Array): unknown;
 }
 
 /** One chunk that passed, as the tracer holds it until the end of the event-loop turn. */
@@ -28,11 +31,19 @@ export interface TraceEntry {
 /** A connection's endpoint object is the same for all its chunks: its text is worked out once. */
 const peerNames = new WeakMap<Endpoint, string>();
 const peerJsons = new WeakMap<Endpoint, string>();
+/** The same two as bytes, for sinks that take bytes. */
+const peerNameBytes = new WeakMap<Endpoint, Buffer>();
+const peerJsonBytes = new WeakMap<Endpoint, Buffer>();
+
+function cachedBytes(cache: WeakMap<Endpoint, Buffer>, peer: Endpoint, text: (peer: Endpoint) => string): Buffer {
+  let bytes = cache.get(peer);
+  if (bytes === undefined) cache.set(peer, (bytes = Buffer.from(text(peer), 'utf8')));
+  return bytes;
+}
 
 /** One chunk of a session in a log format. `ts` is `at` as ISO 8601 (passed in, so a batch formats it once). */
 export function formatTraceEntry(format: LogFormat, entry: TraceEntry, ts = new Date(entry.at).toISOString()): string {
-  let peer = peerNames.get(entry.peer);
-  if (peer === undefined) peerNames.set(entry.peer, (peer = formatEndpoint(entry.peer)));
+  const peer = peerName(entry.peer);
   // Chunks from sockets are Buffers already; a view is made only for a plain Uint8Array (one allocation per chunk).
   const bytes = Buffer.isBuffer(entry.bytes) ? entry.bytes : Buffer.from(entry.bytes.buffer, entry.bytes.byteOffset, entry.bytes.byteLength);
   switch (format) {
@@ -41,18 +52,26 @@ export function formatTraceEntry(format: LogFormat, entry: TraceEntry, ts = new 
     case 'text':
       // JSON-quoted so a peer's control bytes cannot rewrite the log or the terminal that shows it.
       return `${ts} ${peer} ${entry.direction === 'in' ? '<' : '>'} ${JSON.stringify(bytes.toString('latin1'))}\n`;
-    case 'jsonl': {
+    case 'jsonl':
       // Built by hand rather than JSON.stringify(object): this runs per chunk, and every part but the peer is
       // a number or a string that needs no escaping (ISO time, base64); the peer's JSON is made once.
-      let peerJson = peerJsons.get(entry.peer);
-      if (peerJson === undefined) {
-        const { address, port, family } = entry.peer;
-        peerJson = JSON.stringify({ address: family === 'unix' ? formatSocketPath(address) : address, port, family });
-        peerJsons.set(entry.peer, peerJson);
-      }
-      return `{"v":${JSON_EVENTS_VERSION},"ts":"${ts}","event":"data","direction":"${entry.direction}","peer":${peerJson},"offset":${entry.offset},"bytes":${bytes.length},"base64":"${bytes.toString('base64')}"}\n`;
-    }
+      return `{"v":${JSON_EVENTS_VERSION},"ts":"${ts}","event":"data","direction":"${entry.direction}","peer":${peerJson(entry.peer)},"offset":${entry.offset},"bytes":${bytes.length},"base64":"${bytes.toString('base64')}"}\n`;
   }
+}
+
+function peerName(peer: Endpoint): string {
+  let name = peerNames.get(peer);
+  if (name === undefined) peerNames.set(peer, (name = formatEndpoint(peer)));
+  return name;
+}
+
+function peerJson(peer: Endpoint): string {
+  let json = peerJsons.get(peer);
+  if (json === undefined) {
+    const { address, port, family } = peer;
+    peerJsons.set(peer, (json = JSON.stringify({ address: family === 'unix' ? formatSocketPath(address) : address, port, family })));
+  }
+  return json;
 }
 
 /**
@@ -69,6 +88,8 @@ export class SessionTracer {
   readonly #outputs: readonly { sink: TraceSink; format: LogFormat }[];
   readonly #maxPendingBytes: number;
   #pending: TraceEntry[] = [];
+  /** Reused by every flush for the sinks that take bytes. */
+  readonly #bytes = new TraceBytes();
   #pendingBytes = 0;
 
   constructor(outputs: readonly { sink: TraceSink; format: LogFormat }[], options: { maxPendingBytes?: number } = {}) {
@@ -101,17 +122,23 @@ export class SessionTracer {
     this.#pending = [];
     this.#pendingBytes = 0;
     for (const { sink, format } of this.#outputs) {
+      const bytes = sink.writeBytes ? this.#bytes : undefined;
       let text = '';
       let lastAt = -1;
       let ts = '';
+      let tsBytes: Buffer = Buffer.alloc(0);
+      const jsonl = format === 'jsonl';
       for (const entry of entries) {
         if (entry.at !== lastAt) {
           lastAt = entry.at;
           ts = new Date(lastAt).toISOString();
+          if (bytes) tsBytes = Buffer.from(ts, 'latin1');
         }
-        text += formatTraceEntry(format, entry, ts);
+        if (bytes) bytes.entry(format, entry, tsBytes, cachedBytes(peerNameBytes, entry.peer, peerName), jsonl ? cachedBytes(peerJsonBytes, entry.peer, peerJson) : tsBytes);
+        else text += formatTraceEntry(format, entry, ts);
       }
-      sink.write(text);
+      if (bytes) sink.writeBytes!(bytes.take());
+      else sink.write(text);
     }
   }
 
