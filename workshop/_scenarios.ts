@@ -25,7 +25,7 @@ export const SCENARIOS: readonly Scenario[] = [
       await probe.step('01-probe', ['127.0.0.1', '1']).exited();
       await probe.step('01-probe', ['no-such-host.invalid']).exited();
       await probe.socklab(['probe', '127.0.0.1', port]).exited();
-      await server.waitFor(/closed/);
+      await server.waitFor(/closed \([^)]*\)\n[\s\S]*closed \([^)]*\)\n/); // both probes that connected
       await server.interrupt();
     },
   },

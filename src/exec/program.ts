@@ -5,6 +5,8 @@ import { DEFAULTS, checkCount } from '../options.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import { splitCommandLine } from './argv.js';
 
+/** How long a program that closed its stdout may take to exit by itself once its connection is gone. */
+const EXIT_AFTER_STDOUT_END_MS = 200;
 const debug = debuglog('socklab');
 
 /** The program a connection is handed to: argv run directly (`--exec`), or a script for `/bin/sh -c` (`--sh-exec`). */
@@ -184,7 +186,13 @@ export class ProgramSession {
       if (child.stdout.closed) closeConnection();
       else child.stdout.once('close', closeConnection);
     });
-    conn.once('close', () => this.terminate());
+    conn.once('close', () => {
+      // A program that ended its stdout is on its way out (that end is what closed the connection): SIGTERM now
+      // would race its own exit and report it killed. It gets a moment to exit by itself first.
+      if (!child.stdout.readableEnded || this.#exit !== undefined) return void this.terminate();
+      const timer = setTimeout(() => void this.terminate(), EXIT_AFTER_STDOUT_END_MS);
+      child.once('exit', () => clearTimeout(timer));
+    });
   }
 
   get pid(): number | undefined {
