@@ -59,6 +59,9 @@ export default defineCommand({
     out.event('summary', { totals: { ...result } });
     if (result.lost > 0) {
       out.note(`${result.lost} of ${values.count} replies lost`);
+      if (result.replies.length === 0 && (values.ids === true || values.retries > 0)) {
+        out.note('hint: no get with an id was answered. A server that knows only a plain "get" (the seed\'s udp_server.py) ignores "get <id>": try again without --retries and --ids');
+      }
       return 1;
     }
     return 0;
