@@ -210,6 +210,7 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   singleProgram('inetd', '17-inetd'),
+  singleProgram('time-wait', '19-time-wait'),
   {
     id: 'inetd-cli',
     async run(s) {

@@ -8,7 +8,7 @@ import { runChecks, type CheckOptions, type CheckReport } from '../../src/check/
 import { available, CLI, start, type Child } from './processes.js';
 
 /** Any line a server prints when it is ready: the steps' `listening on …:PORT`, the peers' `listening PORT`. */
-const READY = /listening (?:on )?(?:udp )?(?:[\d.]+:)?(\d+)\D/;
+const READY = /listening (?:on )?(?:udp )?(?:[\d.]+:)?(\d+)\s/;
 
 export async function requirePython(): Promise<void> {
   assert.ok(await available('python3'), 'python3 is not installed: the graded peers need it (apt-get install -y python3)');
