@@ -113,7 +113,7 @@ export async function runCounterClient(options: CounterClientOptions): Promise<C
         const outcome = await receive(deadline);
         if (outcome === 'refused' || refusedError) {
           const target = formatEndpoint(endpoint.remote ?? { address: options.host ?? '?', port: options.port ?? 0 });
-          throw new SocklabError('SL_ERR_CONNECT_REFUSED', `Cannot reach ${target}: refused (an ICMP "port unreachable" came back: no UDP server listens there)`, { cause: refusedError });
+          throw new SocklabError('SL_ERR_CONNECT_REFUSED', `Cannot reach ${target}: connection refused (an ICMP "port unreachable" came back: no UDP server listens there)`, { cause: refusedError });
         }
         if (outcome === 'timeout') break;
         if (outcome === 'closed') break requests;

@@ -267,7 +267,7 @@ describe('socklab udp-serve and udp-client', () => {
     await child.stop();
     const { code, stderr } = await runCli(t, ['udp-client', '--port', String(port), '--count', '2', '--interval-ms', '0', '--timeout-ms', '1000']);
     assert.equal(code, 1);
-    assert.match(stderr, /refused \(an ICMP "port unreachable" came back: no UDP server listens there\) \[SL_ERR_CONNECT_REFUSED\]/);
+    assert.match(stderr, /connection refused \(an ICMP "port unreachable" came back: no UDP server listens there\) \[SL_ERR_CONNECT_REFUSED\]/);
     assert.doesNotMatch(stderr, /lost/);
   });
 });

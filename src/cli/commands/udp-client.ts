@@ -10,7 +10,8 @@ export default defineCommand({
   description: [
     "The seed's udp_client.py: sends \"get\", prints the reply and who sent it, pauses, --count times. UDP may lose",
     'a datagram either way; where the seed would wait forever, this reports the reply lost after --timeout-ms and',
-    'goes on. Exit code 1 if any reply was lost.',
+    'goes on. Exit code 1 if any reply was lost. When nothing listens there, the kernel says so (an ICMP "port',
+    'unreachable", ECONNREFUSED): that is reported at once as "connection refused", not as a loss.',
     '',
     'With --retries, each get carries a request id ("get <id>") and is sent again when its reply is late; the',
     'server answers a retry with the value it first gave that id, so nothing is counted twice, and a late reply',
