@@ -42,7 +42,7 @@ function resolve(options: CheckOptions): ResolvedCheckOptions {
     quietMs: checkCount('quietMs', options.quietMs ?? 150, 1),
     clients: checkCount('clients', options.clients ?? 20, 2),
     longLineBytes: checkCount('longLineBytes', options.longLineBytes ?? 1024 * 1024, 1),
-    slowReaderBytes: checkCount('slowReaderBytes', options.slowReaderBytes ?? 800 * 1024, 1),
+    slowReaderBytes: checkCount('slowReaderBytes', options.slowReaderBytes ?? 1024 * 1024, 1),
     oneClient: options.oneClient ?? false,
   };
 }

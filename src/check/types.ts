@@ -40,9 +40,9 @@ export interface CheckOptions {
   /** Size of the line without end in `long-line`. @default 1048576 */
   longLineBytes?: number;
   /**
-   * Most a client that never reads sends in `slow-reader`, as `x\n` lines: 800 KiB asks for ~4.9 MB of 12-byte
+   * Most a client that never reads sends in `slow-reader`, as `x\n` lines: 1 MiB asks for ~6.3 MB of 12-byte
    * replies, more than Linux's loopback buffers hold (~4.3 MB), so a server that blocks on that one client's
-   * send does block (chat: eight times this, in 1 KiB lines). @default 819200
+   * send does block (chat: eight times this, in 1 KiB lines). @default 1048576
    */
   slowReaderBytes?: number;
   /**
