@@ -8,7 +8,7 @@ import { assertVerdict, peer, requirePython, step } from '../helpers/grading.js'
 const TCP_FLAWS = ['greets', 'answers', 'split-read', 'two-in-one', 'many-clients', 'quit', 'half-close', 'long-line'] as const;
 const UDP_FLAWS = ['answers-once', 'unique-increasing', 'many-ports', 'ignores-garbage'] as const;
 
-describe('socklab check fails each broken server on exactly its flaw', { concurrency: 4 }, () => {
+describe('socklab check fails each broken server on exactly its flaw', { concurrency: 2 }, () => {
   before(requirePython);
 
   it('the line server with no flaw passes every concurrent check', async (t) => {

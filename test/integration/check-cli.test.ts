@@ -5,7 +5,7 @@ import { validateEvent } from '../../src/cli/json-events.js';
 import { peer, requirePython, step } from '../helpers/grading.js';
 import { freePort, runCli } from '../helpers/processes.js';
 
-describe('socklab check (CLI)', { concurrency: 3 }, () => {
+describe('socklab check (CLI)', { concurrency: 2 }, () => {
   it('exits 0 and lists every check when the server passes', async (t) => {
     const { port } = await step(t, '06-concurrent-server');
     const { code, stdout } = await runCli(t, ['check', 'concurrent', '127.0.0.1', String(port)], '', 60_000);

@@ -25,7 +25,7 @@ const SERVERS: readonly { name: string; start: (t: TestContext) => Promise<{ por
   { name: 'socklab udp-serve', start: (t) => socklab(t, ['udp-serve', '--port', '0']), protocol: 'udp-counter' },
 ];
 
-describe('socklab check passes the workshop steps and socklab servers', { concurrency: 4 }, () => {
+describe('socklab check passes the workshop steps and socklab servers', { concurrency: 2 }, () => {
   for (const server of SERVERS) {
     it(`${server.name} passes ${server.protocol}${server.oneClient ? ' --one-client' : ''}`, async (t) => {
       const { port } = await server.start(t);
@@ -41,7 +41,7 @@ const SEED_VERDICTS = [
   { script: 'seed_udp_server.py', protocol: 'udp-counter', oneClient: false, failing: [] },
 ] as const;
 
-describe('socklab check grades the seed-like programs as the guide says', { concurrency: 3 }, () => {
+describe('socklab check grades the seed-like programs as the guide says', { concurrency: 2 }, () => {
   const guide = readFileSync(`${ROOT}workshop/README.md`, 'utf8');
   for (const verdict of SEED_VERDICTS) {
     it(`${verdict.script} as ${verdict.protocol} fails ${verdict.failing.join(', ') || 'nothing'}`, async (t) => {

@@ -9,7 +9,7 @@ import { assertVerdict, requirePython, startServer } from '../helpers/grading.js
 import { ROOT, start } from '../helpers/processes.js';
 import { Probe } from '../../src/check/_probe.js';
 
-describe('workshop solutions', { concurrency: 3 }, () => {
+describe('workshop solutions', { concurrency: 2 }, () => {
   it('04-greeting-forever passes greeting, twice in a row (it keeps serving)', async (t) => {
     const { port } = await startServer(t, process.execPath, ['dist/workshop/solutions/04-greeting-forever.js', '0']);
     await assertVerdict({ protocol: 'greeting', port }, []);
