@@ -59,12 +59,19 @@ const splitRead: StreamCheck = {
   async run(c) {
     const probe = await c.open();
     const whole = await c.ask(probe);
-    await probe.writeBytewise(MESSAGE, 10); // 10 ms apart: even a busy server reads each byte on its own
-    const split = await probe.reply(c.options.timeoutMs, c.options.quietMs);
+    // 10 ms apart, three times: a server descheduled for longer may read several bytes at once in one round,
+    // but a server that takes each read as a message shows it in at least one.
+    let split: Buffer = Buffer.alloc(0);
+    let rounds = 0;
+    for (; rounds < 3; rounds++) {
+      await probe.writeBytewise(MESSAGE, 10);
+      split = await probe.reply(c.options.timeoutMs, c.options.quietMs);
+      if (!about(split.length, whole.length, 1)) break;
+    }
     await c.release(probe);
     return {
-      passed: about(split.length, whole.length, 1),
-      sent: `${quote(MESSAGE)} whole, then one byte per segment`,
+      passed: rounds === 3,
+      sent: `${quote(MESSAGE)} whole, then one byte per segment (up to 3 times)`,
       received: `${quote(whole)} to the whole message, ${quote(split)} to the split one`,
     };
   },
