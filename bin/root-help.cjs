@@ -11,6 +11,7 @@ const COMMAND_SUMMARIES = {
   'udp-client': 'UDP client: sends "get"s, reports replies and losses (udp_client.py)',
   proxy: 'Fault proxy and toxiproxy API: latency, bandwidth, slices, resets, live toxics; UDP; TLS, UNIX',
   bench: 'Load generator: request/response, held connections, connect rate, UDP',
+  check: 'Grade a server in any language against a workshop protocol (greeting, concurrent, chat, udp-counter, …)',
 };
 
 /** `socklab --help`. */

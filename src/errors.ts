@@ -184,18 +184,27 @@ export function connectionError(peer: string, cause: unknown): SocklabError {
   return new SocklabError('SL_ERR_CONNECTION_CLOSED', `Connection to ${peer} failed: ${code ?? String(cause)}`, { cause });
 }
 
-/** Wraps a failed `listen`/`bind`. */
-export function bindError(target: string, cause: unknown): SocklabError {
+/** Wraps a failed `listen`/`bind`. `inUse` (issue 22): what holds the port, when the caller could see it. */
+export function bindError(target: string, cause: unknown, inUse?: 'listening' | 'time-wait'): SocklabError {
   const code = systemCode(cause);
   const why =
     code === 'EADDRINUSE'
-      ? 'address already in use (is another server running? try --port 0)'
+      ? addressInUseReason(inUse)
       : code === 'EACCES'
         ? 'permission denied (ports below 1024 need privileges)'
         : code === 'EADDRNOTAVAIL'
           ? 'address not available on this machine'
           : (code ?? String(cause));
   return new SocklabError('SL_ERR_BIND', `Cannot listen on ${target}: ${why}`, { cause });
+}
+
+// issue 22: a live listener and a TIME-WAIT left by another process both give EADDRINUSE; the fixes differ.
+function addressInUseReason(inUse: 'listening' | 'time-wait' | undefined): string {
+  if (inUse === 'listening') return 'address already in use: another server is listening on it (ss -ltnp shows which; or try --port 0)';
+  if (inUse === 'time-wait') {
+    return 'address already in use: no server listens there, but connections of an earlier one are still in TIME-WAIT (up to 60 s, because that server did not set SO_REUSEADDR; ss -tan shows them): wait, or use another port';
+  }
+  return 'address already in use (is another server running? try --port 0)';
 }
 
 /** The error an aborted operation rejects with. */

@@ -1,6 +1,7 @@
 /**
  * The "Run it" sessions of the guide. Each scenario drives one or more terminals step by step, waiting for
- * output before typing, so the recording comes out the same on every run (up to ports and timings).
+ * output before typing, so the recording comes out the same on every run (up to ports and timings). Servers
+ * run on port 0 (shown without it, as 12345), so runs in parallel never collide.
  */
 import type { Session } from './_transcripts.js';
 
@@ -32,7 +33,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'greeting-server',
     async run(s) {
-      const server = s.terminal('server').step('02-greeting-server');
+      const server = s.terminal('server').step('02-greeting-server', ['0'], []);
       const port = String(await s.server(server));
       const client = s.terminal('client').start('ncat 127.0.0.1 12345', 'ncat', ['127.0.0.1', port]);
       await client.waitFor(/connecting\n/);
@@ -43,7 +44,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'message-server',
     async run(s) {
-      const server = s.terminal('server').step('03-message-server');
+      const server = s.terminal('server').step('03-message-server', ['0'], []);
       const port = String(await s.server(server));
       const client = s.terminal('client').start('ncat 127.0.0.1 12345', 'ncat', ['127.0.0.1', port]);
       await client.waitFor(/connecting\n/);
@@ -58,7 +59,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'client',
     async run(s) {
-      const server = s.terminal('server').step('03-message-server');
+      const server = s.terminal('server').step('03-message-server', ['0'], []);
       const port = String(await s.server(server));
       const client = s.terminal('client').step('04-client', [port], []);
       await client.waitFor(/connecting\ngot your message\n/);
@@ -72,7 +73,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'sequential-server',
     async run(s) {
-      const server = s.terminal('server').step('05-sequential-server');
+      const server = s.terminal('server').step('05-sequential-server', ['0'], []);
       const port = String(await s.server(server));
       const first = s.terminal('first client').step('04-client', [port], []);
       await first.waitFor(/got your message\n/);
@@ -93,7 +94,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'concurrent-server',
     async run(s) {
-      const server = s.terminal('server').step('06-concurrent-server');
+      const server = s.terminal('server').step('06-concurrent-server', ['0'], []);
       const port = String(await s.server(server));
       const first = s.terminal('first client').step('04-client', [port], []);
       await first.waitFor(/got message\n/);
@@ -117,7 +118,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'udp',
     async run(s) {
-      const server = s.terminal('server').step('10-udp-counter-server');
+      const server = s.terminal('server').step('10-udp-counter-server', ['0'], []);
       const port = String(await s.server(server));
       await s.terminal('client').step('11-udp-client', [port, '3'], ['12345', '3']).exited();
       await server.interrupt();
@@ -140,7 +141,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'chat',
     async run(s) {
-      const server = s.terminal('server').step('14-chat-server');
+      const server = s.terminal('server').step('14-chat-server', ['0'], []);
       const port = String(await s.server(server));
       const alice = s.terminal('alice').start('ncat 127.0.0.1 12345', 'ncat', ['127.0.0.1', port]);
       await alice.waitFor(/your name\?\n/);
@@ -166,7 +167,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'scaling-out',
     async run(s) {
-      const server = s.terminal('server').step('15-scaling-out');
+      const server = s.terminal('server').step('15-scaling-out', ['0'], []);
       const port = String(await s.server(server));
       const [, second] = await server.waitFor(/instance 2 listening on \S+:(\d+)/);
       const alice = s.terminal('alice').start('ncat 127.0.0.1 12345', 'ncat', ['127.0.0.1', port]);
@@ -209,6 +210,7 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   singleProgram('inetd', '17-inetd'),
+  singleProgram('time-wait', '19-time-wait'),
   {
     id: 'inetd-cli',
     async run(s) {

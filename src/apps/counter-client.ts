@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Endpoint } from '../address.js';
+import { formatEndpoint, type Endpoint } from '../address.js';
+import { SocklabError } from '../errors.js';
 import { DEFAULTS, checkCount } from '../options.js';
 import { connectUdp, type ConnectUdpOptions, type Datagram } from '../udp/endpoint.js';
 
@@ -51,6 +52,9 @@ export interface CounterClientResult {
  * `retries` it first asks again, with request ids so that a retry is not counted twice by the server and a late
  * reply is not misread.
  *
+ * An ICMP "port unreachable" (ECONNREFUSED on the connected socket: nothing listens there) is not a lost reply:
+ * the run stops with SL_ERR_CONNECT_REFUSED at once, instead of reporting every get lost.
+ *
  * @example
  * const { replies, lost } = await runCounterClient({ port: 12345, count: 3, intervalMs: 0, retries: 2 });
  */
@@ -68,16 +72,26 @@ export async function runCounterClient(options: CounterClientOptions): Promise<C
   const runTag = randomBytes(4).toString('hex');
   await using endpoint = await connectUdp(options);
   const incoming = endpoint.messages();
+  // Linux reports the ICMP error of a connected UDP socket as an 'error' event soon after the send.
+  let refusedError: Error | undefined;
+  let onRefused = (): void => {};
+  const refusal = new Promise<'refused'>((resolve) => (onRefused = () => resolve('refused')));
+  const onError = (err: NodeJS.ErrnoException): void => {
+    if (err.code !== 'ECONNREFUSED') return;
+    refusedError = err;
+    onRefused();
+  };
+  endpoint.socket.on('error', onError);
   const result: CounterClientResult = { replies: [], lost: 0, retried: 0, late: 0 };
   // One next() is kept pending across timeouts so that a datagram arriving between two waits is not lost.
   let next: Promise<IteratorResult<Datagram>> | undefined;
-  const receive = async (deadline: number): Promise<Datagram | 'timeout' | 'closed'> => {
+  const receive = async (deadline: number): Promise<Datagram | 'timeout' | 'closed' | 'refused'> => {
     next ??= incoming.next();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - performance.now()), 'timeout')));
-    const outcome = await Promise.race([next, timeout]);
+    const outcome = await Promise.race([next, timeout, refusal]);
     clearTimeout(timer);
-    if (outcome === 'timeout') return outcome;
+    if (outcome === 'timeout' || outcome === 'refused') return outcome;
     next = undefined;
     return outcome.done ? 'closed' : outcome.value;
   };
@@ -90,11 +104,19 @@ export async function runCounterClient(options: CounterClientOptions): Promise<C
     for (let attempt = 1; attempt <= retries + 1 && !answered; attempt++) {
       options.signal?.throwIfAborted();
       if (attempt > 1) result.retried++;
-      await endpoint.send(datagram);
+      await endpoint.send(datagram).catch((err: unknown) => {
+        // A refusal reported at the send (it came back after an earlier one) ends the run the same way.
+        if (err instanceof SocklabError && err.code === 'SL_ERR_CONNECT_REFUSED') onError(err.cause as NodeJS.ErrnoException);
+        else throw err;
+      });
       emit({ type: 'sent', index, attempt });
       const deadline = performance.now() + timeoutMs;
       for (;;) {
         const outcome = await receive(deadline);
+        if (outcome === 'refused' || refusedError) {
+          const target = formatEndpoint(endpoint.remote ?? { address: options.host ?? '?', port: options.port ?? 0 });
+          throw new SocklabError('SL_ERR_CONNECT_REFUSED', `Cannot reach ${target}: connection refused (an ICMP "port unreachable" came back: no UDP server listens there)`, { cause: refusedError });
+        }
         if (outcome === 'timeout') break;
         if (outcome === 'closed') break requests;
         const text = outcome.data.toString('utf8').trimEnd();

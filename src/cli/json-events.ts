@@ -77,7 +77,12 @@ export const EVENT_SCHEMA: Readonly<Record<string, EventSchema>> = Object.freeze
     from: '--log FILE --log-format jsonl (not stdout)',
     required: { direction: 'string', peer: 'endpoint', offset: 'integer', bytes: 'integer', base64: 'string' },
   },
-  summary: { from: 'bench, udp-client, client', required: { totals: 'object' } },
+  // issue 22
+  check: {
+    from: 'check',
+    required: { name: 'string', title: 'string', passed: 'boolean', sent: 'string', received: 'string', hint: 'string', ms: 'integer' },
+  },
+  summary: { from: 'bench, udp-client, client, check', required: { totals: 'object' } },
   stopped: { from: 'serve, udp-serve, proxy', required: { totals: 'object' } },
 });
 

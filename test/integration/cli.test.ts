@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { createSocket } from 'node:dgram';
 import { connect as netConnect, type Socket } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { listenTcp } from '../../src/index.js';
@@ -251,10 +252,22 @@ describe('socklab udp-serve and udp-client', () => {
   });
 
   it('udp-client reports each lost reply and exits 1 when nobody answers', async (t) => {
-    const { child, port } = await startCliServer(t, ['udp-serve', '--port', '0']);
-    await child.stop();
+    // Bound but silent: the gets arrive and nothing comes back (a refusal is another case, below).
+    const silent = createSocket('udp4');
+    t.after(() => silent.close());
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+    const port = silent.address().port;
     const { code, stderr } = await runCli(t, ['udp-client', '--port', String(port), '--count', '2', '--interval-ms', '0', '--timeout-ms', '100']);
     assert.equal(code, 1);
     assert.match(stderr, /no reply to get #1 within 100 ms\nno reply to get #2 within 100 ms\n2 of 2 replies lost/);
+  });
+
+  it('udp-client says "refused", not "lost", when nothing listens (issue 22)', async (t) => {
+    const { child, port } = await startCliServer(t, ['udp-serve', '--port', '0']);
+    await child.stop();
+    const { code, stderr } = await runCli(t, ['udp-client', '--port', String(port), '--count', '2', '--interval-ms', '0', '--timeout-ms', '1000']);
+    assert.equal(code, 1);
+    assert.match(stderr, /connection refused \(an ICMP "port unreachable" came back: no UDP server listens there\) \[SL_ERR_CONNECT_REFUSED\]/);
+    assert.doesNotMatch(stderr, /lost/);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -181,8 +181,22 @@ describe('serve --exec (inetd style)', () => {
     await stopChecked(child);
   });
 
+  it('a program that is not there is refused at start with SL_ERR_EXEC, before any client (issue 22)', async (t) => {
+    for (const program of ['no-such-program-socklab', './no/such/program']) {
+      const { code, stderr } = await runCli(t, ['serve', '--port', '0', '--exec', program]);
+      assert.equal(code, 1);
+      assert.match(stderr, new RegExp(`Cannot run ${program.replaceAll('.', '\\.')}: .*\\[SL_ERR_EXEC\\]`));
+    }
+  });
+
   it('a program that cannot start is reported with SL_ERR_EXEC and the connection is closed', async (t) => {
-    const { child, port } = await serveExec(t, ['--exec', 'no-such-program-socklab']);
+    // It was there at start and is gone by the first client: the failure can only show then.
+    const dir = mkdtempSync(join(tmpdir(), 'socklab-exec-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const program = join(dir, 'vanishing');
+    writeFileSync(program, '#!/bin/sh\ncat\n', { mode: 0o755 });
+    const { child, port } = await serveExec(t, ['--exec', program]);
+    rmSync(program);
     const client = await RawClient.connect(t, port);
     await client.waitForClose();
     const exit = await waitForEvent(child, (e) => e.event === 'exit');

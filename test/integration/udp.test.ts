@@ -138,20 +138,17 @@ describe('counter server (library)', () => {
     assert.equal(server.stats.overloaded, 2);
   });
 
-  it('reports a reply lost when the server is gone instead of hanging', async (t) => {
+  it('stops with SL_ERR_CONNECT_REFUSED when the server is gone, instead of hanging or calling it lost (issue 22)', async (t) => {
     const server = await counterServer(t, 0);
     const port = server.address().port;
     await server.close();
     const lostEvents: number[] = [];
-    const result = await runCounterClient({
-      host: '127.0.0.1',
-      port,
-      count: 2,
-      intervalMs: 0,
-      timeoutMs: 100,
-      onEvent: (event) => event.type === 'lost' && lostEvents.push(event.index),
-    });
-    assert.equal(result.lost, 2);
-    assert.deepEqual(lostEvents, [1, 2]);
+    const started = performance.now();
+    await assert.rejects(
+      runCounterClient({ host: '127.0.0.1', port, count: 2, intervalMs: 0, timeoutMs: 1000, onEvent: (event) => event.type === 'lost' && lostEvents.push(event.index) }),
+      { code: 'SL_ERR_CONNECT_REFUSED' },
+    );
+    assert.deepEqual(lostEvents, [], 'a refusal is not a loss');
+    assert.ok(performance.now() - started < 1000, 'no wait for the timeout');
   });
 });

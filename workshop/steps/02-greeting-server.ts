@@ -14,6 +14,12 @@ const server = createServer((socket) => {
 });
 
 // '127.0.0.1' listens on loopback only. The seed's bind(('', port)) means every interface: the whole network.
+// EADDRINUSE: a server listens on the port already, or an earlier server's connections still sit in TIME-WAIT
+// (chapter 19). One line instead of a crash; `ss -tan 'sport = :PORT'` shows which.
+server.on('error', (err: NodeJS.ErrnoException) => {
+  console.log(`cannot listen on 127.0.0.1:${port}: ${err.code ?? err.message}`);
+  process.exit(1);
+});
 server.listen(port, '127.0.0.1', () => {
   const { address, port: actual } = server.address() as AddressInfo;
   console.log(`listening on ${address}:${actual}`);

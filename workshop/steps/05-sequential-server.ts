@@ -4,6 +4,7 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 
 const port = Number(process.argv[2] ?? 12345);
+const MAX_LINE_BYTES = 64 * 1024; // a client must not be able to make us buffer without end (chapter 10)
 const waiting: Socket[] = [];
 const peers = new WeakMap<Socket, string>();
 // Remember the address at accept: once a socket is closed, remoteAddress is gone.
@@ -25,6 +26,10 @@ function serve(socket: Socket): void {
       socket.write('got your message\n');
       if (message === 'quit') socket.end();
     }
+    if (pending.length > MAX_LINE_BYTES) {
+      socket.end('line too long\n');
+      socket.removeAllListeners('data').resume();
+    }
   });
   socket.on('end', () => socket.end());
   socket.on('close', () => {
@@ -37,6 +42,7 @@ function serve(socket: Socket): void {
 
 const server = createServer((socket) => {
   peers.set(socket, `${socket.remoteAddress}:${socket.remotePort}`);
+  socket.on('error', () => {}); // a reset is reported by 'close'; without a listener it would crash the server
   if (current) {
     // Accepted, but not read and not greeted: from the client's side, the server is simply silent.
     console.log(`${peer(socket)} waits (${waiting.length + 1} in line)`);
@@ -44,5 +50,11 @@ const server = createServer((socket) => {
   } else {
     serve(socket);
   }
+});
+// EADDRINUSE: a server listens on the port already, or an earlier server's connections still sit in TIME-WAIT
+// (chapter 19). One line instead of a crash; `ss -tan 'sport = :PORT'` shows which.
+server.on('error', (err: NodeJS.ErrnoException) => {
+  console.log(`cannot listen on 127.0.0.1:${port}: ${err.code ?? err.message}`);
+  process.exit(1);
 });
 server.listen(port, '127.0.0.1', () => console.log(`listening on 127.0.0.1:${(server.address() as AddressInfo).port}`));

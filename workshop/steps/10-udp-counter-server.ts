@@ -17,4 +17,8 @@ socket.on('message', (data, sender) => {
     socket.send(String(value), sender.port, sender.address);
   }, 500);
 });
+socket.on('error', (err: NodeJS.ErrnoException) => {
+  console.log(`cannot bind udp 127.0.0.1:${port}: ${err.code ?? err.message}`); // one line, not a stack trace
+  process.exit(1);
+});
 socket.bind(port, '127.0.0.1', () => console.log(`listening on udp 127.0.0.1:${socket.address().port}`));

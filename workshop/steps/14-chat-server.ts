@@ -1,7 +1,7 @@
 // Step 14 (closing exercise): a chat server on the socklab library. The first line a client sends is its
 // name; every later line goes to everyone else.
 // Run: node dist/workshop/steps/14-chat-server.js [port]
-import { listenTcp, type TcpConnection } from 'socklab';
+import { listenTcp, type SocklabError, type TcpConnection } from 'socklab';
 
 const port = Number(process.argv[2] ?? 12345);
 const names = new Map<TcpConnection, string>();
@@ -10,7 +10,10 @@ function broadcast(from: TcpConnection, text: string): void {
   for (const [conn] of names) if (conn !== from && conn.state === 'open') conn.send(text);
 }
 
-const server = await listenTcp({ host: '127.0.0.1', port, framing: 'line', maxMessageBytes: 1024 });
+const server = await listenTcp({ host: '127.0.0.1', port, framing: 'line', maxMessageBytes: 1024 }).catch((err: SocklabError) => {
+  console.log(`${err.message} [${err.code}]`); // e.g. the port is taken: one line, not a stack trace
+  process.exit(1);
+});
 console.log(`listening on 127.0.0.1:${server.address().port}`);
 
 for await (const conn of server) {
@@ -32,10 +35,12 @@ for await (const conn of server) {
     }
     const name = names.get(conn);
     names.delete(conn);
-    await conn.close();
     if (name !== undefined) {
+      // Tell the room first: close() sends our FIN and then waits for the client's, which a client such as
+      // ncat sends only when its user presses Ctrl-D (or after a grace period).
       console.log(`${name} left`);
       broadcast(conn, `* ${name} left`);
     }
+    await conn.close();
   })();
 }

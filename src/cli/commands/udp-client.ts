@@ -10,7 +10,8 @@ export default defineCommand({
   description: [
     "The seed's udp_client.py: sends \"get\", prints the reply and who sent it, pauses, --count times. UDP may lose",
     'a datagram either way; where the seed would wait forever, this reports the reply lost after --timeout-ms and',
-    'goes on. Exit code 1 if any reply was lost.',
+    'goes on. Exit code 1 if any reply was lost. When nothing listens there, the kernel says so (an ICMP "port',
+    'unreachable", ECONNREFUSED): that is reported at once as "connection refused", not as a loss.',
     '',
     'With --retries, each get carries a request id ("get <id>") and is sent again when its reply is late; the',
     'server answers a retry with the value it first gave that id, so nothing is counted twice, and a late reply',
@@ -59,6 +60,9 @@ export default defineCommand({
     out.event('summary', { totals: { ...result } });
     if (result.lost > 0) {
       out.note(`${result.lost} of ${values.count} replies lost`);
+      if (result.replies.length === 0 && (values.ids === true || values.retries > 0)) {
+        out.note('hint: no get with an id was answered. A server that knows only a plain "get" (the seed\'s udp_server.py) ignores "get <id>": try again without --retries and --ids');
+      }
       return 1;
     }
     return 0;

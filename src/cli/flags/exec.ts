@@ -1,4 +1,7 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { formatEndpoint, isLoopback } from '../../address.js';
+import { SocklabError } from '../../errors.js';
 import { execExposureProblem, formatExit, startExecServer, type ExecServerEvent } from '../../exec/exec-server.js';
 import { describeCommand, programCommand, ProgramSession, type ProgramCommand, type ProgramExit } from '../../exec/program.js';
 import { DEFAULTS } from '../../options.js';
@@ -18,10 +21,35 @@ export const EXEC_FLAGS = {
 
 /** The program from `--exec`/`--sh-exec`, as a usage error when they are wrong. */
 export function execCommandFrom(values: { exec?: string | undefined; 'sh-exec'?: string | undefined }): ProgramCommand | undefined {
+  let command: ProgramCommand | undefined;
   try {
-    return programCommand({ exec: values.exec, shExec: values['sh-exec'] });
+    command = programCommand({ exec: values.exec, shExec: values['sh-exec'] });
   } catch (err) {
     throw usageError((err as Error).message);
+  }
+  if (command && 'argv' in command) requireProgram(command.argv[0]!);
+  return command;
+}
+
+/** True when `path` is a file this process may execute. */
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Fails at start, not at the first client, when `--exec`'s program cannot be run: looked up the way spawn()
+ * looks it up (a path as given, a bare name in each directory of PATH). `--sh-exec` is left to the shell.
+ */
+function requireProgram(program: string): void {
+  const found = program.includes('/') ? executable(program) : (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && executable(join(dir, program)));
+  if (!found) {
+    const where = program.includes('/') ? 'no executable file at that path' : 'not found in any directory of PATH';
+    throw new SocklabError('SL_ERR_EXEC', `Cannot run ${program}: ${where} (--exec runs a program directly; use --sh-exec for a shell command)`);
   }
 }
 

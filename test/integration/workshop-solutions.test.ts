@@ -1,0 +1,53 @@
+/**
+ * The exercises' solutions (workshop/solutions/) run in CI: each server solution is graded by `socklab check`
+ * with its protocol, the others are run and their output checked. A solution that stops working fails here.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { assertVerdict, requirePython, startServer } from '../helpers/grading.js';
+import { ROOT, start } from '../helpers/processes.js';
+import { Probe } from '../../src/check/_probe.js';
+
+describe('workshop solutions', { concurrency: 2 }, () => {
+  it('04-greeting-forever passes greeting, twice in a row (it keeps serving)', async (t) => {
+    const { port } = await startServer(t, process.execPath, ['dist/workshop/solutions/04-greeting-forever.js', '0']);
+    await assertVerdict({ protocol: 'greeting', port }, []);
+    await assertVerdict({ protocol: 'greeting', port }, []);
+  });
+
+  it('07_concurrent_server.py (Python) passes concurrent', async (t) => {
+    await requirePython();
+    const { port } = await startServer(t, 'python3', ['-u', 'workshop/solutions/07_concurrent_server.py', '0']);
+    await assertVerdict({ protocol: 'concurrent', port }, []);
+  });
+
+  it('11_udp_counter.py (Python) passes udp-counter', async (t) => {
+    await requirePython();
+    const { port } = await startServer(t, 'python3', ['-u', 'workshop/solutions/11_udp_counter.py', '0']);
+    await assertVerdict({ protocol: 'udp-counter', port }, []);
+  });
+
+  it('14-chat-who passes chat, lists the room on /who and refuses a taken name', async (t) => {
+    const { port } = await startServer(t, process.execPath, ['dist/workshop/solutions/14-chat-who.js', '0']);
+    await assertVerdict({ protocol: 'chat', port }, []);
+    const alice = await Probe.open('127.0.0.1', port, 3000);
+    const twin = await Probe.open('127.0.0.1', port, 3000);
+    t.after(() => [alice, twin].forEach((probe) => probe.destroy()));
+    alice.write('alice\n/who\n');
+    assert.ok(await alice.until(() => alice.received.includes('here: alice\n'), 3000), alice.received.toString());
+    twin.write('alice\n');
+    assert.ok(await twin.until(() => twin.received.includes('that name is taken'), 3000), twin.received.toString());
+  });
+
+  it('19-server-closes-first finds TIME-WAIT on the server port and listens again', async (t) => {
+    const child = start(t, process.execPath, ['dist/workshop/solutions/19-server-closes-first.js']);
+    assert.equal((await child.finish(10_000)).code, 0, child.stderr);
+    assert.match(child.stdout, /TIME-WAIT on the server's port (\d+): true\n[^]*listening again on \1\n/);
+  });
+
+  it('every solution file is run by a test above', () => {
+    const tested = ['04-greeting-forever.ts', '07_concurrent_server.py', '11_udp_counter.py', '14-chat-who.ts', '19-server-closes-first.ts'];
+    assert.deepEqual(readdirSync(`${ROOT}workshop/solutions`).sort(), tested.sort());
+  });
+});

@@ -1,0 +1,32 @@
+// Solution to chapter 19, exercise 2: when the server closes first, the TIME-WAIT entry is on the server's port.
+// Run: node dist/workshop/solutions/19-server-closes-first.js
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const server = createServer({ allowHalfOpen: true });
+server.listen(0, '127.0.0.1');
+await once(server, 'listening');
+const { port } = server.address() as AddressInfo;
+const accepted = once(server, 'connection');
+const client = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+await once(client, 'connect');
+const [conn] = (await accepted) as [Socket];
+const closed = Promise.all([once(client, 'close'), once(conn, 'close')]);
+client.on('end', () => client.end()); // the client answers the server's FIN with its own
+conn.end(); // the server closes first this time
+await closed;
+let waiting = '';
+for (let tries = 0; tries < 100 && waiting === ''; tries++) {
+  waiting = execFileSync('ss', ['-Htan', 'state', 'time-wait', `( sport = :${port} )`], { encoding: 'utf8' }).trim();
+  if (waiting === '') await sleep(10);
+}
+console.log(`TIME-WAIT on the server's port ${port}: ${waiting !== ''}`);
+console.log('a listener without SO_REUSEADDR could not bind this port for a minute; Node sets it, so this works:');
+server.close();
+await once(server, 'close');
+const again = createServer().listen(port, '127.0.0.1');
+await once(again, 'listening');
+console.log(`listening again on ${port}`);
+again.close();

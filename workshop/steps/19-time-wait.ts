@@ -1,0 +1,61 @@
+// Step 19: watch a connection's states with ss, from open to TIME-WAIT, then listen again on the same port.
+// Run: node dist/workshop/steps/19-time-wait.js   (needs ss, from iproute2: apt-get install -y iproute2)
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** What `ss -tan` shows for `port`: one "STATE local -> peer" line per socket, the server's sockets first. */
+function ss(port: number): string[] {
+  const out = execFileSync('ss', ['-Htan', `( sport = :${port} or dport = :${port} )`], { encoding: 'utf8' });
+  return out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.trim().split(/\s+/))
+    .sort(([, , , a], [, , , b]) => Number(!a!.endsWith(`:${port}`)) - Number(!b!.endsWith(`:${port}`)))
+    .map(([state, , , local, peer]) => `${state!.padEnd(10)} ${local} -> ${peer}`);
+}
+
+/** Prints the states once `expected` shows up: the kernel's ACKs can lag our events by a few milliseconds. */
+async function watch(label: string, port: number, expected: string): Promise<void> {
+  let rows = ss(port);
+  for (let tries = 0; tries < 100 && !rows.some((row) => row.startsWith(expected)); tries++) {
+    await sleep(10);
+    rows = ss(port);
+  }
+  console.log(`${label}:`);
+  for (const row of rows) console.log(`  ${row}`);
+}
+
+// allowHalfOpen: after the client's FIN the server still decides when to send its own.
+const server = createServer({ allowHalfOpen: true });
+server.listen(0, '127.0.0.1');
+await once(server, 'listening');
+const { port } = server.address() as AddressInfo;
+await watch('1. a listener', port, 'LISTEN');
+
+const accepted = once(server, 'connection');
+const client = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+await once(client, 'connect');
+const [conn] = (await accepted) as [Socket];
+await watch('2. connected: both ends ESTABLISHED', port, 'ESTAB');
+
+client.end(); // the client's FIN: it closes first, so it is the one that will wait in TIME-WAIT
+await once(conn, 'end');
+await watch('3. client sent FIN, server has not closed yet', port, 'FIN-WAIT-2');
+
+const closed = Promise.all([once(client, 'close'), once(conn, 'close')]);
+conn.end(); // the server's FIN
+await closed;
+await watch('4. both closed: the side that closed first waits', port, 'TIME-WAIT');
+
+// Nothing listens now, yet the port is not free for every program: a listener without SO_REUSEADDR would get
+// EADDRINUSE for a minute. Node (libuv) sets SO_REUSEADDR on every TCP listener, so this works at once.
+server.close();
+await once(server, 'close');
+const again = createServer();
+again.listen(port, '127.0.0.1');
+await once(again, 'listening');
+console.log('5. listening again on the same port while the old connection is in TIME-WAIT: fine (SO_REUSEADDR)');
+again.close();
