@@ -11,6 +11,7 @@ const COMMAND_SUMMARIES = {
   'udp-client': 'UDP client: sends "get"s, reports replies and losses (udp_client.py)',
   proxy: 'Fault proxy: latency, bandwidth, tiny segments, resets; UDP drop/duplicate/reorder; TLS, UNIX',
   bench: 'Load generator: request/response, held connections, connect rate, UDP',
+  nc: "A netcat: raw bytes between stdin/stdout and a socket (TCP, UDP, UNIX, TLS, proxies), ncat's options",
 };
 
 /** `socklab --help`. */

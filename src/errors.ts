@@ -38,6 +38,8 @@
  * | `SL_ERR_TLS_NOT_TLS` | we speak TLS and the peer answered in plaintext |
  * | `SL_ERR_TLS_EXPECTED` | we speak plaintext and the peer sent TLS records |
  * | `SL_ERR_TLS_HANDSHAKE` | any other handshake failure (the peer's alert, a reset mid-handshake) |
+ * | `SL_ERR_LOG_FILE` | an `nc -o`/`-x` log file or an `--allowfile`/`--denyfile` cannot be opened |
+ * | `SL_ERR_PROXY` | a SOCKS or HTTP proxy refused the connection or answered something else than its protocol |
  */
 export type SocklabCode =
   | 'SL_ERR_RESOLVE'
@@ -73,7 +75,10 @@ export type SocklabCode =
   | 'SL_ERR_TLS_HANDSHAKE_TIMEOUT'
   | 'SL_ERR_TLS_NOT_TLS'
   | 'SL_ERR_TLS_EXPECTED'
-  | 'SL_ERR_TLS_HANDSHAKE';
+  | 'SL_ERR_TLS_HANDSHAKE'
+  // issue 17
+  | 'SL_ERR_LOG_FILE'
+  | 'SL_ERR_PROXY';
 
 /**
  * Base class of every socklab error.

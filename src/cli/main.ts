@@ -12,6 +12,7 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   'udp-client': () => import('./commands/udp-client.js'),
   proxy: () => import('./commands/proxy.js'),
   bench: () => import('./commands/bench.js'),
+  nc: () => import('./commands/nc.js'),
 };
 
 const VERSION = '0.1.0';

@@ -1,0 +1,153 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { formatEndpoint, socketEndpoint } from '../address.js';
+import type { AccessCheck } from '../access.js';
+import { SocklabError } from '../errors.js';
+import { listenOn } from '../listen.js';
+import type { ResolvedTlsServerOptions } from '../tls/options.js';
+import { createTlsListener, watchHandshakes } from '../tls/server.js';
+import { formatSocketPath, prepareSocketPath, toSocketPath } from '../unix/socket-path.js';
+import { FanOutHub } from './hub.js';
+import { runSession, type SessionOptions } from './session.js';
+
+/** ncat's listen port when none is given. */
+export const NCAT_DEFAULT_PORT = 31337;
+/** ncat's `-m/--max-conns` default. */
+export const NCAT_DEFAULT_MAX_CONNS = 100;
+
+export interface NcListenOptions {
+  /** Omitted: every address, IPv4 and IPv6 (one dual-stack socket), `-4`/`-6` narrow it. */
+  host?: string | undefined;
+  port: number;
+  /** A UNIX stream socket path (`-U`). */
+  path?: string | undefined;
+  family?: 4 | 6 | undefined;
+  tls?: ResolvedTlsServerOptions | undefined;
+  access?: AccessCheck | undefined;
+  /** `-k`: serve clients until stopped; without it, one client and exit. */
+  keepOpen?: boolean;
+  /** `-m`: clients at once. @default NCAT_DEFAULT_MAX_CONNS */
+  maxConns?: number;
+  broker?: boolean;
+  session: SessionOptions;
+  /** Called once the socket listens (`--test` prints `NCAT TEST: LISTEN` here). */
+  onListening?: (where: string) => void;
+  /** Diagnostics for `-v` (level 1 = -v, 2 = -vv). */
+  report?: (level: number, line: string) => void;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * `ncat -l`: binds, then serves one client by ncat's EOF rules and returns (the listener is closed as soon as that
+ * client is accepted, so a second one is refused), or with `keepOpen` any number of clients until the signal
+ * fires (each with its own program under `exec`, or all through a {@link FanOutHub}).
+ *
+ * @throws {SocklabError} SL_ERR_BIND, and what the one-shot session failed with (reset, idle timeout, TLS)
+ */
+export async function runListen(options: NcListenOptions): Promise<void> {
+  const report = options.report ?? (() => {});
+  const server = await bind(options);
+  const where = options.path !== undefined ? formatSocketPath(toSocketPath(options.path)) : formatEndpoint(server.address() as { address: string; port: number });
+  report(1, `Listening on ${where}`);
+  options.onListening?.(where);
+  server.maxConnections = options.maxConns ?? NCAT_DEFAULT_MAX_CONNS;
+  const event = options.tls ? 'secureConnection' : 'connection';
+  let closeHandshakes = (): void => {};
+  let tlsFailure: ((error: SocklabError) => void) | undefined;
+  const admitted = new WeakSet<Socket>();
+  const admit = (raw: Socket): boolean => {
+    const peer = socketEndpoint(raw, 'remote');
+    if (options.access && peer.family !== 'unix' && !options.access(peer.address)) {
+      report(1, `Connection from ${formatEndpoint(peer)} denied`);
+      raw.destroy();
+      return false;
+    }
+    admitted.add(raw);
+    return true;
+  };
+  if (options.tls) {
+    closeHandshakes = watchHandshakes(server as ReturnType<typeof createTlsListener>, options.tls, { handshaking: 0, tlsFailures: {} }, {
+      admit,
+      onFailure: (error) => {
+        report(1, `Failed SSL connection: ${error.message}`);
+        tlsFailure?.(error);
+      },
+    });
+  }
+
+  try {
+    if (!options.keepOpen) {
+      const socket = await new Promise<Socket>((resolve, reject) => {
+        tlsFailure = reject; // ncat quits after a failed handshake in one-shot mode
+        server.on(event, (socket: Socket) => {
+          if (!options.tls && !admit(socket)) return;
+          resolve(socket);
+        });
+        options.signal?.addEventListener('abort', () => reject(new SocklabError('SL_ERR_ABORTED', 'Listening was aborted')), { once: true });
+      });
+      // One client only: nobody else gets in while it is served.
+      server.close();
+      report(1, `Connection from ${formatEndpoint(socketEndpoint(socket, 'remote'))}`);
+      await runSession(socket, options.session);
+      return;
+    }
+    await serveMany(server, event, options, options.tls ? undefined : admit);
+  } finally {
+    closeHandshakes();
+    server.close();
+  }
+}
+
+function serveMany(server: Server, event: string, options: NcListenOptions, admit: ((socket: Socket) => boolean) | undefined): Promise<void> {
+  const report = options.report ?? (() => {});
+  const session = options.session;
+  const hub = session.exec
+    ? undefined
+    : new FanOutHub({
+        input: session.input,
+        output: session.output,
+        broker: options.broker === true,
+        sendOnly: session.sendOnly === true,
+        recvOnly: session.recvOnly === true,
+        noShutdown: session.noShutdown === true,
+        crlf: session.crlf === true,
+        log: session.log,
+        onInputEnd: () => session.sendOnly && stop(),
+        onClientClosed: (socket, error) => report(1, `Connection from ${formatEndpoint(socketEndpoint(socket, 'remote'))} closed${error ? `: ${error.message}` : ''}`),
+      });
+  let stop = (): void => {};
+  return new Promise<void>((resolve) => {
+    stop = (): void => {
+      hub?.closeAll();
+      server.close();
+      resolve();
+    };
+    options.signal?.addEventListener('abort', stop, { once: true });
+    server.on(event, (socket: Socket) => {
+      if (admit && !admit(socket)) return;
+      report(1, `Connection from ${formatEndpoint(socketEndpoint(socket, 'remote'))}`);
+      if (session.idleTimeoutMs !== undefined && session.idleTimeoutMs !== Infinity) {
+        socket.setTimeout(session.idleTimeoutMs, () => socket.destroy());
+      }
+      if (hub) hub.add(socket);
+      else {
+        socket.on('error', () => {});
+        runSession(socket, session).catch((err: Error) => report(1, `Session with ${formatEndpoint(socketEndpoint(socket, 'remote'))} failed: ${err.message}`));
+      }
+    });
+  });
+}
+
+async function bind(options: NcListenOptions): Promise<Server> {
+  if (options.path !== undefined) {
+    const path = toSocketPath(options.path);
+    await prepareSocketPath(path);
+    const server = options.tls ? createTlsListener(options.tls) : createServer({ allowHalfOpen: true });
+    await listenOn(server, { path }, formatSocketPath(path));
+    return server;
+  }
+  const host = options.host ?? (options.family === 4 ? '0.0.0.0' : '::');
+  const server = options.tls ? createTlsListener(options.tls) : createServer({ allowHalfOpen: true });
+  const ipv6Only = options.host === undefined && options.family === 6;
+  await listenOn(server, { host, port: options.port, ipv6Only }, formatEndpoint({ address: host, port: options.port }));
+  return server;
+}
