@@ -164,3 +164,8 @@ export async function serverClient(
 export async function eachNetcat(t: TestContext, body: (t: TestContext, which: Netcat) => Promise<void>): Promise<void> {
   for (const which of NETCATS) await t.test(which, (sub) => body(sub, which));
 }
+
+/** Waits until the server (run with -v) has reported `count` accepted clients: `Connection from ADDR:PORT`, as both print. */
+export async function waitConnections(server: NcProcess, count: number): Promise<void> {
+  await server.waitStderr(new RegExp(`(Connection from \\S+:\\d+[^]*){${count}}`));
+}
