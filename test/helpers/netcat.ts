@@ -27,7 +27,8 @@ export class NcProcess {
 
   constructor(which: Netcat, args: readonly string[], cwd?: string) {
     const [file, argv] = which === 'ncat' ? ['ncat', [...args]] : [process.execPath, [CLI, 'nc', ...args]];
-    this.proc = spawn(file, argv, { stdio: 'pipe', ...(cwd ? { cwd } : {}), env: { ...process.env, NODE_DEBUG: '' } });
+    // Its own process group: ncat forks for --exec, and the fork must go with it (it holds our pipes open).
+    this.proc = spawn(file, argv, { stdio: 'pipe', detached: true, ...(cwd ? { cwd } : {}), env: { ...process.env, NODE_DEBUG: '' } });
     this.proc.stdout.on('data', (chunk: Buffer) => {
       this.#out.push(chunk);
       this.#outBytes += chunk.length;
@@ -104,8 +105,13 @@ export class NcProcess {
     }
   }
 
+  /** Kills the process group we started (by its PID), forks included. */
   async stop(): Promise<void> {
-    if (this.running) this.proc.kill('SIGKILL');
+    try {
+      if (this.proc.pid !== undefined) process.kill(-this.proc.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
     await this.exited;
   }
 }

@@ -5,6 +5,7 @@ import { dial } from '../../nc/dial.js';
 import { NCAT_DEFAULT_MAX_CONNS, NCAT_DEFAULT_PORT, runListen } from '../../nc/listen.js';
 import { parsePortList, scanPorts } from '../../nc/scan.js';
 import { runSession, type SessionOptions } from '../../nc/session.js';
+import { runUdpConnect, runUdpListen } from '../../nc/udp.js';
 import { SessionLog } from '../../pipe/session-log.js';
 import { defineCommand, println, usageError, type Command, type Io, type ParsedArgs } from '../command.js';
 import { countVerbose, NC_FLAGS } from '../nc/flags.js';
@@ -97,6 +98,17 @@ async function dispatch(values: NcValues, positionals: string[], io: Io, report:
   };
   const started = performance.now();
   try {
+    if (values.udp) {
+      // UDP has no FIN: the end of stdin ends the client at once unless -q says to wait for replies.
+      const udp = { ...session, quitAfterInputEndMs: timeFlag(values, 'quit') ?? 0, report, signal: io.signal };
+      if (values.listen) {
+        const onListening = (): void => void (values.test && println(io.stderr, 'NCAT TEST: LISTEN'));
+        await runUdpListen({ ...udp, host: target.host, port: target.port, family, keepOpen: values['keep-open'] === true, exec: session.exec, onListening });
+      } else {
+        await runUdpConnect({ host: target.host!, port: target.port, family, localAddress: values.source, localPort: values['source-port'] }, udp);
+      }
+      return 0;
+    }
     if (values.listen) {
       await runListen({
         host: target.host,

@@ -1,0 +1,120 @@
+// ncat-test.pl's UDP and UNIX-socket cases against Debian's ncat and `socklab nc`, and a datagram each way with
+// OpenBSD nc -u.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { assertQuiet, eachNetcat, listenNc, requireTool, startNc } from '../helpers/netcat.js';
+import { freePort } from '../helpers/processes.js';
+
+before(async () => {
+  await requireTool('ncat');
+  await requireTool('nc', 'netcat-openbsd');
+});
+
+describe('ncat compatibility: UDP', { concurrency: 4 }, () => {
+  test('Server default listen address --udp: IPv4 and IPv6 peers both heard', (t) =>
+    eachNetcat(t, async (t, nc) => {
+      for (const host of ['127.0.0.1', '::1']) {
+        const { nc: server, port } = await listenNc(t, nc, ['--udp']);
+        const c = startNc(t, nc, ['--udp', host, String(port)]);
+        c.write('abc\n');
+        c.endInput();
+        assert.equal((await server.waitOutput('abc\n')).toString(), 'abc\n', host);
+      }
+    }));
+
+  test('-4 --udp server does not hear IPv6, -6 does not hear IPv4', (t) =>
+    eachNetcat(t, async (t, nc) => {
+      for (const [flag, other, own] of [['-4', '::1', '127.0.0.1'], ['-6', '127.0.0.1', '::1']] as const) {
+        const { nc: server, port } = await listenNc(t, nc, ['--udp', flag]);
+        const stranger = startNc(t, nc, ['--udp', other, String(port)]);
+        stranger.write('no\n');
+        stranger.endInput();
+        await assertQuiet(server, 400, `${flag} heard ${other}`);
+        const friend = startNc(t, nc, ['--udp', own, String(port)]);
+        friend.write('abc\n');
+        friend.endInput();
+        assert.equal((await server.waitOutput('abc\n')).toString(), 'abc\n');
+      }
+    }));
+
+  test('--udp: the server answers the peer that spoke first', (t) =>
+    eachNetcat(t, async (t, nc) => {
+      const { nc: server, port } = await listenNc(t, nc, ['--udp']);
+      const c = startNc(t, nc, ['--udp', '127.0.0.1', String(port)]);
+      c.write('abc\n');
+      await server.waitOutput('abc\n');
+      server.write('def\n');
+      assert.equal((await c.waitOutput('def\n')).toString(), 'def\n');
+    }));
+
+  test('--keep-open --exec (udp): one program per peer', (t) =>
+    eachNetcat(t, async (t, nc) => {
+      const { port } = await listenNc(t, nc, ['--udp', '--keep-open', '--exec', '/bin/cat']);
+      for (const text of ['abc\n', 'def\n']) {
+        const c = startNc(t, nc, ['--udp', '127.0.0.1', String(port)]);
+        c.write(text);
+        assert.equal((await c.waitOutput(text)).toString(), text);
+      }
+    }));
+
+  test('idle timeout (listen mode, udp): no datagram for -i ends the server', (t) =>
+    eachNetcat(t, async (t, nc) => {
+      const { nc: server, port } = await listenNc(t, nc, ['--udp', '-i', '1000ms']);
+      const c = startNc(t, nc, ['--udp', '127.0.0.1', String(port)]);
+      c.write('abc\n');
+      await server.waitOutput('abc\n');
+      assert.notEqual(await server.exitWithin(3000), undefined, 'still running after the idle timeout');
+    }));
+});
+
+describe('ncat compatibility: UNIX sockets', { concurrency: 2 }, () => {
+  test('Server UNIX socket listen (STREAM): -U both sides', (t) =>
+    eachNetcat(t, async (t, nc) => {
+      const dir = await mkdtemp(join(tmpdir(), 'socklab-nc-'));
+      t.after(() => rm(dir, { recursive: true, force: true }));
+      const path = join(dir, 'nc.sock');
+      const server = startNc(t, nc, ['--test', '-l', '-U', path]);
+      await server.waitStderr(/NCAT TEST: LISTEN/);
+      const c = startNc(t, nc, ['-U', path]);
+      c.write('abc\n');
+      c.endInput();
+      assert.equal((await server.waitOutput('abc\n')).toString(), 'abc\n');
+    }));
+
+  test('-U --udp (UNIX datagram): ncat serves it; socklab nc refuses with the reason (Node has no UNIX datagram sockets)', async (t) => {
+    const c = startNc(t, 'socklab', ['-U', '--udp', '/tmp/nowhere.sock']);
+    assert.equal(await c.exitWithin(5000), 2);
+    assert.match(c.stderr, /Node has no UNIX datagram sockets/);
+  });
+});
+
+describe('socklab nc interop: UDP with OpenBSD nc -u', () => {
+  test('a datagram each way', async (t) => {
+    const port = await freePort();
+    const peer = spawn('nc', ['-u', '-l', '127.0.0.1', String(port)], { stdio: 'pipe' });
+    t.after(() => void (peer.exitCode === null && peer.kill('SIGKILL')));
+    let heard = '';
+    peer.stdout.setEncoding('utf8').on('data', (text: string) => (heard += text));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const ours = startNc(t, 'socklab', ['-u', '127.0.0.1', String(port)]);
+    ours.write('to nc\n');
+    for (let i = 0; i < 100 && !heard.includes('to nc\n'); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(heard, 'to nc\n');
+    peer.stdin.write('to socklab\n');
+    assert.equal((await ours.waitOutput('to socklab\n')).toString(), 'to socklab\n');
+    ours.endInput();
+    assert.equal(await ours.exitWithin(3000), 0);
+
+    const { nc: listener, port: ourPort } = await listenNc(t, 'socklab', ['-u'], { host: '127.0.0.1' });
+    const sender = spawn('nc', ['-u', '-q', '1', '127.0.0.1', String(ourPort)], { stdio: 'pipe' });
+    t.after(() => void (sender.exitCode === null && sender.kill('SIGKILL')));
+    sender.stdin.end('from nc\n');
+    assert.equal((await listener.waitOutput('from nc\n')).toString(), 'from nc\n');
+    await once(sender, 'exit');
+  });
+});
