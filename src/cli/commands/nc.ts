@@ -110,7 +110,15 @@ async function dispatch(values: NcValues, positionals: string[], io: Io, report:
       return 0;
     }
     if (values.listen) {
+      let tls;
+      if (values.ssl) {
+        const { ncTlsServerOptions } = await import('../nc/tls.js');
+        const made = await ncTlsServerOptions(values, target.host);
+        tls = made.tls;
+        for (const line of made.lines) println(io.stderr, `socklab nc: ${line}`);
+      }
       await runListen({
+        tls,
         host: target.host,
         port: target.port,
         path: target.path,
@@ -138,8 +146,13 @@ async function dispatch(values: NcValues, positionals: string[], io: Io, report:
       connectTimeoutMs,
       signal: io.signal,
     });
+    let stream: Socket = socket;
+    if (values.ssl) {
+      const { startNcTlsClient } = await import('../nc/tls.js');
+      stream = await startNcTlsClient(values, socket, target.host ?? 'localhost', where, io.signal);
+    }
     report(1, `Connected to ${where}.`);
-    const result = await runSession(socket as Socket, session);
+    const result = await runSession(stream, session);
     if (result.kind === 'pipe') {
       const seconds = ((performance.now() - started) / 1000).toFixed(2);
       report(1, `${result.pipe.bytesSent} bytes sent, ${result.pipe.bytesReceived} bytes received in ${seconds} seconds.`);
