@@ -3,11 +3,12 @@ import type { Socket } from 'node:net';
 import { SocklabError } from '../../errors.js';
 import { dial } from '../../nc/dial.js';
 import { NCAT_DEFAULT_MAX_CONNS, NCAT_DEFAULT_PORT, runListen } from '../../nc/listen.js';
+import { PROXY_DEFAULT_PORTS, proxyHandshake, type ProxyDns, type ProxyType } from '../../nc/proxy-client.js';
 import { parsePortList, scanPorts } from '../../nc/scan.js';
 import { runSession, type SessionOptions } from '../../nc/session.js';
 import { runUdpConnect, runUdpListen } from '../../nc/udp.js';
 import { SessionLog } from '../../pipe/session-log.js';
-import { defineCommand, println, usageError, type Command, type Io, type ParsedArgs } from '../command.js';
+import { defineCommand, parsePort, println, usageError, type Command, type Io, type ParsedArgs } from '../command.js';
 import { countVerbose, NC_FLAGS } from '../nc/flags.js';
 import { accessFrom, checkCombinations, execFrom, targetFrom, timeFlag, type NcValues } from '../nc/options.js';
 
@@ -78,6 +79,13 @@ async function dispatch(values: NcValues, positionals: string[], io: Io, report:
   const target = targetFrom(values, positionals, NCAT_DEFAULT_PORT);
   const family = values.ipv4 ? 4 : values.ipv6 ? 6 : undefined;
   if (values.zero) return scan(values, target.host!, target.portText, family, report, io);
+  if (values.listen && values['proxy-type'] === 'http') {
+    const { runHttpProxyServer } = await import('../../nc/http-proxy-server.js');
+    const onListening = (): void => void (values.test && println(io.stderr, 'NCAT TEST: LISTEN'));
+    const auth = values['proxy-auth'] ?? process.env['NCAT_PROXY_AUTH'];
+    await runHttpProxyServer({ host: target.host, port: target.port, family, access: accessFrom(values), auth, onListening, report, signal: io.signal });
+    return 0;
+  }
   const log = SessionLog.open({ outputPath: values.output, hexPath: values['hex-dump'], append: values['append-output'] === true });
   const session: SessionOptions = {
     input: io.stdin,
@@ -135,9 +143,10 @@ async function dispatch(values: NcValues, positionals: string[], io: Io, report:
       return 0;
     }
     const connectTimeoutMs = timeFlag(values, 'wait') ?? Infinity;
+    const proxy = values.proxy === undefined ? undefined : proxyFrom(values.proxy, values['proxy-type'] ?? 'http');
     const { socket, target: where } = await dial({
-      host: target.host!,
-      port: target.port,
+      host: proxy?.host ?? target.host!,
+      port: proxy?.port ?? target.port,
       path: target.path,
       family,
       noDns: values.nodns === true,
@@ -147,6 +156,11 @@ async function dispatch(values: NcValues, positionals: string[], io: Io, report:
       signal: io.signal,
     });
     let stream: Socket = socket;
+    if (proxy) {
+      const auth = values['proxy-auth'] ?? process.env['NCAT_PROXY_AUTH'];
+      await proxyHandshake(socket, { type: proxy.type, host: target.host!, port: target.port, auth, dns: values['proxy-dns'] as ProxyDns | undefined });
+      report(1, `Connected to proxy ${where}, tunnel to ${target.host}:${target.port} open.`);
+    }
     if (values.ssl) {
       const { startNcTlsClient } = await import('../nc/tls.js');
       stream = await startNcTlsClient(values, socket, target.host ?? 'localhost', where, io.signal);
@@ -161,6 +175,14 @@ async function dispatch(values: NcValues, positionals: string[], io: Io, report:
   } finally {
     log?.close();
   }
+}
+
+/** `--proxy host[:port]` (IPv6 in brackets), with the protocol's well-known port by default. */
+function proxyFrom(text: string, type: string): { host: string; port: number; type: ProxyType } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(text);
+  if (!match) throw usageError(`Option '--proxy' takes host[:port] ([v6addr]:port for IPv6); got '${text}'`);
+  const proxyType = type as ProxyType;
+  return { host: match[1] ?? match[2]!, port: match[3] === undefined ? PROXY_DEFAULT_PORTS[proxyType] : parsePort(match[3]), type: proxyType };
 }
 
 /**

@@ -42,9 +42,9 @@ export const NC_FLAGS = {
   'ssl-alpn': { type: 'string', placeholder: 'list', description: 'ALPN protocols to offer (comma-separated, e.g. h2,http/1.1)' },
   fingerprint: { type: 'string', placeholder: 'sha256:…', description: 'Connect mode: accept only the certificate with this SHA-256 fingerprint' },
   proxy: { type: 'string', placeholder: 'host[:port]', description: 'Connect through this proxy (default port 1080 for SOCKS, 3128 for HTTP)' },
-  'proxy-type': { type: 'string', choices: ['http', 'socks4', 'socks5'], placeholder: 'type', description: 'Proxy protocol (connect mode, default socks4 as ncat); with -l: http runs an HTTP proxy server' },
-  'proxy-auth': { type: 'string', placeholder: 'user:pass', description: 'Proxy credentials (HTTP Basic, SOCKS5 user/password, SOCKS4 user id)' },
-  'proxy-dns': { type: 'string', choices: ['local', 'remote', 'both', 'none'], placeholder: 'where', description: 'Who resolves the target name: us, the proxy, either (default: remote when the proxy can)' },
+  'proxy-type': { type: 'string', choices: ['http', 'socks4', 'socks5'], placeholder: 'type', description: 'Proxy protocol (connect mode; default http, as ncat); with -l: http runs an HTTP proxy server' },
+  'proxy-auth': { type: 'string', placeholder: 'user:pass', description: 'Proxy credentials (HTTP Basic, SOCKS5 user/password, SOCKS4 user id); or the NCAT_PROXY_AUTH variable' },
+  'proxy-dns': { type: 'string', choices: ['local', 'remote', 'both', 'none'], placeholder: 'where', description: 'Who resolves the target name: us, the proxy, us then the proxy, nobody (default: remote; socks4: local)' },
   test: { type: 'boolean', description: 'Print "NCAT TEST: LISTEN" on stderr once listening (for ncat\'s test suite)' },
   verbose: { type: 'boolean', short: 'v', description: 'Diagnostics on stderr; -vv, -vvv for more' },
 } as const satisfies Record<string, OptionSpec>;
