@@ -48,7 +48,7 @@ export async function runHttpProxyServer(options: HttpProxyServerOptions): Promi
   const server: Server = createServer({ allowHalfOpen: true });
   await listenOn(server, { host, port: options.port, ipv6Only: options.host === undefined && options.family === 6 }, formatEndpoint({ address: host, port: options.port }));
   const where = formatEndpoint(server.address() as { address: string; port: number });
-  report(1, `Listening on ${where} (HTTP proxy)`);
+  report(options.port === 0 ? 0 : 1, `Listening on ${where} (HTTP proxy)`);
   options.onListening?.(where);
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {

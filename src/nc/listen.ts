@@ -1,10 +1,8 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type ListenOptions, type Server, type Socket } from 'node:net';
 import { formatEndpoint, socketEndpoint } from '../address.js';
 import type { AccessCheck } from '../access.js';
-import { SocklabError } from '../errors.js';
-import { listenOn } from '../listen.js';
+import { SocklabError, bindError } from '../errors.js';
 import type { ResolvedTlsServerOptions } from '../tls/options.js';
-import { createTlsListener, watchHandshakes } from '../tls/server.js';
 import { formatSocketPath, prepareSocketPath, toSocketPath } from '../unix/socket-path.js';
 import { FanOutHub } from './hub.js';
 import { runSession, type SessionOptions } from './session.js';
@@ -47,7 +45,8 @@ export async function runListen(options: NcListenOptions): Promise<void> {
   const report = options.report ?? (() => {});
   const server = await bind(options);
   const where = options.path !== undefined ? formatSocketPath(toSocketPath(options.path)) : formatEndpoint(server.address() as { address: string; port: number });
-  report(1, `Listening on ${where}`);
+  // Port 0 asked the kernel to choose: the user needs to hear which one, -v or not.
+  report(options.port === 0 && options.path === undefined ? 0 : 1, `Listening on ${where}`);
   options.onListening?.(where);
   server.maxConnections = options.maxConns ?? NCAT_DEFAULT_MAX_CONNS;
   const event = options.tls ? 'secureConnection' : 'connection';
@@ -65,7 +64,8 @@ export async function runListen(options: NcListenOptions): Promise<void> {
     return true;
   };
   if (options.tls) {
-    closeHandshakes = watchHandshakes(server as ReturnType<typeof createTlsListener>, options.tls, { handshaking: 0, tlsFailures: {} }, {
+    const { watchHandshakes } = await import('../tls/server.js');
+    closeHandshakes = watchHandshakes(server as import('node:tls').Server, options.tls, { handshaking: 0, tlsFailures: {} }, {
       admit,
       onFailure: (error) => {
         report(1, `Failed SSL connection: ${error.message}`);
@@ -138,16 +138,27 @@ function serveMany(server: Server, event: string, options: NcListenOptions, admi
 }
 
 async function bind(options: NcListenOptions): Promise<Server> {
+  // node:tls (and the certificate code behind it) is loaded only for --ssl: plain `nc -l` starts without it.
+  const server = options.tls ? (await import('../tls/server.js')).createTlsListener(options.tls) : createServer({ allowHalfOpen: true });
   if (options.path !== undefined) {
     const path = toSocketPath(options.path);
     await prepareSocketPath(path);
-    const server = options.tls ? createTlsListener(options.tls) : createServer({ allowHalfOpen: true });
-    await listenOn(server, { path }, formatSocketPath(path));
+    await listen(server, { path }, formatSocketPath(path));
     return server;
   }
   const host = options.host ?? (options.family === 4 ? '0.0.0.0' : '::');
-  const server = options.tls ? createTlsListener(options.tls) : createServer({ allowHalfOpen: true });
   const ipv6Only = options.host === undefined && options.family === 6;
-  await listenOn(server, { host, port: options.port, ipv6Only }, formatEndpoint({ address: host, port: options.port }));
+  await listen(server, { host, port: options.port, ipv6Only }, formatEndpoint({ address: host, port: options.port }));
   return server;
+}
+
+/** `server.listen` as a promise; a failed bind rejects with the {@link bindError} naming `where`. */
+function listen(server: Server, where: ListenOptions, label: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err) => reject(bindError(label, err)));
+    server.listen(where, () => {
+      server.removeAllListeners('error');
+      resolve();
+    });
+  });
 }

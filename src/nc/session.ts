@@ -1,10 +1,9 @@
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { isUnixSocket } from '../address.js';
-import { ProgramSession, type ProgramCommand, type ProgramExit } from '../exec/program.js';
+import type { ProgramCommand, ProgramExit } from '../exec/program.js';
 import { CrlfEncoder } from '../pipe/crlf.js';
 import { pipeSocket, type BytePipeOptions, type ChunkRecorder, type PipeResult } from '../pipe/byte-pipe.js';
-import { TcpConnection } from '../tcp/connection.js';
 
 /** How one connection is served: piped to stdin/stdout, or handed to a program. */
 export interface SessionOptions {
@@ -56,6 +55,8 @@ export function ncatEnvironment(socket: Socket, proto: 'TCP' | 'UDP'): Record<st
  */
 export async function runSession(socket: Socket, options: SessionOptions): Promise<SessionResult> {
   if (options.exec) {
+    // Loaded for -e/-c only: the plain pipe needs neither child processes nor the message connection.
+    const [{ ProgramSession }, { TcpConnection }] = await Promise.all([import('../exec/program.js'), import('../tcp/connection.js')]);
     const crlf = options.crlf ? new CrlfEncoder() : undefined;
     const conn = new TcpConnection(socket, { idleTimeoutMs: Infinity, outputSoftLimitMs: Infinity });
     const session = new ProgramSession(conn, {

@@ -145,7 +145,7 @@ export async function runUdpListen(options: UdpListenOptions): Promise<void> {
     });
     socket.removeAllListeners('error');
     const bound = formatEndpoint(socket.address());
-    options.report?.(1, `Listening on udp ${bound}`);
+    options.report?.(options.port === 0 ? 0 : 1, `Listening on udp ${bound}`);
     options.onListening?.(bound);
     const peers = new Map<string, RemoteInfo>();
     const key = (rinfo: RemoteInfo): string => `${rinfo.address}:${rinfo.port}`;

@@ -118,3 +118,33 @@ describe('socklab nc interop: UDP with OpenBSD nc -u', () => {
     await once(sender, 'exit');
   });
 });
+
+describe('socklab nc -z and everyday use', () => {
+  test('-z with a port list and ranges: open ports on stderr, exit 0 when any is open, 1 when none', async (t) => {
+    const { createServer } = await import('node:net');
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => server.close());
+    const open = (server.address() as { port: number }).port;
+    const closed = await freePort();
+    const started = Date.now();
+    const scan = startNc(t, 'socklab', ['-z', '127.0.0.1', `${closed},${open}-${open}`]);
+    assert.equal(await scan.exitWithin(5000), 0);
+    assert.ok(Date.now() - started < 2000, 'the scan waited for more than the connects');
+    assert.match(scan.stderr, new RegExp(`127\\.0\\.0\\.1:${open} open`));
+    assert.doesNotMatch(scan.stderr, new RegExp(`:${closed} open`));
+    assert.equal(scan.stdout.length, 0);
+    const none = startNc(t, 'socklab', ['-z', '127.0.0.1', String(closed)]);
+    assert.equal(await none.exitWithin(5000), 1);
+  });
+
+  test('-l 0 prints the port the kernel chose, and a client there is heard', async (t) => {
+    const server = startNc(t, 'socklab', ['-l', '127.0.0.1', '0']);
+    const [, port] = (await server.waitStderr(/Listening on 127\.0\.0\.1:(\d+)/))!;
+    const c = startNc(t, 'socklab', ['127.0.0.1', port!]);
+    c.write(Buffer.from([0, 1, 2, 255, 254]));
+    c.endInput();
+    assert.deepEqual([...(await server.waitOutput(Buffer.alloc(5)))], [0, 1, 2, 255, 254]);
+    assert.equal(await server.exitWithin(3000), 0);
+  });
+});

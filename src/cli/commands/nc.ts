@@ -6,7 +6,6 @@ import { NCAT_DEFAULT_MAX_CONNS, NCAT_DEFAULT_PORT, runListen } from '../../nc/l
 import { PROXY_DEFAULT_PORTS, proxyHandshake, type ProxyDns, type ProxyType } from '../../nc/proxy-client.js';
 import { parsePortList, scanPorts } from '../../nc/scan.js';
 import { runSession, type SessionOptions } from '../../nc/session.js';
-import { runUdpConnect, runUdpListen } from '../../nc/udp.js';
 import { SessionLog } from '../../pipe/session-log.js';
 import { defineCommand, parsePort, println, usageError, type Command, type Io, type ParsedArgs } from '../command.js';
 import { countVerbose, NC_FLAGS } from '../nc/flags.js';
@@ -107,6 +106,7 @@ async function dispatch(values: NcValues, positionals: string[], io: Io, report:
   const started = performance.now();
   try {
     if (values.udp) {
+      const { runUdpConnect, runUdpListen } = await import('../../nc/udp.js');
       // UDP has no FIN: the end of stdin ends the client at once unless -q says to wait for replies.
       const udp = { ...session, quitAfterInputEndMs: timeFlag(values, 'quit') ?? 0, report, signal: io.signal };
       if (values.listen) {
