@@ -95,7 +95,7 @@ export default async function run(): Promise<SuiteResult> {
 | ncat | ${rate('ncat').toFixed(0)} | ${cpuPerGiB('ncat').toFixed(2)} |
 | socklab nc | ${rate('socklab').toFixed(0)} | ${cpuPerGiB('socklab').toFixed(2)} |
 
-Throughput ratio socklab/ncat: ${ratio.toFixed(2)}×; CPU per GiB ratio: ${(cpuPerGiB('socklab') / cpuPerGiB('ncat')).toFixed(2)}×.
+Throughput ratio socklab/ncat: ${ratio.toFixed(2)}×; CPU per GiB ratio: ${(cpuPerGiB('socklab') / cpuPerGiB('ncat')).toFixed(2)}×. On a shared 2-core machine the wall-clock ratio swings from run to run (other processes take the cores); CPU per GiB is the steadier figure.
 
 Start-up, spawn to \`NCAT TEST: LISTEN\` (the socket listens), median of 15 alternated: ncat ${startMs.ncat.toFixed(0)} ms, \`socklab nc -l\` ${startMs.socklab.toFixed(0)} ms (most of it Node's own start-up).`,
   };

@@ -103,6 +103,20 @@ describe('ncat compatibility: listen modes', { concurrency: 4 }, () => {
       assert.equal(server.stdout.length, 0, 'the broker printed what it relayed');
     }));
 
+  test('--chat: a line from one client reaches the other (each netcat in its own line format)', (t) =>
+    eachNetcat(t, async (t, nc) => {
+      const { nc: server, port } = await listenNc(t, nc, ['--chat', '-v']);
+      const one = client(t, nc, port);
+      await waitConnections(server, 1);
+      const two = client(t, nc, port);
+      await waitConnections(server, 2);
+      await pause(200);
+      two.write('hi there\n');
+      await one.waitStderr(/$/);
+      for (let i = 0; i < 100 && !one.stdout.toString().includes('hi there'); i++) await pause(20);
+      assert.match(one.stdout.toString(), /hi there\n/);
+    }));
+
   test('--allow / --deny with CIDR: a denied client gets nothing through', (t) =>
     eachNetcat(t, async (t, nc) => {
       const { nc: server, port } = await listenNc(t, nc, ['-k', '--deny', '127.0.0.0/8']);

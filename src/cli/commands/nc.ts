@@ -1,5 +1,6 @@
 import { closeSync, openSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { formatEndpoint } from '../../address.js';
 import { SocklabError } from '../../errors.js';
 import { dial } from '../../nc/dial.js';
 import { NCAT_DEFAULT_MAX_CONNS, NCAT_DEFAULT_PORT, runListen } from '../../nc/listen.js';
@@ -7,7 +8,7 @@ import { PROXY_DEFAULT_PORTS, proxyHandshake, type ProxyDns, type ProxyType } fr
 import { parsePortList, scanPorts } from '../../nc/scan.js';
 import { runSession, type SessionOptions } from '../../nc/session.js';
 import { SessionLog } from '../../pipe/session-log.js';
-import { defineCommand, parsePort, println, usageError, type Command, type Io, type ParsedArgs } from '../command.js';
+import { accessLists, defineCommand, parsePort, println, untilAborted, usageError, type Command, type Io, type ParsedArgs } from '../command.js';
 import { countVerbose, NC_FLAGS } from '../nc/flags.js';
 import { accessFrom, checkCombinations, execFrom, targetFrom, timeFlag, type NcValues } from '../nc/options.js';
 
@@ -78,6 +79,7 @@ async function dispatch(values: NcValues, positionals: string[], io: Io, report:
   const target = targetFrom(values, positionals, NCAT_DEFAULT_PORT);
   const family = values.ipv4 ? 4 : values.ipv6 ? 6 : undefined;
   if (values.zero) return scan(values, target.host!, target.portText, family, report, io);
+  if (values.chat) return chat(values, target, io, report);
   if (values.listen && values['proxy-type'] === 'http') {
     const { runHttpProxyServer } = await import('../../nc/http-proxy-server.js');
     const onListening = (): void => void (values.test && println(io.stderr, 'NCAT TEST: LISTEN'));
@@ -175,6 +177,25 @@ async function dispatch(values: NcValues, positionals: string[], io: Io, report:
   } finally {
     log?.close();
   }
+}
+
+/** `--chat`: socklab's chat server (its line format, `<name>: <text>`, is not ncat's `<user1> text`). */
+async function chat(values: NcValues, target: { host: string | undefined; port: number }, io: Io, report: Report): Promise<number> {
+  const { formatChatEvent, startChatServer } = await import('../../apps/chat-server.js');
+  const server = await startChatServer({
+    host: target.host ?? '::',
+    port: target.port,
+    mode: 'chat',
+    maxConnections: values['max-conns'] ?? NCAT_DEFAULT_MAX_CONNS,
+    ...accessLists(values.allow, values.deny),
+    onEvent: (event) => report(1, event.type === 'joined' ? `Connection from ${formatEndpoint(event.peer)}` : formatChatEvent(event)),
+  });
+  const { address, port } = server.address();
+  report(target.port === 0 ? 0 : 1, `Listening on ${address.includes(':') ? `[${address}]` : address}:${port} (chat)`);
+  if (values.test) println(io.stderr, 'NCAT TEST: LISTEN');
+  await untilAborted(io.signal);
+  await server.close();
+  return 0;
 }
 
 /** `--proxy host[:port]` (IPv6 in brackets), with the protocol's well-known port by default. */
