@@ -79,6 +79,8 @@ export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
     let delayTimer: NodeJS.Timeout | undefined;
     const cleanup = (): void => {
       settled = true;
+      // An error still on its way (a reset after we were done) must not become an uncaught exception.
+      socket.on('error', () => {});
       clearTimeout(quitTimer);
       clearTimeout(delayTimer);
       signal?.removeEventListener('abort', onAbort);
@@ -123,6 +125,8 @@ export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
     const onSocketEnd = (): void => {
       peerEnded = true;
       const keepSending = options.halfOpen === true && !inputEnded;
+      // The peer is done and so are we: nothing more is read from the input (a write after our FIN would fail).
+      if (!keepSending) stopInput();
       // What we still had queued for the peer goes out before the pipe is over (the caller destroys the socket).
       const done = (): void => {
         if (keepSending) return;
@@ -148,7 +152,12 @@ export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
     const resumeInput = (): void => {
       if (!settled) input?.resume();
     };
+    const stopInput = (): void => {
+      input?.off('data', onInputData);
+      input?.pause();
+    };
     const onInputData = (chunk: Buffer): void => {
+      if (socket.writableEnded || socket.destroyed) return stopInput();
       const bytes = crlf ? crlf.encode(chunk) : chunk;
       result.bytesSent += bytes.length;
       log?.record(bytes);

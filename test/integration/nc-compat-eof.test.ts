@@ -128,3 +128,21 @@ describe('ncat compatibility: EOF and half-close', { concurrency: 4 }, () => {
       assert.equal(client.running, true);
     }));
 });
+
+describe('socklab nc: the peer closes first while stdin still has data', () => {
+  test('a sender whose peer sends FIN at once stops cleanly (exit 0, no crash), by the 7.95 rule', async (t) => {
+    const server = createServer({ allowHalfOpen: true }, (socket) => {
+      socket.end();
+      socket.resume();
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => server.close());
+    const sender = startNc(t, 'socklab', ['127.0.0.1', String((server.address() as AddressInfo).port)]);
+    sender.proc.stdin.on('error', () => {});
+    const chunk = Buffer.alloc(1024 * 1024, 7);
+    for (let i = 0; i < 16 && sender.running; i++) sender.write(chunk);
+    assert.equal(await sender.exitWithin(5000), 0, sender.stderr);
+    assert.doesNotMatch(sender.stderr, /ERR_STREAM_WRITE_AFTER_END|internal error|at /);
+  });
+});
