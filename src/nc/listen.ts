@@ -52,7 +52,6 @@ export async function runListen(options: NcListenOptions): Promise<void> {
   const event = options.tls ? 'secureConnection' : 'connection';
   let closeHandshakes = (): void => {};
   let tlsFailure: ((error: SocklabError) => void) | undefined;
-  const admitted = new WeakSet<Socket>();
   const admit = (raw: Socket): boolean => {
     const peer = socketEndpoint(raw, 'remote');
     if (options.access && peer.family !== 'unix' && !options.access(peer.address)) {
@@ -60,7 +59,9 @@ export async function runListen(options: NcListenOptions): Promise<void> {
       raw.destroy();
       return false;
     }
-    admitted.add(raw);
+    // A client that leaves before its handshake is over is a failed negotiation too (one-shot mode ends on it),
+    // whether or not OpenSSL had enough bytes to name an error.
+    if (options.tls) raw.once('close', () => tlsFailure?.(new SocklabError('SL_ERR_TLS_HANDSHAKE', `${formatEndpoint(peer)} closed before the TLS handshake finished`)));
     return true;
   };
   if (options.tls) {
@@ -84,6 +85,7 @@ export async function runListen(options: NcListenOptions): Promise<void> {
         });
         options.signal?.addEventListener('abort', () => reject(new SocklabError('SL_ERR_ABORTED', 'Listening was aborted')), { once: true });
       });
+      tlsFailure = undefined;
       // One client only: nobody else gets in while it is served.
       server.close();
       report(1, `Connection from ${formatEndpoint(socketEndpoint(socket, 'remote'))}`);
