@@ -153,3 +153,31 @@ describe('socklab nc -z and everyday use', () => {
     assert.equal(await server.exitWithin(3000), 0);
   });
 });
+
+describe('socklab nc: -q, -d, -s', () => {
+  test('-q 300ms: after the end of stdin, exit that much later though the peer never closes; -d spaces the sends; -s sets the source address', async (t) => {
+    const { createServer } = await import('node:net');
+    const arrivals: number[] = [];
+    const peers: string[] = [];
+    const server = createServer({ allowHalfOpen: true }, (socket) => {
+      peers.push(socket.remoteAddress ?? '');
+      socket.on('data', () => arrivals.push(performance.now()));
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => server.close());
+    const port = String((server.address() as { port: number }).port);
+    const quitter = startNc(t, 'socklab', ['-q', '300ms', '-s', '127.0.0.1', '127.0.0.1', port]);
+    quitter.write('x');
+    quitter.endInput();
+    assert.equal(await quitter.exitWithin(3000), 0, 'the -q client did not exit by itself');
+    assert.deepEqual(peers, ['127.0.0.1']);
+    const delayed = startNc(t, 'socklab', ['-d', '400ms', '127.0.0.1', port]);
+    delayed.write('a');
+    for (let i = 0; i < 250 && arrivals.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    delayed.write('b');
+    for (let i = 0; i < 100 && arrivals.length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(arrivals.length, 3, 'the delayed client sent both chunks');
+    assert.ok(arrivals[2]! - arrivals[1]! >= 300, `-d 400ms: the second chunk came ${Math.round(arrivals[2]! - arrivals[1]!)} ms after the first`);
+  });
+});
