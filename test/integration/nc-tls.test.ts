@@ -27,7 +27,9 @@ describe('ncat compatibility: SSL', { concurrency: 3 }, () => {
   test('Server quits after a failed ssl negotiation without --keep-open', (t) =>
     eachNetcat(t, async (t, nc) => {
       const { nc: server, port } = await listenNc(t, nc, ['--ssl']);
-      const plain = startNc(t, nc, ['127.0.0.1', String(port)]);
+      const plain = startNc(t, nc, ['-v', '127.0.0.1', String(port)]);
+      // Killed only once connected: a loaded machine can take longer than ncat's suite's fixed sleep to start Node.
+      await plain.waitStderr(/Connected to/);
       plain.write('abc\n');
       await new Promise((resolve) => setTimeout(resolve, 300));
       await plain.stop();
