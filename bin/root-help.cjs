@@ -12,6 +12,7 @@ const COMMAND_SUMMARIES = {
   proxy: 'Fault proxy and toxiproxy API: latency, bandwidth, slices, resets, live toxics; UDP; TLS, UNIX',
   bench: 'Load generator: request/response, held connections, connect rate, UDP',
   check: 'Grade a server in any language against a workshop protocol (greeting, concurrent, chat, udp-counter, …)',
+  nc: "A netcat: raw bytes between stdin/stdout and a socket (TCP, UDP, UNIX, TLS, proxies), ncat's options",
 };
 
 /** `socklab --help`. */

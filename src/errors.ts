@@ -47,6 +47,8 @@
  * | `SL_ERR_PROTOCOL` | a peer's bytes are not the protocol decoded (RESP, HTTP/1.1) |
  * | `SL_ERR_NO_GREETING` | `bench` waited for a greeting the server never sent (use `--no-greeting`) |
  * | `SL_ERR_BENCH_FAILED` | a `bench` run saw more failures than `--max-error-rate` allows |
+ * | `SL_ERR_LOG_FILE` | an `nc -o`/`-x` log file or an `--allowfile`/`--denyfile` cannot be opened |
+ * | `SL_ERR_PROXY` | a SOCKS or HTTP proxy refused the connection or answered something else than its protocol |
  */
 export type SocklabCode =
   | 'SL_ERR_RESOLVE'
@@ -93,7 +95,10 @@ export type SocklabCode =
   // issue 20
   | 'SL_ERR_PROTOCOL'
   | 'SL_ERR_NO_GREETING'
-  | 'SL_ERR_BENCH_FAILED';
+  | 'SL_ERR_BENCH_FAILED'
+  // issue 17
+  | 'SL_ERR_LOG_FILE'
+  | 'SL_ERR_PROXY';
 
 /**
  * Base class of every socklab error.

@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   proxy: () => import('./commands/proxy.js'),
   bench: () => import('./commands/bench.js'),
   check: () => import('./commands/check.js'),
+  nc: () => import('./commands/nc.js'),
 };
 
 const VERSION = '0.1.0';

@@ -45,6 +45,10 @@ export interface ProgramOptions {
   idleTimeoutMs?: number;
   /** Each line the program writes to stderr (cut at 4096 bytes). Without it, stderr is read and dropped. */
   onStderr?: (line: string) => void;
+  /** Variables added to the program's environment (`nc` sets ncat's NCAT_REMOTE_ADDR and the others). */
+  env?: Readonly<Record<string, string>>;
+  /** Applied to each chunk the program writes before it goes to the peer (`nc -C` turns LF into CRLF). */
+  mapOutput?: (chunk: Buffer) => Buffer;
 }
 
 /** How a program ended. `code` is null when a signal ended it; `error` when it could not start at all. */
@@ -94,7 +98,9 @@ export class ProgramSession {
     const [file, ...args] = 'argv' in options.command ? options.command.argv : ['/bin/sh', '-c', options.command.shell];
     // Its own process group, so that ending the session reaches what the program started too (`--sh-exec 'a | b'`,
     // a shell's `sleep`), not only the shell.
-    this.child = spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const env = options.env === undefined ? undefined : { ...process.env, ...options.env };
+    this.child = spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, ...(env === undefined ? {} : { env }) });
+    const mapOutput = options.mapOutput;
     const { child } = this;
     const socket = conn.socket;
     let resolveExited!: (exit: ProgramExit) => void;
@@ -134,8 +140,9 @@ export class ProgramSession {
       this.#stallTimer = undefined;
       child.stdout.resume();
     };
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (data: Buffer) => {
       if (socket.destroyed || socket.writableEnded) return;
+      const chunk = mapOutput ? mapOutput(data) : data;
       this.bytesOut += chunk.length;
       if (socket.write(chunk)) return;
       child.stdout.pause();

@@ -2,6 +2,7 @@ import { formatEndpoint } from '../../address.js';
 import { resolveHost } from '../../dns.js';
 import { DEFAULTS } from '../../options.js';
 import { connectTcp } from '../../tcp/client.js';
+import type { TcpConnection } from '../../tcp/connection.js';
 import type { CertificateSummary } from '../../tls/certificate.js';
 import { tlsSessionInfo } from '../../tls/client.js';
 import { TlsError } from '../../tls/errors.js';
@@ -39,6 +40,24 @@ function certificateFields(cert: CertificateSummary): Record<string, unknown> {
     validTo: cert.validTo.toISOString(),
     fingerprint: cert.fingerprint256,
   };
+}
+
+/**
+ * The connect has succeeded, which is all a probe asks: FIN now, read and drop what already arrived (a greeting:
+ * unread bytes at close would turn the goodbye into a reset), and go without waiting for the server's FIN (a
+ * server may never send one; the graceful close used to hold the probe up to a second).
+ */
+function leave(conn: TcpConnection): Promise<void> {
+  const { socket } = conn;
+  socket.resume();
+  return new Promise((resolve) =>
+    socket.end(() =>
+      setImmediate(() => {
+        conn.destroy();
+        resolve();
+      }),
+    ),
+  );
 }
 
 export default defineCommand({
@@ -83,14 +102,13 @@ export default defineCommand({
       const conn = await connectTcp({ path, connectTimeoutMs: values['timeout-ms'], closeTimeoutMs: 1000, signal: io.signal });
       const elapsedMs = performance.now() - started;
       out.event('connected', { peer: conn.remote.address === '' ? { address: path, port: 0, family: 'unix' } : conn.remote, elapsedMs }, `connected to ${path} in ${elapsedMs.toFixed(1)} ms`);
-      await conn.close();
+      await leave(conn);
       return 0;
     }
     const family = values.ipv4 ? 4 : values.ipv6 ? 6 : undefined;
     const resolved = await resolveHost(host, family === undefined ? {} : { family });
     out.event('resolved', { host, address: resolved.address, family: resolved.family }, `resolved ${host} to ${resolved.address} (${resolved.family})`);
     const started = performance.now();
-    // A short close timeout: the probe only says goodbye (FIN, not RST) and does not wait long for the reply.
     // With TLS the name checked is the one typed, not the address it resolved to.
     const target = tls ? { host, family: resolved.family === 'IPv6' ? (6 as const) : (4 as const) } : { host: resolved.address };
     let conn;
@@ -107,7 +125,7 @@ export default defineCommand({
       const human = [`tls: ${info.protocol}, cipher ${info.cipher}`, certificateText(info.certificate), `verified: ${VERIFIED[info.verified]}`].join('\n');
       out.event('tls', { protocol: info.protocol, cipher: info.cipher, verified: info.verified, ...certificateFields(info.certificate) }, human);
     }
-    await conn.close();
+    await leave(conn);
     return 0;
   },
 });

@@ -1,0 +1,205 @@
+import type { Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+import { SocklabError, connectionError } from '../errors.js';
+import { CrlfEncoder } from './crlf.js';
+
+/** Where each chunk went, for `-o`/`-x` logs and `-v` totals. */
+export interface ChunkRecorder {
+  record(chunk: Uint8Array): void;
+}
+
+/** A byte pipe between an input/output pair (stdin/stdout) and a connected socket, with ncat's EOF rules. */
+export interface BytePipeOptions {
+  socket: Socket;
+  /** What is sent: stdin. Omitted: nothing is sent (`--recv-only`), and the pipe never sends FIN by itself. */
+  input?: Readable | undefined;
+  /** Where the peer's bytes go: stdout. Omitted: they are read and dropped (`--send-only`). */
+  output?: Writable | undefined;
+  /** End of input sends FIN (shutdown of our write side). `--no-shutdown`: false. @default true */
+  shutdown?: boolean;
+  /** End of input ends the pipe once what was sent is flushed (`--send-only`). @default false */
+  endOnInputEnd?: boolean;
+  /** After the end of input, end the pipe this much later even without the peer's FIN (OpenBSD nc `-q`). @default Infinity */
+  quitAfterInputEndMs?: number;
+  /** No byte either way for this long fails the pipe with SL_ERR_IDLE_TIMEOUT (`-i`). @default Infinity */
+  idleTimeoutMs?: number;
+  /** Wait this long after each chunk sent before reading more input (`-d/--delay`). @default 0 */
+  delayMs?: number;
+  /** LF → CRLF on what is sent, never on what is received (`-C/--crlf`). @default false */
+  crlf?: boolean;
+  /**
+   * How `output` is closed at the peer's FIN, once it has taken every byte (so `nc -l | tar x` sees its end).
+   * A process's own stdout cannot be ended as a stream (Node keeps fd 1 open), hence a function. @default output.end()
+   */
+  closeOutput?: () => void;
+  /**
+   * After the peer's FIN, keep sending until the end of input (ncat before 7.95, and `ncat -k` in connect mode
+   * since). @default false: the peer's FIN ends the pipe
+   */
+  halfOpen?: boolean;
+  /** Sees every chunk both ways, in order. */
+  log?: ChunkRecorder | undefined;
+  /** Ends the pipe early (SIGINT). */
+  signal?: AbortSignal | undefined;
+}
+
+/** Why a pipe ended without an error. */
+export type PipeEnd = 'peer-closed' | 'input-closed' | 'quit-timer' | 'output-closed' | 'aborted';
+
+export interface PipeResult {
+  reason: PipeEnd;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+/**
+ * Moves bytes both ways between `input`/`output` and `socket`, untouched (never decoded) and with backpressure
+ * both ways: an output that does not drain pauses the socket, a socket that does not drain pauses the input.
+ *
+ * The end, as ncat documents it: the end of input sends FIN and the pipe keeps reading until the peer's FIN;
+ * the peer's FIN ends `output` and the pipe. `endOnInputEnd`, `quitAfterInputEndMs` and `shutdown: false` change
+ * the first half. Resolves with why it ended; rejects with a SocklabError for a reset or an idle timeout. The
+ * socket is ended, not destroyed: the caller decides when it goes.
+ *
+ * @example const { bytesReceived } = await pipeSocket({ socket, input: process.stdin, output: process.stdout });
+ */
+export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
+  const { socket, input, output, log, signal } = options;
+  const shutdown = options.shutdown ?? true;
+  const delayMs = options.delayMs ?? 0;
+  const quitAfterMs = options.quitAfterInputEndMs ?? Infinity;
+  const idleTimeoutMs = options.idleTimeoutMs ?? Infinity;
+  const crlf = options.crlf ? new CrlfEncoder() : undefined;
+  const peer = `${socket.remoteAddress ?? 'peer'}:${socket.remotePort ?? ''}`;
+  const result: PipeResult = { reason: 'peer-closed', bytesSent: 0, bytesReceived: 0 };
+
+  return new Promise<PipeResult>((resolve, reject) => {
+    let settled = false;
+    let quitTimer: NodeJS.Timeout | undefined;
+    let delayTimer: NodeJS.Timeout | undefined;
+    const cleanup = (): void => {
+      settled = true;
+      // An error still on its way (a reset after we were done) must not become an uncaught exception.
+      socket.on('error', () => {});
+      clearTimeout(quitTimer);
+      clearTimeout(delayTimer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.setTimeout(0);
+      socket.off('data', onSocketData);
+      socket.off('end', onSocketEnd);
+      socket.off('error', onSocketError);
+      socket.off('close', onSocketClose);
+      if (input) {
+        input.off('data', onInputData);
+        input.off('end', onInputEnd);
+        input.off('error', onInputEnd);
+        input.pause();
+      }
+      output?.off('error', onOutputError);
+    };
+    const finish = (reason: PipeEnd): void => {
+      if (settled) return;
+      cleanup();
+      result.reason = reason;
+      resolve(result);
+    };
+    const fail = (error: SocklabError): void => {
+      if (settled) return;
+      cleanup();
+      reject(error);
+    };
+
+    // Peer → output.
+    const resumeSocket = (): void => void (socket.destroyed || socket.resume());
+    const onSocketData = (chunk: Buffer): void => {
+      result.bytesReceived += chunk.length;
+      if (!output) return;
+      log?.record(chunk);
+      if (!output.write(chunk)) {
+        socket.pause();
+        output.once('drain', resumeSocket);
+      }
+    };
+    let peerEnded = false;
+    let inputEnded = !input;
+    const onSocketEnd = (): void => {
+      peerEnded = true;
+      const keepSending = options.halfOpen === true && !inputEnded;
+      // The peer is done and so are we: nothing more is read from the input (a write after our FIN would fail).
+      if (!keepSending) stopInput();
+      // What we still had queued for the peer goes out before the pipe is over (the caller destroys the socket).
+      const done = (): void => {
+        if (keepSending) return;
+        if (socket.destroyed || socket.writableFinished) finish('peer-closed');
+        else if (socket.writableEnded) socket.once('finish', () => finish('peer-closed'));
+        else socket.end(() => finish('peer-closed'));
+      };
+      if (!output) return done();
+      const close = (): void => {
+        if (options.closeOutput) options.closeOutput();
+        else if (!output.writableEnded) output.end();
+        done();
+      };
+      if (output.writableLength > 0) output.once('drain', close);
+      else close();
+    };
+    const onSocketError = (err: Error): void => fail(connectionError(peer, err));
+    // A close without FIN or error: the socket was destroyed under us (by the caller, or a TLS layer).
+    const onSocketClose = (): void => finish('peer-closed');
+    const onOutputError = (): void => finish('output-closed');
+
+    // Input → peer.
+    const resumeInput = (): void => {
+      if (!settled) input?.resume();
+    };
+    const stopInput = (): void => {
+      input?.off('data', onInputData);
+      input?.pause();
+    };
+    const onInputData = (chunk: Buffer): void => {
+      if (socket.writableEnded || socket.destroyed) return stopInput();
+      const bytes = crlf ? crlf.encode(chunk) : chunk;
+      result.bytesSent += bytes.length;
+      log?.record(bytes);
+      const flushed = socket.write(bytes);
+      if (delayMs > 0) {
+        input!.pause();
+        delayTimer = setTimeout(() => (flushed ? resumeInput() : socket.once('drain', resumeInput)), delayMs);
+      } else if (!flushed) {
+        input!.pause();
+        socket.once('drain', resumeInput);
+      }
+    };
+    const onInputEnd = (): void => {
+      if (settled) return;
+      inputEnded = true;
+      const endsNow = options.endOnInputEnd === true || peerEnded;
+      // Our last bytes must reach the kernel before we go.
+      const flushed = (): void => void (endsNow && finish('input-closed'));
+      if (shutdown && !socket.writableEnded) socket.end(flushed);
+      else if (socket.writableLength === 0) flushed();
+      else socket.once('drain', flushed);
+      if (!endsNow && quitAfterMs !== Infinity) quitTimer = setTimeout(() => finish('quit-timer'), quitAfterMs);
+    };
+    const onAbort = (): void => finish('aborted');
+
+    if (signal?.aborted) return finish('aborted');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
+    output?.on('error', onOutputError);
+    if (idleTimeoutMs !== Infinity) {
+      // Node refreshes a socket's timeout on every read and write: exactly ncat's "idle either way".
+      socket.setTimeout(idleTimeoutMs, () => fail(new SocklabError('SL_ERR_IDLE_TIMEOUT', `Idle timeout expired (${idleTimeoutMs} ms): -i is ${idleTimeoutMs} ms`)));
+    }
+    if (input) {
+      input.on('data', onInputData);
+      input.on('end', onInputEnd);
+      input.on('error', onInputEnd);
+      input.resume();
+    }
+    socket.resume();
+  });
+}
