@@ -158,7 +158,7 @@ export default async function run(): Promise<SuiteResult> {
   const throughput = await throughputSection();
   return {
     targets: [...redis.targets, ceiling.target, throughput.target],
-    markdown: `## The load generator: socklab bench beside redis-benchmark and iperf3 (issue 20)
+    markdown: `## The load generator: socklab bench beside redis-benchmark and iperf3
 
 ${RUNS} interleaved runs of ${SECONDS} s each (after 0.5 s of warm-up), medians; ratios are medians of the runs'
 paired ratios. Servers ${PIN ? 'pinned to CPU 0, generators to CPU 1 (except --workers 2, which needs both)' : 'not pinned (taskset missing or one CPU)'}. The

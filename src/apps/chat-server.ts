@@ -9,6 +9,7 @@ import { listenTcp, type ListenOptions, type ServerStats, type TcpServer } from 
 import { escapeControls } from './chat/escape.js';
 import { RoomRelay } from './chat/relay.js';
 import { farewellLine } from './message-server.js';
+import type { ChatEvent } from './chat/format.js';
 
 /**
  * - `chat`: line based, like `ncat --chat`. Every line goes to every other client as `<name>: <text>`.
@@ -16,16 +17,7 @@ import { farewellLine } from './message-server.js';
  */
 export type ChatMode = 'chat' | 'broker';
 
-/** What a chat server reports, for logs and tests. */
-export type ChatEvent =
-  | { type: 'joined'; peer: Endpoint; name: string }
-  | { type: 'left'; peer: Endpoint; name: string; reason: string }
-  | { type: 'message'; peer: Endpoint; name: string; text: string }
-  | { type: 'nick'; peer: Endpoint; from: string; to: string }
-  /** The link to the other instances (the shared state) was lost or restored. */
-  | { type: 'link'; status: SharedStateStatus; location: string; reason?: string }
-  | { type: 'rejected'; peer: Endpoint }
-  | { type: 'denied'; peer: Endpoint };
+export type { ChatEvent } from './chat/format.js';
 
 export interface ChatServerOptions extends ListenOptions {
   /** @default 'chat' */

@@ -1,5 +1,16 @@
-import { formatEndpoint } from '../../address.js';
-import type { ChatEvent } from '../chat-server.js';
+import { formatEndpoint, type Endpoint } from '../../address.js';
+import type { SharedStateStatus } from '../../state/shared-state.js';
+
+/** What a chat server reports, for logs and tests. */
+export type ChatEvent =
+  | { type: 'joined'; peer: Endpoint; name: string }
+  | { type: 'left'; peer: Endpoint; name: string; reason: string }
+  | { type: 'message'; peer: Endpoint; name: string; text: string }
+  | { type: 'nick'; peer: Endpoint; from: string; to: string }
+  /** The link to the other instances (the shared state) was lost or restored. */
+  | { type: 'link'; status: SharedStateStatus; location: string; reason?: string }
+  | { type: 'rejected'; peer: Endpoint }
+  | { type: 'denied'; peer: Endpoint };
 
 /**
  * One log line per event.
