@@ -37,6 +37,13 @@ export interface BytePipeOptions {
    * since). @default false: the peer's FIN ends the pipe
    */
   halfOpen?: boolean;
+  /**
+   * After the peer's FIN (without `halfOpen`), input that is still flowing keeps going out, so a listener that
+   * half-closed at once (`nc -l > file < /dev/null`) still gets the whole file: the pipe ends at the end of input,
+   * or once the input has given nothing for this long (an idle terminal or pipe: ncat's "the peer's FIN ends it").
+   * 0 stops sending at the peer's FIN. @default 250
+   */
+  inputGraceAfterPeerEndMs?: number;
   /** Sees every chunk both ways, in order. */
   log?: ChunkRecorder | undefined;
   /** Ends the pipe early (SIGINT). */
@@ -69,6 +76,7 @@ export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
   const delayMs = options.delayMs ?? 0;
   const quitAfterMs = options.quitAfterInputEndMs ?? Infinity;
   const idleTimeoutMs = options.idleTimeoutMs ?? Infinity;
+  const graceMs = options.inputGraceAfterPeerEndMs ?? 250;
   const crlf = options.crlf ? new CrlfEncoder() : undefined;
   const peer = `${socket.remoteAddress ?? 'peer'}:${socket.remotePort ?? ''}`;
   const result: PipeResult = { reason: 'peer-closed', bytesSent: 0, bytesReceived: 0 };
@@ -77,12 +85,14 @@ export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
     let settled = false;
     let quitTimer: NodeJS.Timeout | undefined;
     let delayTimer: NodeJS.Timeout | undefined;
+    let graceTimer: NodeJS.Timeout | undefined;
     const cleanup = (): void => {
       settled = true;
       // An error still on its way (a reset after we were done) must not become an uncaught exception.
       socket.on('error', () => {});
       clearTimeout(quitTimer);
       clearTimeout(delayTimer);
+      clearTimeout(graceTimer);
       signal?.removeEventListener('abort', onAbort);
       socket.setTimeout(0);
       socket.off('data', onSocketData);
@@ -122,17 +132,30 @@ export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
     };
     let peerEnded = false;
     let inputEnded = !input;
+    // Set while the input is drained after the peer's FIN: re-armed by each chunk, paused while the socket is full.
+    let draining = false;
+    const endAfterPeer = (): void => {
+      draining = false;
+      stopInput();
+      if (socket.destroyed || socket.writableFinished) finish('peer-closed');
+      else if (socket.writableEnded) socket.once('finish', () => finish('peer-closed'));
+      else socket.end(() => finish('peer-closed'));
+    };
+    const armGrace = (): void => {
+      clearTimeout(graceTimer);
+      if (draining) graceTimer = setTimeout(endAfterPeer, graceMs);
+    };
     const onSocketEnd = (): void => {
       peerEnded = true;
       const keepSending = options.halfOpen === true && !inputEnded;
-      // The peer is done and so are we: nothing more is read from the input (a write after our FIN would fail).
-      if (!keepSending) stopInput();
+      draining = !keepSending && !inputEnded && graceMs > 0;
+      // Without a grace the peer is done and so are we: nothing more is read from the input.
+      if (!keepSending && !draining) stopInput();
       // What we still had queued for the peer goes out before the pipe is over (the caller destroys the socket).
       const done = (): void => {
         if (keepSending) return;
-        if (socket.destroyed || socket.writableFinished) finish('peer-closed');
-        else if (socket.writableEnded) socket.once('finish', () => finish('peer-closed'));
-        else socket.end(() => finish('peer-closed'));
+        if (draining) armGrace();
+        else endAfterPeer();
       };
       if (!output) return done();
       const close = (): void => {
@@ -150,7 +173,9 @@ export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
 
     // Input → peer.
     const resumeInput = (): void => {
-      if (!settled) input?.resume();
+      if (settled) return;
+      input?.resume();
+      armGrace();
     };
     const stopInput = (): void => {
       input?.off('data', onInputData);
@@ -162,6 +187,9 @@ export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
       result.bytesSent += bytes.length;
       log?.record(bytes);
       const flushed = socket.write(bytes);
+      // A full socket is the peer being slow, not the input being idle: the grace waits for the drain.
+      if (draining && flushed) armGrace();
+      else clearTimeout(graceTimer);
       if (delayMs > 0) {
         input!.pause();
         delayTimer = setTimeout(() => (flushed ? resumeInput() : socket.once('drain', resumeInput)), delayMs);
@@ -173,6 +201,8 @@ export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
     const onInputEnd = (): void => {
       if (settled) return;
       inputEnded = true;
+      draining = false;
+      clearTimeout(graceTimer);
       const endsNow = options.endOnInputEnd === true || peerEnded;
       // Our last bytes must reach the kernel before we go.
       const flushed = (): void => void (endsNow && finish('input-closed'));

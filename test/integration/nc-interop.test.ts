@@ -92,6 +92,34 @@ describe('socklab nc interop: 20 MiB random file, byte-exact, both sides exit by
   }
 });
 
+// A listener whose stdin is empty (a script's `nc -l > file &` has /dev/null there) half-closes at once. The
+// sender's file must still arrive whole: socklab nc keeps sending what its stdin still has after the peer's FIN, as
+// ncat 7.93 and OpenBSD nc do (each sender run against the same listener in the same test).
+describe('a listener that half-closes at once still gets the whole file', { concurrency: 2 }, () => {
+  const listeners: Record<string, (port: number) => CommandLine> = {
+    ncat: (port) => ['ncat', ['-l', '127.0.0.1', String(port)]],
+    'socklab nc': (port) => [process.execPath, ['bin/socklab.cjs', 'nc', '-l', '127.0.0.1', String(port)]],
+  };
+  for (const [name, listen] of Object.entries(listeners)) {
+    for (const sender of ['ncat', 'socklab'] as const) {
+      test(`${sender === 'socklab' ? 'socklab nc' : 'ncat'} sends 20 MiB to ${name} -l with stdin at EOF`, async (t) => {
+        const port = await freePort();
+        const [command, args] = listen(port);
+        const receiver = runPeer(t, command, args, Buffer.alloc(0));
+        await listening(port, receiver);
+        const nc = startNc(t, sender, ['127.0.0.1', String(port)]);
+        nc.write(FILE);
+        nc.endInput();
+        assert.equal(await nc.exitWithin(15_000), 0, nc.stderr);
+        const { code, stdout } = await receiver.done;
+        assert.equal(code, 0, receiver.stderr());
+        assert.equal(stdout.length, FILE.length, `${name} received ${stdout.length} of ${FILE.length} bytes`);
+        assert.equal(sha(stdout), sha(FILE));
+      });
+    }
+  }
+});
+
 describe('socklab nc interop: real servers', () => {
   test("printf 'PING\\r\\n' | socklab nc to a real redis-server answers +PONG", async (t) => {
     const redis = await RedisServer.start(t);
