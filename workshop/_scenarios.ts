@@ -226,4 +226,17 @@ export const SCENARIOS: readonly Scenario[] = [
       await server.interrupt();
     },
   },
+  // chapters 23-25 (DNS, under the event loop, multicast)
+  singleProgram('dns', '23-dns'),
+  singleProgram('readiness', '24-readiness'),
+  {
+    id: 'selectors-echo',
+    async run(s) {
+      const server = s.terminal('server').start('python3 workshop/solutions/24_selectors_echo.py', 'python3', ['-u', 'workshop/solutions/24_selectors_echo.py', '0']);
+      const port = String(await s.server(server));
+      await s.terminal('check').socklab(['check', 'echo', port], ['check', 'echo', '12345']).exited();
+      await server.interrupt();
+    },
+  },
+  singleProgram('multicast', '25-multicast'),
 ];
