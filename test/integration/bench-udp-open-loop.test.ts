@@ -7,28 +7,28 @@ import { assertStallCharged, near, Stall } from '../helpers/stall.js';
 
 /**
  * The coordinated-omission experiment for `bench udp`, as bench-open-loop.test.ts runs it for `bench tcp`. A
- * fixed-rate plan of R = 100 requests/s for D = 4 s (N = R·D = 400 intended send times, one every 10 ms) against
+ * fixed-rate plan of R = 50 requests/s for D = 4 s (N = R·D = 200 intended send times, one every 20 ms) against
  * `socklab udp-serve` (a child process), with at most one request awaiting its reply (`maxOutstanding: 1`, the
  * lockstep of one TCP connection). At about t = 1 s the server is stopped with SIGSTOP for S ≈ 1 s, then SIGCONT;
  * S is measured between the two signals. The timeout (5 s) is longer than the stall, so nothing is lost.
  *
  * What the schedule predicts:
- * - The plan does not wait: the ≈ R·S = 100 requests that fall due in the stall wait for the window and go out
+ * - The plan does not wait: the ≈ R·S = 50 requests that fall due in the stall wait for the window and go out
  *   when it ends, so request k of the stall waits S − k/R: corrected latencies spread evenly over 0 … S, and the
  *   corrected p-th percentile is x_p = S − (1 − p)·D: p99 = S − 40 ms, p90 = S − 400 ms; p50 is outside the stall.
  *   The held-back requests then go out one round trip r apart (the window is 1), so request k also waits k·r
- *   more: the p90 one (k = 0.1·N = 40) about 40·r, 60 ms at r = 1.5 ms, 200 ms on a loaded machine at 5 ms; R is
- *   low enough (one per 10 ms) for the queue to drain even then, so p50 stays a round trip.
+ *   more: the p90 one (k = 0.1·N = 20) about 20·r, 30 ms at r = 1.5 ms, 100 ms on a loaded machine at 5 ms; R is
+ *   low enough (one per 20 ms) for the queue to drain fast even then, so p50 stays a round trip.
  * - Uncorrected (service time from the actual send): only the one request sent into the stopped server waits ≈ S
  *   (its datagram waits in the server's socket buffer); the held-back ones are sent after SIGCONT and answered at
  *   once. So service max ≈ S, p90 and p99 a round trip.
  * - Their wait for the window is send lag: its p90 ≈ S − 400 ms too.
- * - Counts: 400 scheduled, sent and answered, none lost, late or unsent.
+ * - Counts: 200 scheduled, sent and answered, none lost, late or unsent.
  * Tolerances as for TCP: −80 ms (timer jitter) to +300 ms (a loaded 2-core machine after SIGCONT, and the
  * k·r above). Without the correction p90 and p99 would be a round trip (< 50 ms),
  * hundreds of ms below S − 300 ms and S − 30 ms, so the test fails without it.
  */
-const RATE = 100;
+const RATE = 50;
 const DURATION_MS = 4000;
 const STALL_AT_MS = 1000;
 const STALL_MS = 1000;
@@ -66,7 +66,7 @@ describe('bench udp: coordinated omission', () => {
   });
 
   it('with a wide window the datagrams of the stall are sent on time and wait in the server: service time shows the stall too', async (t) => {
-    // 10,000 outstanding allowed: the 100 requests of the stall go out at their intended times (send lag ≈ 0) and
+    // 10,000 outstanding allowed: the 50 requests of the stall go out at their intended times (send lag ≈ 0) and
     // queue in the stopped server's socket buffer, so corrected and uncorrected agree: p90 ≈ S − 0.1·D both.
     const { result, stallMs } = await stalledRun(t, 10_000);
     assert.equal(result.completed, RATE * (DURATION_MS / 1000));
