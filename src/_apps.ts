@@ -11,6 +11,9 @@ import type { TcpProxy, TcpProxyOptions } from './proxy/tcp-proxy.js';
 import type { UdpProxy, UdpProxyOptions } from './proxy/udp-proxy.js';
 import type { ExecServer, ExecServerOptions } from './exec/exec-server.js';
 import type { ChatServer, ChatServerOptions } from './apps/chat-server.js';
+import type { CheckOptions, CheckReport } from './check/types.js';
+import type { ManagedProxy, ProxySet } from './proxy/proxy-set.js';
+import type { ToxiproxyApi, ToxiproxyApiOptions } from './proxy/toxiproxy-api.js';
 
 /**
  * Starts the seed's message protocol (`socklab serve`): a greeting on connect, a reply to every message, `quit`
@@ -121,6 +124,57 @@ export async function startExecServer(options: ExecServerOptions): Promise<ExecS
  */
 export async function startChatServer(options: ChatServerOptions = {}): Promise<ChatServer> {
   return (await import('./apps/chat-server.js')).startChatServer(options);
+}
+
+/**
+ * `socklab check` as a function: grades a server on `host:port` against one of the workshop's protocols, one
+ * property at a time (split reads, many clients, a slow reader, …), and says for each failure why it matters.
+ * Resolves with the report whatever the verdict; rejects only for options it cannot run (an unknown check name).
+ *
+ * @example
+ * const server = await startMessageServer({ port: 0, logMessages: false });
+ * const report = await runChecks({ protocol: 'concurrent', port: server.address().port, only: ['greets', 'many-clients'] });
+ * for (const c of report.checks) console.log(c.passed ? 'pass' : 'FAIL', c.name, c.hint);
+ * await server.close();
+ */
+export async function runChecks(options: CheckOptions): Promise<CheckReport> {
+  return abortCoded('The check', options.signal, async () => (await import('./check/run-checks.js')).runChecks(options));
+}
+
+/**
+ * An empty set of named proxies (the model behind `socklab proxy --api`), for {@link startToxiproxyApi} or to
+ * drive directly. `defaults` apply to every proxy it starts; `onStart` is told of each one.
+ *
+ * @example
+ * const proxies = await createProxySet({ seed: 1 });
+ * const echo = await proxies.create({ name: 'echo', upstream: `127.0.0.1:${port}` });
+ * console.log(echo.address().port); // clients connect here
+ * await proxies.close();
+ */
+export async function createProxySet(
+  defaults: Pick<TcpProxyOptions, 'seed' | 'maxHeldBytes' | 'onChunk'> = {},
+  onStart?: (proxy: ManagedProxy) => void,
+): Promise<ProxySet> {
+  const { ProxySet } = await import('./proxy/proxy-set.js');
+  return new ProxySet(defaults, onStart);
+}
+
+/**
+ * Toxiproxy's HTTP API over `proxies` (`socklab proxy --api`), so toxiproxy's clients (toxiproxy-node-client,
+ * the Go, Ruby and Python clients, testcontainers) drive socklab unchanged. Listens on loopback, port 8474, unless
+ * told otherwise. `close()` stops the API and every proxy in the set.
+ *
+ * @example
+ * const api = await startToxiproxyApi(await createProxySet(), { port: 0 });
+ * const base = `http://127.0.0.1:${api.address().port}`;
+ * await fetch(`${base}/proxies`, { method: 'POST', body: JSON.stringify({ name: 'echo', upstream: `127.0.0.1:${port}` }) });
+ * const latency = { type: 'latency', attributes: { latency: 100 } };
+ * await fetch(`${base}/proxies/echo/toxics`, { method: 'POST', body: JSON.stringify(latency) });
+ * console.log(await (await fetch(`${base}/proxies`)).json());
+ * await api.close();
+ */
+export async function startToxiproxyApi(proxies: ProxySet, options: ToxiproxyApiOptions = {}): Promise<ToxiproxyApi> {
+  return (await import('./proxy/toxiproxy-api.js')).startToxiproxyApi(proxies, options);
 }
 
 /** Node's own aborts (timers/promises, throwIfAborted) reject with a DOMException: the caller gets SL_ERR_ABORTED. */

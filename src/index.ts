@@ -23,6 +23,11 @@ export type { WaitOptions } from './_inbox.js';
 export { LineDecoder, encodeLine, type LineEnding, type LineDecoderOptions } from './codec/lines.js';
 export { LengthPrefixDecoder, encodeLengthPrefixed, type LengthPrefixDecoderOptions } from './codec/length-prefix.js';
 export { createDecoder, encodeMessage, FRAMINGS, type Framing, type MessageDecoder } from './codec/framing.js';
+export { RespDecoder, RespError, encodeRespCommand, type RespValue, type RespFrame, type RespDecoderOptions } from './codec/resp.js';
+export { HttpResponseDecoder, type HttpResponse, type HttpResponseDecoderOptions } from './codec/http1.js';
+export { pipeSocket, type BytePipeOptions, type PipeResult, type PipeEnd, type ChunkRecorder } from './pipe/byte-pipe.js';
+export { parseDuration } from './pipe/duration.js';
+export { parsePortList } from './nc/scan.js';
 export {
   TcpConnection,
   type ConnectionOptions,
@@ -68,6 +73,9 @@ export {
   startUdpProxy,
   startExecServer,
   startChatServer,
+  runChecks,
+  createProxySet,
+  startToxiproxyApi,
 } from './_apps.js';
 export { formatChatEvent } from './apps/chat/format.js';
 export type { MessageServer, MessageServerStats, MessageServerOptions, ServeMode, ServerEvent, ConnectionTotals } from './apps/message-server.js';
@@ -76,6 +84,10 @@ export type { CounterServer, CounterServerOptions, CounterEvent, CounterStats, D
 export type { CounterClientOptions, CounterClientEvent, CounterClientResult } from './apps/counter-client.js';
 export type { TcpProxy, TcpProxyOptions, TcpFaults, TcpProxyEvent, TcpProxyStats, FaultDirection } from './proxy/tcp-proxy.js';
 export type { UdpProxy, UdpProxyOptions, UdpFaults, UdpProxyStats } from './proxy/udp-proxy.js';
+export type { CheckOptions, CheckReport, CheckResult, CheckProtocol } from './check/types.js';
+export type { ProxySet, ManagedProxy, ProxyDefinition, ProxyJson } from './proxy/proxy-set.js';
+export type { ToxiproxyApi, ToxiproxyApiOptions } from './proxy/toxiproxy-api.js';
+export { parseScenario, runScenario, type ScenarioStep, type ScenarioProxy } from './proxy/scenario.js';
 export type { Toxic, ToxicInput, ToxicAttributes, ToxicStream, ToxicType } from './proxy/toxics.js';
 export type { ExecServer, ExecServerOptions, ExecServerEvent, ExecServerStats } from './exec/exec-server.js';
 export type { ProgramSession, ProgramCommand, ProgramOptions, ProgramExit } from './exec/program.js';

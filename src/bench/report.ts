@@ -1,5 +1,6 @@
 import { formatSocketPath } from '../unix/socket-path.js';
-import * as hdr from 'hdr-histogram-js';
+import { createRequire } from 'node:module';
+import type * as Hdr from 'hdr-histogram-js';
 import { formatEndpoint } from '../address.js';
 
 /** Latency percentiles in microseconds. */
@@ -39,15 +40,15 @@ export interface BenchResult {
   series?: RateSeriesData;
   /** The latency distribution as [percentile, microseconds] pairs, 0% to 100% (max): the HDR percentile plot. */
   percentiles?: [number, number][];
-  /** tcp: closed loop (send on reply) or open loop (`--rate`, intended send times). */
+  /** tcp: closed loop (send on reply) or open loop (`--rate`, intended send times); udp: always open. */
   loop?: 'closed' | 'open';
-  /** tcp: from the actual write to the reply (uncorrected: what a closed-loop tool reports). `latencyUs` is from the intended time. */
+  /** tcp, udp: from the actual write to the reply (uncorrected: what a closed-loop tool reports). `latencyUs` is from the intended time. */
   serviceTimeUs?: LatencySummary;
-  /** tcp: actual write minus intended send time. */
+  /** tcp, udp: actual write minus intended send time. */
   sendLagUs?: LatencySummary;
   /** tcp: how late the generator itself saw each intended time (timer and event loop). */
   generatorLagUs?: LatencySummary;
-  /** tcp: the service-time distribution, as `percentiles` is for the corrected latency. */
+  /** tcp, udp: the service-time distribution, as `percentiles` is for the corrected latency. */
   servicePercentiles?: [number, number][];
   /** tcp: every count of the run (scheduled, sent, completed, dropped, timeouts, closes, …, warm-up and drain). */
   counts?: Record<string, number>;
@@ -127,7 +128,7 @@ export class RateSeries {
  * sample count resolves them, then the maximum as 100.
  * @example latencyDistribution(histogram) // [[0, 80], [20.6, 95], …, [99.9, 2100], [100, 5300]]
  */
-export function latencyDistribution(histogram: hdr.Histogram): [number, number][] {
+export function latencyDistribution(histogram: Hdr.Histogram): [number, number][] {
   if (histogram.totalCount === 0) return [];
   const percentiles = new Set([50, 75, 90, 99, 99.9, 99.99, 99.999]);
   for (let k = 0; k <= 60; k++) percentiles.add(Math.round((1 - 10 ** (-k / 10)) * 1e6) / 1e4);
@@ -152,7 +153,7 @@ export interface Measured {
   completed: number;
   /** Derived from `completed` over `measuredMs` unless given (hold reports no rate). */
   perSec?: number;
-  histogram: hdr.Histogram;
+  histogram: Hdr.Histogram;
   errors: number;
   resets: number;
   lost: number;
@@ -182,12 +183,18 @@ export function benchResult(measured: Measured): BenchResult {
   };
 }
 
-/** An HDR histogram of microseconds, 1 µs to 60 s at 3 significant digits (0.1% error). */
-export function createLatencyHistogram(): hdr.Histogram {
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+let hdr: typeof Hdr | undefined;
+/** hdr-histogram-js (CommonJS) loads with the first histogram: reading, comparing and formatting results never need it. */
+function loadHdr(): typeof Hdr {
+  return (hdr ??= createRequire(import.meta.url)('hdr-histogram-js') as typeof Hdr);
 }
 
-export function summarise(histogram: hdr.Histogram): LatencySummary {
+/** An HDR histogram of microseconds, 1 µs to 60 s at 3 significant digits (0.1% error). */
+export function createLatencyHistogram(): Hdr.Histogram {
+  return loadHdr().build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+}
+
+export function summarise(histogram: Hdr.Histogram): LatencySummary {
   return {
     p50: histogram.getValueAtPercentile(50),
     p90: histogram.getValueAtPercentile(90),
@@ -248,7 +255,13 @@ export function formatResult(result: BenchResult): string {
     ...(tcp
       ? requestRows(result)
       : ([
-          ['latency p50 / p90 / p99 / max', `${ms(result.latencyUs.p50)} / ${ms(result.latencyUs.p90)} / ${ms(result.latencyUs.p99)} / ${ms(result.latencyUs.max)}`],
+          [result.loop === 'open' ? 'latency from intended time' : 'latency', `p50 / p90 / p99 / max  ${ms(result.latencyUs.p50)} / ${ms(result.latencyUs.p90)} / ${ms(result.latencyUs.p99)} / ${ms(result.latencyUs.max)}`],
+          ...(result.serviceTimeUs && result.sendLagUs
+            ? ([
+                ['service time from send', `p50 / p90 / p99 / max  ${ms(result.serviceTimeUs.p50)} / ${ms(result.serviceTimeUs.p90)} / ${ms(result.serviceTimeUs.p99)} / ${ms(result.serviceTimeUs.max)}`],
+                ['send lag', `p50 ${ms(result.sendLagUs.p50)}, p99 ${ms(result.sendLagUs.p99)}, max ${ms(result.sendLagUs.max)}`],
+              ] as [string, string][])
+            : []),
           ['errors / resets / lost', `${result.errors} / ${result.resets} / ${result.lost}`],
         ] as [string, string][])),
     ...(result.serverCpu

@@ -19,6 +19,7 @@ export interface CheckResult {
   ms: number;
 }
 
+/** What {@link runChecks} found: every check's result, and `passed` when all of them passed. */
 export interface CheckReport {
   protocol: CheckProtocol;
   target: string;
@@ -26,6 +27,7 @@ export interface CheckReport {
   checks: CheckResult[];
 }
 
+/** The server to check and how hard: see {@link runChecks}. */
 export interface CheckOptions {
   protocol: CheckProtocol;
   /** @default '127.0.0.1' */

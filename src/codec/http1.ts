@@ -16,6 +16,7 @@ export interface HttpResponse {
   closes: boolean;
 }
 
+/** Limits of an {@link HttpResponseDecoder}. */
 export interface HttpResponseDecoderOptions {
   /** Largest head (status line and headers) accepted. @default 16384 */
   maxHeadBytes?: number;

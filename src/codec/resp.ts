@@ -4,7 +4,13 @@ import { DEFAULTS, checkCount } from '../options.js';
 /** A decoded RESP value (RESP2 and the RESP3 scalar and aggregate types). Errors stay values: a reply, not a throw. */
 export type RespValue = string | number | bigint | boolean | null | Buffer | RespError | RespValue[] | Map<RespValue, RespValue>;
 
-/** A `-ERR …` (or RESP3 `!`) reply. */
+/**
+ * A `-ERR …` (or RESP3 `!`) reply.
+ *
+ * @example
+ * const [reply] = new RespDecoder().push(Buffer.from('-ERR unknown command\r\n'));
+ * if (reply!.value instanceof RespError) console.log(reply!.value.message); // "ERR unknown command"
+ */
 export class RespError {
   constructor(readonly message: string) {}
 }
@@ -16,6 +22,7 @@ export interface RespFrame {
   bytes: Buffer;
 }
 
+/** Limits of a {@link RespDecoder}. */
 export interface RespDecoderOptions {
   /** Largest frame accepted (a bulk string's length counts as soon as its header arrives). @default DEFAULTS.maxMessageBytes */
   maxFrameBytes?: number;
@@ -165,7 +172,10 @@ function protocolError(why: string): SocklabError {
 
 /**
  * Encodes a command as a RESP array of bulk strings, the way every Redis client sends one.
- * @example encodeRespCommand(['SET', 'k', 'v']) // *3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n
+ *
+ * @example
+ * const bytes = encodeRespCommand(['SET', 'k', 'v']);
+ * console.log(JSON.stringify(bytes.toString())); // "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"
  */
 export function encodeRespCommand(args: readonly (string | Uint8Array)[]): Buffer {
   const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];

@@ -53,6 +53,7 @@ export interface BytePipeOptions {
 /** Why a pipe ended without an error. */
 export type PipeEnd = 'peer-closed' | 'input-closed' | 'quit-timer' | 'output-closed' | 'aborted';
 
+/** How a pipe ended, and the bytes it moved each way. */
 export interface PipeResult {
   reason: PipeEnd;
   bytesSent: number;
@@ -68,7 +69,19 @@ export interface PipeResult {
  * the first half. Resolves with why it ended; rejects with a SocklabError for a reset or an idle timeout. The
  * socket is ended, not destroyed: the caller decides when it goes.
  *
- * @example const { bytesReceived } = await pipeSocket({ socket, input: process.stdin, output: process.stdout });
+ * @example
+ * import { connect } from 'node:net';
+ * import { once } from 'node:events';
+ * import { PassThrough } from 'node:stream';
+ * const socket = connect(port, '127.0.0.1'); // `port`: a line server that answers "echo <line>"
+ * await once(socket, 'connect');
+ * const input = new PassThrough();
+ * const output = new PassThrough();
+ * output.on('data', (bytes: Buffer) => process.stdout.write(bytes)); // "echo hi"
+ * input.end('hi\n'); // then FIN: the server answers, closes, and the pipe ends
+ * const { reason, bytesSent, bytesReceived } = await pipeSocket({ socket, input, output });
+ * console.log(reason, bytesSent, bytesReceived); // peer-closed 3 8
+ * socket.destroy();
  */
 export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
   const { socket, input, output, log, signal } = options;

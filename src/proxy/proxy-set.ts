@@ -87,9 +87,14 @@ export function isMissingField(err: unknown): err is SocklabError {
  * Named TCP proxies, created, changed and removed at run time: the model behind `socklab proxy --api`,
  * one toxiproxy server's worth.
  *
+ * In the library it is made by `createProxySet` (loaded on that call), and driven over HTTP by `startToxiproxyApi`.
+ *
  * @example
- * const proxies = new ProxySet({ seed: 1 });
- * const redis = await proxies.create({ name: 'redis', listen: '127.0.0.1:0', upstream: '127.0.0.1:6379' });
+ * const proxies = await createProxySet({ seed: 1 });
+ * const echo = await proxies.create({ name: 'echo', listen: '127.0.0.1:0', upstream: `127.0.0.1:${port}` });
+ * echo.addToxic({ type: 'latency', attributes: { latency: 50 } });
+ * console.log(proxies.json(echo)); // { name: 'echo', listen: '127.0.0.1:…', toxics: [ … ], … }
+ * await proxies.close();
  */
 export class ProxySet {
   readonly #proxies = new Map<string, ManagedProxy>();

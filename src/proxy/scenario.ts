@@ -118,7 +118,12 @@ export function parseScenario(text: string): ScenarioStep[] {
  * at its time from now. Resolves when the last step is done; `signal` stops it early. A step that fails
  * (removing a toxic that is not there, a proxy that does not exist) is reported and the rest go on.
  *
- * @example await runScenario(proxy, parseScenario('at 1s add timeout downstream; at 3s heal'), { onStep: console.log });
+ * @example
+ * const proxy = await startTcpProxy({ targetPort: port });
+ * await runScenario(proxy, parseScenario('at 10ms add latency 200ms downstream; at 50ms heal'), {
+ *   onStep: (step, error) => console.log(step.text, error?.message ?? 'done'),
+ * });
+ * await proxy.close();
  */
 export async function runScenario(
   target: ScenarioProxy | ((name: string | undefined) => ScenarioProxy),

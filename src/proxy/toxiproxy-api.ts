@@ -8,6 +8,7 @@ import { isMissingField, isUdp, type ManagedProxy, type ProxySet } from './proxy
 /** The toxiproxy release whose HTTP API this one follows (`GET /version` reports it, with socklab's mark). */
 export const TOXIPROXY_API_VERSION = '2.12.0';
 
+/** Where {@link startToxiproxyApi} listens, and its limit. */
 export interface ToxiproxyApiOptions {
   /** @default '127.0.0.1' */
   host?: string;
@@ -96,7 +97,15 @@ function metricsText(set: ProxySet): string {
   return [...lines, ...sent, ...faults, ''].join('\n');
 }
 
-/** A running toxiproxy-compatible HTTP API. */
+/**
+ * A running toxiproxy-compatible HTTP API, from {@link startToxiproxyApi}.
+ *
+ * @example
+ * const api = await startToxiproxyApi(await createProxySet(), { port: 0 });
+ * const version = await fetch(`http://127.0.0.1:${api.address().port}/version`);
+ * console.log(await version.json()); // { version: '2.12.0-socklab' }
+ * await api.close(); // and every proxy in it
+ */
 export class ToxiproxyApi {
   constructor(
     readonly server: Server,
@@ -122,8 +131,14 @@ type Route = (match: string[], body: () => Promise<unknown>) => Promise<Reply>;
  * Python clients, testcontainers) drive socklab unchanged. Listens on loopback unless a host is given.
  *
  * @example
- * const api = await startToxiproxyApi(new ProxySet(), { port: 0 });
- * // curl -X POST localhost:<port>/proxies -d '{"name":"redis","listen":"127.0.0.1:0","upstream":"127.0.0.1:6379"}'
+ * const api = await startToxiproxyApi(await createProxySet(), { port: 0 });
+ * // What `curl -X POST localhost:<port>/proxies -d '{...}'` does: a proxy in front of `port` (a line server).
+ * const created = await fetch(`http://127.0.0.1:${api.address().port}/proxies`, {
+ *   method: 'POST',
+ *   body: JSON.stringify({ name: 'echo', listen: '127.0.0.1:0', upstream: `127.0.0.1:${port}` }),
+ * });
+ * console.log(created.status, await created.json()); // 201 { name: 'echo', listen: '127.0.0.1:…', … }
+ * await api.close();
  */
 export async function startToxiproxyApi(proxies: ProxySet, options: ToxiproxyApiOptions = {}): Promise<ToxiproxyApi> {
   const host = unbracket(options.host ?? '127.0.0.1');

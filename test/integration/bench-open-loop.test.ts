@@ -3,6 +3,7 @@ import { describe, it, type TestContext } from 'node:test';
 import type { BenchResult } from '../../src/bench/report.js';
 import { runTcpBench } from '../../src/bench/tcp.js';
 import { startCliServer } from '../helpers/processes.js';
+import { assertStallCharged, Stall } from '../helpers/stall.js';
 
 /**
  * The coordinated-omission experiment. One connection, lockstep, a fixed-rate plan of R = 200 requests/s for
@@ -30,13 +31,7 @@ const STALL_MS = 1000;
 
 async function stalledRun(t: TestContext, onBehind: 'queue' | 'drop'): Promise<{ result: BenchResult; stallMs: number }> {
   const { child, port } = await startCliServer(t, ['serve', '--port', '0', '--quiet']);
-  const pid = child.proc.pid!;
-  let stoppedAt = 0;
-  let stallMs = 0;
-  let resumed: Promise<void> | undefined;
-  t.after(() => {
-    if (stoppedAt !== 0 && stallMs === 0) process.kill(pid, 'SIGCONT');
-  });
+  const stall = new Stall(t, child.proc.pid!, STALL_MS);
   const result = await runTcpBench({
     host: '127.0.0.1',
     port,
@@ -57,28 +52,9 @@ async function stalledRun(t: TestContext, onBehind: 'queue' | 'drop'): Promise<{
     maxErrorRate: 0,
     seed: 1,
     intervalMs: 50,
-    onInterval: (stats) => {
-      if (stoppedAt !== 0 || stats.endMs < STALL_AT_MS) return;
-      process.kill(pid, 'SIGSTOP');
-      stoppedAt = performance.now();
-      resumed = new Promise((resolve) =>
-        setTimeout(() => {
-          process.kill(pid, 'SIGCONT');
-          stallMs = performance.now() - stoppedAt;
-          resolve();
-        }, STALL_MS),
-      );
-    },
+    onInterval: (stats) => stall.maybeStop(stats.endMs >= STALL_AT_MS),
   });
-  await resumed;
-  // Timers may fire a hair early against performance.now(); S is what was measured either way.
-  assert.ok(stoppedAt > 0 && stallMs >= STALL_MS - 5, `the server was stopped for ${stallMs} ms`);
-  return { result, stallMs };
-}
-
-function near(actualUs: number, expectedMs: number, what: string): void {
-  const ms = actualUs / 1000;
-  assert.ok(ms >= expectedMs - 80 && ms <= expectedMs + 300, `${what}: ${ms.toFixed(1)} ms, expected ${expectedMs.toFixed(0)} ms (−80/+300)`);
+  return { result, stallMs: await stall.measured() };
 }
 
 describe('bench tcp --rate: coordinated omission', () => {
@@ -92,15 +68,7 @@ describe('bench tcp --rate: coordinated omission', () => {
     assert.deepEqual([c.dropped, c.timeouts, c.closes, c.unexpected], [0, 0, 0, 0]);
     assert.equal(result.failed, false, result.failedBecause?.join('; '));
     const D = DURATION_MS;
-    near(result.latencyUs.p99, stallMs - 0.01 * D, 'corrected p99 (S − 0.01·D)');
-    near(result.latencyUs.p90, stallMs - 0.1 * D, 'corrected p90 (S − 0.1·D)');
-    near(result.latencyUs.max, stallMs, 'corrected max (S)');
-    assert.ok(result.latencyUs.p50 < 50_000, `corrected p50 ${result.latencyUs.p50} µs: outside the stall`);
-    const service = result.serviceTimeUs!;
-    assert.ok(service.p90 < 50_000 && service.p99 < 50_000, `uncorrected p90 ${service.p90} µs, p99 ${service.p99} µs hide the stall`);
-    near(service.max, stallMs, 'uncorrected max (the one request written into the stopped server)');
-    // The queued requests waited for the connection, not for the server: their wait is send lag.
-    near(result.sendLagUs!.p90, stallMs - 0.1 * D, 'send lag p90');
+    assertStallCharged(result, stallMs, D);
   });
 
   it('--on-behind drop drops what fell due while the connection was busy, counts it and fails the run', async (t) => {

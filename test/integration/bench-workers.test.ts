@@ -39,7 +39,7 @@ describe('bench tcp --workers', () => {
     assert.equal(intervals.reduce((sum, event) => sum + (event.scheduled as number), 0), 500);
   });
 
-  it('udp and connect run over 2 workers too: sockets, rate and loops split, counts added, histograms merged', async (t) => {
+  it('udp and connect run over 2 workers too: udp shares one global plan, connect splits its loops; counts added, histograms merged', async (t) => {
     const udpServer = await startCliServer(t, ['udp-serve', '--port', '0', '--quiet', '--delay-ms', '0']);
     const udp = await runCli(t, ['bench', 'udp', '127.0.0.1', String(udpServer.port), '--workers', '2', '-c', '4', '--rate', '400', '-d', '1000', '--warmup-ms', '200', '--timeout-ms', '1000', '--json']);
     assert.equal(udp.code, 0, udp.stderr);
@@ -50,6 +50,12 @@ describe('bench tcp --workers', () => {
     const expected = (400 * u.measuredMs) / 1000;
     assert.ok(Math.abs(u.completed - expected) <= 0.15 * expected, `completed ${u.completed}, expected ≈ ${expected.toFixed(0)} over ${u.measuredMs} ms`);
     assert.equal(u.latencyUs.count, u.completed, 'merged histogram holds every reply');
+    // One global plan at the full rate, worker i taking requests i, i + 2, …: the intended times after the
+    // 200 ms warm-up number 400/s × 1 s = 400 over both workers, each sent once.
+    assert.equal(u.extra.scheduled, 400, JSON.stringify(u.extra));
+    assert.deepEqual([u.extra.sent - u.extra.scheduled >= 0, u.extra.late, u.extra.unsent], [true, 0, 0]);
+    assert.equal(u.serviceTimeUs?.count, u.completed, 'merged service-time histogram holds every reply');
+    assert.equal(u.sendLagUs?.count, u.completed);
     const tcpServer = await startCliServer(t, ['serve', '--port', '0', '--quiet']);
     const connect = await runCli(t, ['bench', 'connect', '127.0.0.1', String(tcpServer.port), '--workers', '2', '-c', '2', '-d', '500', '--warmup-ms', '100', '--json']);
     assert.equal(connect.code, 0, connect.stderr);

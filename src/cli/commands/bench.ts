@@ -95,7 +95,7 @@ export default defineCommand({
     ...JSON_FLAG,
     'interval-ms': { type: 'number', default: 1000, min: 100, description: 'With --json: one "interval" line this often while running (like iperf3 --json-stream); tcp: also the report\'s time resolution' },
     'hdr-log': { type: 'string', placeholder: 'file', description: 'Write the measured latency histograms as an HdrHistogram log (tcp: tagged latency and service), for HistogramLogProcessor and HdrHistogram plotters' },
-    workers: { type: 'number', min: 1, max: 64, description: 'Worker threads; tcp: one global plan split between them; hold, connect: the connections split; udp: sockets and rate split; histograms merged (default: 1)' },
+    workers: { type: 'number', min: 1, max: 64, description: 'Worker threads; tcp, udp: one global plan split between them; hold, connect: the connections split; histograms merged (default: 1)' },
     streams: { type: 'number', short: 'P', min: 1, max: 128, description: 'throughput: parallel streams (default: 1)' },
     direction: { type: 'string', choices: ['send', 'receive', 'both'], description: 'throughput: which way the bytes flow (default: send)' },
     'chunk-bytes': { type: 'number', min: 1, max: 16 * 1024 * 1024, description: 'throughput: bytes per write (default: 131072)' },
