@@ -17,7 +17,11 @@ export interface Endpoint {
  */
 export function formatEndpoint(endpoint: { address: string; port: number; family?: string }): string {
   if (endpoint.family === 'unix') return endpoint.address === '' ? 'unix:(unnamed)' : `unix:${formatSocketPath(endpoint.address)}`;
-  return isIP(endpoint.address) === 6 ? `[${endpoint.address}]:${endpoint.port}` : `${endpoint.address}:${endpoint.port}`;
+  // A known family saves isIP's parse of the whole address (two per connection in the event log); one labelled
+  // IPv4 is still checked for a colon, which no IPv4 address has (a caller may label a host it has not resolved).
+  const { family, address } = endpoint;
+  const v6 = family === 'IPv6' || (family === 'IPv4' ? address.includes(':') : isIP(address) === 6);
+  return v6 ? `[${address}]:${endpoint.port}` : `${address}:${endpoint.port}`;
 }
 
 /** Normalises Node's `family` (a string, or a number on some versions) to `'IPv4' | 'IPv6'`. */

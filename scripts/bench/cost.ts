@@ -28,6 +28,14 @@ const serve = (...extra: string[]): Side => ({ name: `socklab serve --quiet${ext
 const BARE: Side = { name: 'bare node:net', command: process.execPath, args: [BARE_TCP, '{port}'] };
 const LIBRARY: Side = { name: 'library message server, no event log', command: process.execPath, args: [`${ROOT}scripts/bench-servers/lib-message-server.mjs`, '{port}'] };
 
+/**
+ * Below this share of its core the server was not kept busy: on a shared machine it was waiting for a CPU. It then
+ * handles fewer events per loop turn, so per-turn costs weigh more per operation, and the figure reads high.
+ */
+const STARVED_PERCENT = 80;
+/** A round in which a server was starved is run again, up to this many times; the least starved attempt is kept. */
+const RETRIES = Number(process.env['BENCH_COST_RETRIES'] ?? 1);
+
 /** Runs `mode` against every side, RUNS rounds, the order rotating each round so no side always goes first. */
 async function measure(sides: Side[], mode: string, args: string[]): Promise<LoadRun[][]> {
   const servers: Server[] = [];
@@ -35,13 +43,21 @@ async function measure(sides: Side[], mode: string, args: string[]): Promise<Loa
     for (const side of sides) servers.push(await startServer(side.name, side.command, side.args, { kind: side.kind ?? 'tcp', output: side.output ?? 'null' }));
     const runs = sides.map((): LoadRun[] => []);
     for (let round = 0; round < RUNS; round++) {
-      for (let k = 0; k < servers.length; k++) {
-        const index = (round + k) % servers.length;
-        const server = servers[index]!;
-        const result = await loadgen(mode, server.port, server.pid, [...args, '-d', String(WINDOW_MS)]);
-        runs[index]!.push(result);
-        log(`  ${mode} ${args.join(' ')} round ${round + 1} ${server.name}: ${fmt(result.perSec)}/s, server ${result.serverUsPerOp.toFixed(2)} µs/op at ${result.serverCpu.toFixed(0)}%, loadgen ${result.loadgenCpu}%`);
+      let kept: LoadRun[] | undefined;
+      for (let attempt = 0; attempt <= RETRIES; attempt++) {
+        const results: LoadRun[] = [];
+        for (let k = 0; k < servers.length; k++) {
+          const index = (round + k) % servers.length;
+          const server = servers[index]!;
+          const result = await loadgen(mode, server.port, server.pid, [...args, '-d', String(WINDOW_MS)]);
+          results[index] = result;
+          log(`  ${mode} ${args.join(' ')} round ${round + 1}${attempt ? ` (again: a server was starved)` : ''} ${server.name}: ${fmt(result.perSec)}/s, server ${result.serverUsPerOp.toFixed(2)} µs/op at ${result.serverCpu.toFixed(0)}%, loadgen ${result.loadgenCpu}%`);
+        }
+        const least = (set: LoadRun[]): number => Math.min(...set.map((r) => r.serverCpu));
+        if (kept === undefined || least(results) > least(kept)) kept = results;
+        if (least(kept) >= STARVED_PERCENT) break;
       }
+      kept!.forEach((result, index) => runs[index]!.push(result));
     }
     return runs;
   } finally {
@@ -51,11 +67,6 @@ async function measure(sides: Side[], mode: string, args: string[]): Promise<Loa
 
 const us = (runs: LoadRun[]): number[] => runs.map((r) => r.serverUsPerOp);
 const saturatedPairs = (a: LoadRun[], b: LoadRun[]): number => a.filter((r, i) => r.loadgenCpu >= SATURATED_PERCENT || b[i]!.loadgenCpu >= SATURATED_PERCENT).length;
-/**
- * Below this share of its core the server was not kept busy: on a shared machine it was waiting for a CPU. It then
- * handles fewer events per loop turn, so per-turn costs weigh more per operation, and the figure reads high.
- */
-const STARVED_PERCENT = 80;
 const starvedPairs = (a: LoadRun[], b: LoadRun[]): number => a.filter((r, i) => r.serverCpu < STARVED_PERCENT || b[i]!.serverCpu < STARVED_PERCENT).length;
 const starvedNote = (a: LoadRun[], b: LoadRun[]): string => {
   const starved = starvedPairs(a, b);
@@ -215,7 +226,7 @@ export default async function run(): Promise<SuiteResult> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const intro = `Server CPU per operation: user+system time of the server process (every thread) from /proc/PID/stat between the generator's "start" and "stop", divided by the operations completed in that window; ${RUNS} interleaved pairs of ${WINDOW_MS / 1000} s per figure, the order alternating. Load: scripts/bench-c/loadgen.c (C, epoll, one thread) pinned to CPU 1, servers to CPU 0. "loadgen CPU" is the generator's own share of its core: at ≥ ${SATURATED_PERCENT}% the generator, not the server, set the rate. The machine was shared with other work while this ran.`;
+  const intro = `Server CPU per operation: user+system time of the server process (every thread) from /proc/PID/stat between the generator's "start" and "stop", divided by the operations completed in that window; ${RUNS} interleaved pairs of ${WINDOW_MS / 1000} s per figure, the order alternating; a round in which a server got less than ${STARVED_PERCENT}% of its core is run again up to ${RETRIES} times and its least starved attempt kept. Load: scripts/bench-c/loadgen.c (C, epoll, one thread) pinned to CPU 1, servers to CPU 0. "loadgen CPU" is the generator's own share of its core: at ≥ ${SATURATED_PERCENT}% the generator, not the server, set the rate. The machine was shared with other work while this ran.`;
   return { targets, markdown: `${intro}\n\n${sections.join('\n\n')}` };
 }
 

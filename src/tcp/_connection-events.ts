@@ -45,6 +45,11 @@ export function idleTimeoutError(ms: number): SocklabError {
   return new SocklabError('SL_ERR_IDLE_TIMEOUT', `Connection idle for ${ms} ms: idleTimeoutMs is ${ms}`);
 }
 
+/** The idle sweeper's report, shared by every connection: tell the peer why, then close gracefully. */
+export function closeIdle(conn: { readonly options: { idleTimeoutMs: number }; closeWithReason(reason: SocklabError): unknown }): void {
+  void conn.closeWithReason(idleTimeoutError(conn.options.idleTimeoutMs));
+}
+
 /** Why a connection whose message did not finish within `ms` was closed. */
 export function slowSenderError(ms: number, pendingBytes: number): SocklabError {
   return new SocklabError('SL_ERR_SLOW_SENDER', `Message incomplete after ${ms} ms (${pendingBytes} bytes so far): messageTimeoutMs is ${ms}`);

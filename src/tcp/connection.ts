@@ -10,8 +10,8 @@ import { Readers, closeAfterPeerEnd, type MessagesOptions, type ReceiveOptions }
 import { connectionTls, type ConnectionTls } from './_connection-tls.js';
 import { drained, guardOutput } from './_output-guard.js';
 import { RareState, destroySocket, peerEndpoint, type ConnectionStats } from './_connection-state.js';
-import { IdleSweeper } from './idle-sweeper.js';
-import { idleTimeoutError, inheritLazyEmitter, sendClosedError, slowSenderError, type ConnectionEvents, type ConnectionState } from './_connection-events.js';
+import { IdleSweeper, type IdleMember } from './idle-sweeper.js';
+import { closeIdle, inheritLazyEmitter, sendClosedError, slowSenderError, type ConnectionEvents, type ConnectionState } from './_connection-events.js';
 
 export { resolveConnectionOptions, type ConnectionOptions } from './_connection-options.js';
 export type { ConnectionStats } from './_connection-state.js';
@@ -62,6 +62,10 @@ export class TcpConnection {
   #idle: IdleSweeper<TcpConnection> | undefined = undefined;
   /** @internal The idle sweeper's tick when bytes last arrived. */
   idleTick = 0;
+  /** @internal */
+  idlePrev: IdleMember | undefined = undefined;
+  /** @internal Links in the idle sweeper's list (idle-sweeper.ts): no Set entry per connection. */
+  idleNext: IdleMember | undefined = undefined;
   #rare: RareState | undefined = undefined;
   #stats: ConnectionStats | undefined = undefined;
   /** @internal */
@@ -81,11 +85,8 @@ export class TcpConnection {
     // Without an 'error' listener a peer's RST would crash the whole process.
     socket.on('error', TcpConnection.#onSocketError);
     socket.on('close', TcpConnection.#onSocketClose);
-    if (this.options.idleTimeoutMs !== Infinity) {
-      // One shared sweeper per timeout rather than socket.setTimeout, whose timer every read and write refreshes.
-      this.#idle = IdleSweeper.for(this.options.idleTimeoutMs, TcpConnection.#onIdle, 'tcp');
-      this.#idle.add(this);
-    }
+    // One shared sweeper per timeout rather than socket.setTimeout, whose timer every read and write refreshes.
+    if (this.options.idleTimeoutMs !== Infinity) this.#idle = IdleSweeper.for<TcpConnection>(this.options.idleTimeoutMs, closeIdle, 'tcp').add(this);
     if (socket.destroyed) queueMicrotask(() => this.#onClose());
   }
 
@@ -101,9 +102,6 @@ export class TcpConnection {
 
   static #onSocketClose(this: Socket): void {
     (this as OwnedSocket)[kConnection].#onClose();
-  }
-  static #onIdle(conn: TcpConnection): void {
-    void conn.closeWithReason(idleTimeoutError(conn.options.idleTimeoutMs));
   }
   static #onMessageTimeout(conn: TcpConnection): void {
     conn.#rare!.messageTimer = undefined;

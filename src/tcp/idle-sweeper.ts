@@ -5,6 +5,10 @@
  * SLICES ticks. So a connection is reported after between `timeoutMs` and `timeoutMs × (1 + 1/SLICES)` of
  * silence: never early, at most a quarter late.
  *
+ * Members are kept in a list threaded through the members themselves (`idlePrev`, `idleNext`): adding and removing
+ * one at every accept and close is four field writes, where a Set hashed it and grew and shrank its table
+ * (BENCHMARKS.md, the cost suite's findings).
+ *
  * @example
  * const sweeper = IdleSweeper.for(30_000, (member) => member.closeForIdle());
  * sweeper.add(member); // then on every read: member.idleTick = sweeper.tick
@@ -16,7 +20,9 @@ export class IdleSweeper<T extends IdleMember> {
   readonly timeoutMs: number;
   /** Sweeps so far; members copy it when they see activity. */
   tick = 0;
-  readonly #members = new Set<T>();
+  /** The list's ends meet here: an empty list is the head linked to itself. */
+  readonly #head: IdleMember = { idleTick: 0, idlePrev: undefined, idleNext: undefined };
+  #size = 0;
   readonly #onIdle: (member: T) => void;
   readonly #key: string;
   #timer: NodeJS.Timeout | undefined;
@@ -25,6 +31,7 @@ export class IdleSweeper<T extends IdleMember> {
     this.timeoutMs = timeoutMs;
     this.#onIdle = onIdle;
     this.#key = key;
+    this.#head.idlePrev = this.#head.idleNext = this.#head;
   }
 
   /** The shared sweeper for `timeoutMs` and this `onIdle` callback (one per distinct pair). */
@@ -39,23 +46,34 @@ export class IdleSweeper<T extends IdleMember> {
   }
 
   get size(): number {
-    return this.#members.size;
+    return this.#size;
   }
 
-  /** Starts watching `member`, counting its silence from now. */
-  add(member: T): void {
+  /** Starts watching `member` (not watched by any sweeper), counting its silence from now; returns the sweeper. */
+  add(member: T): this {
     member.idleTick = this.tick;
-    this.#members.add(member);
+    const head = this.#head;
+    member.idlePrev = head;
+    member.idleNext = head.idleNext;
+    head.idleNext!.idlePrev = member;
+    head.idleNext = member;
+    this.#size++;
     if (this.#timer === undefined) {
       this.#timer = setInterval(() => this.#sweep(), Math.max(1, this.timeoutMs / IdleSweeper.SLICES));
       // The connections keep the process alive, not their idle timer.
       this.#timer.unref();
     }
+    return this;
   }
 
+  /** Stops watching `member`; a member already removed (or reported idle) is left alone. */
   remove(member: T): void {
-    this.#members.delete(member);
-    if (this.#members.size === 0 && this.#timer !== undefined) {
+    const { idlePrev: prev, idleNext: next } = member;
+    if (prev === undefined || next === undefined) return;
+    prev.idleNext = next;
+    next.idlePrev = prev;
+    member.idlePrev = member.idleNext = undefined;
+    if (--this.#size === 0 && this.#timer !== undefined) {
       clearInterval(this.#timer);
       this.#timer = undefined;
       IdleSweeper.#byKey.delete(this.#key);
@@ -64,16 +82,23 @@ export class IdleSweeper<T extends IdleMember> {
 
   #sweep(): void {
     const tick = ++this.tick;
-    for (const member of this.#members) {
-      if (tick - member.idleTick > IdleSweeper.SLICES) {
-        this.remove(member);
-        this.#onIdle(member);
-      }
+    const head = this.#head;
+    // Found first, reported after: a report closes its member, and a callback may remove others too.
+    const idle: IdleMember[] = [];
+    for (let member = head.idleNext!; member !== head; member = member.idleNext!) {
+      if (tick - member.idleTick > IdleSweeper.SLICES) idle.push(member);
+    }
+    for (const member of idle) {
+      if (member.idlePrev === undefined) continue;
+      this.remove(member as T);
+      this.#onIdle(member as T);
     }
   }
 }
 
-/** What a sweeper needs of a member: where to keep the tick of its last activity. */
+/** What a sweeper needs of a member: the tick of its last activity, and its links in the sweeper's list. */
 export interface IdleMember {
   idleTick: number;
+  idlePrev: IdleMember | undefined;
+  idleNext: IdleMember | undefined;
 }

@@ -60,11 +60,17 @@ export class TraceBytes {
     }
   }
 
-  /** Bytes copied by hand: for the short pieces of an entry (a time, a peer) a loop beats a native call. */
+  /**
+   * Bytes copied: by hand for the short pieces of an entry (a peer, a separator), where a loop beats a call; with
+   * `set` (a memcpy) from SET_MIN_BYTES, e.g. the time and jsonl's 40-byte key runs (measured per entry).
+   */
   bytes(piece: Uint8Array): void {
     const out = this.#room(piece.length);
     let at = this.#length;
-    for (let i = 0; i < piece.length; i++) out[at++] = piece[i]!;
+    if (piece.length >= SET_MIN_BYTES) {
+      out.set(piece, at);
+      at += piece.length;
+    } else for (let i = 0; i < piece.length; i++) out[at++] = piece[i]!;
     this.#length = at;
   }
 
@@ -144,6 +150,7 @@ export class TraceBytes {
 }
 
 const EMPTY = new Uint8Array(0);
+const SET_MIN_BYTES = 8;
 const JSONL_START = Buffer.from(`{"v":${JSON_EVENTS_VERSION},"ts":"`, 'latin1');
 const JSONL_IN = Buffer.from('","event":"data","direction":"in","peer":', 'latin1');
 const JSONL_OUT = Buffer.from('","event":"data","direction":"out","peer":', 'latin1');
