@@ -23,7 +23,8 @@ export function loadgenBinary(): string {
   mkdirSync(`${ROOT}dist/bench-c`, { recursive: true });
   const fresh = (() => {
     try {
-      return statSync(BINARY).mtimeMs >= statSync(SOURCE).mtimeMs;
+      const built = statSync(BINARY).mtimeMs;
+      return built >= statSync(SOURCE).mtimeMs && built >= statSync(SOURCE.replace(/loadgen\.c$/, 'clock-and-histogram.h')).mtimeMs;
     } catch {
       return false;
     }
