@@ -123,15 +123,15 @@ export const LAB_SCENARIOS: readonly Scenario[] = [
       const server = s.terminal('server').socklab(['serve', '--port', '0', '--quiet'], ['serve', '--quiet']);
       const port = String(await s.server(server));
       const pid = String(server.child.proc.pid);
-      const stall = (): Terminal =>
-        s.terminal('stall').start('sleep 1; kill -STOP $SERVER; sleep 1; kill -CONT $SERVER', 'sh', ['-c', `sleep 1; kill -STOP ${pid}; sleep 1; kill -CONT ${pid}`]);
+      const stall = s.terminal('stall');
       const bench = s.terminal('bench');
       for (const rate of [['--rate', '200'], []]) {
         bench.socklab(['bench', 'tcp', '127.0.0.1', port, '-c', '1', ...rate, '-d', '3000', '--warmup-ms', '500'], ['bench', 'tcp', '127.0.0.1', '12345', '-c', '1', ...rate, '-d', '3000', '--warmup-ms', '500']);
         await connected(port); // the stall starts 1 s after the bench connected: 0.5 s into the measured 3 s
-        const stopped = stall();
+        stall.start('sleep 1; kill -STOP $SERVER; sleep 1; kill -CONT $SERVER', 'sh', ['-c', `sleep 1; kill -STOP ${pid}; sleep 1; kill -CONT ${pid}`]);
+        const stopped = stall.child;
         await bench.exited();
-        await stopped.exited();
+        assert.equal((await stopped.finish(5000)).code, 0, 'the stall (kill -STOP, kill -CONT) failed');
       }
       await server.interrupt();
     },
