@@ -112,6 +112,7 @@ export const LAB_SCENARIOS: readonly Scenario[] = [
       const client = s.terminal('client').socklab(['nc', '127.0.0.1', proxyPort!], ['nc', '127.0.0.1', '50001']);
       client.type('hello');
       await client.exited();
+      await proxy.waitFor(/#1 closed: .*\n/); // the proxy's log is batched: its last line may come after nc exited
       await proxy.interrupt();
       await server.interrupt();
     },
