@@ -102,14 +102,15 @@ export const LAB_SCENARIOS: readonly Scenario[] = [
   },
   { id: 'under-loss', run: async (s) => s.terminal('terminal').step('21-under-loss').exited() },
   {
-    id: 'proxy-reset',
+    id: 'proxy-black-hole',
     async run(s) {
       const server = s.terminal('server').socklab(['serve', '--mode', 'echo', '--port', '0'], ['serve', '--mode', 'echo']);
       const port = String(await s.server(server));
-      const proxy = s.terminal('proxy').socklab(['proxy', '127.0.0.1', port, '--port', '0', '--reset-after-bytes', '4', '--seed', '1'], ['proxy', '127.0.0.1', '12345', '--reset-after-bytes', '4', '--seed', '1']);
+      const proxy = s.terminal('proxy').socklab(['proxy', '127.0.0.1', port, '--port', '0', '--black-hole', '--seed', '1'], ['proxy', '127.0.0.1', '12345', '--black-hole', '--seed', '1']);
       const [, proxyPort] = await proxy.waitFor(/listening on \S+:(\d+)/);
       // The proxy terminal shows its port normalised as 50001 (the first port after an address), so the client shows the same.
-      const client = s.terminal('client').socklab(['nc', '127.0.0.1', proxyPort!], ['nc', '127.0.0.1', '50001']);
+      const client = s.terminal('client').socklab(['nc', '-i', '1s', '127.0.0.1', proxyPort!], ['nc', '-i', '1s', '127.0.0.1', '50001']);
+      await proxy.waitFor(/#1 \S+ connected\n/);
       client.type('hello');
       await client.exited();
       await proxy.waitFor(/#1 closed: .*\n/); // the proxy's log is batched: its last line may come after nc exited
