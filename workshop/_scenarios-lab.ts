@@ -151,7 +151,7 @@ export const LAB_SCENARIOS: readonly Scenario[] = [
       between(S, 950, 1600, `corrected max (S)\n${open}`);
       between(corrected.p90, S - 300 - 150, S - 300 + 150, `corrected p90 (S − 0.1·D = ${S - 300})\n${open}`);
       between(corrected.p99, S - 30 - 100, S - 30 + 100, `corrected p99 (S − 0.01·D = ${S - 30})\n${open}`);
-      assert.ok(corrected.p50 < 100, `corrected p50 ${corrected.p50} ms: two thirds of the run never met the stall\n${open}`);
+      assert.ok(corrected.p50 < 250, `corrected p50 ${corrected.p50} ms: two thirds of the run never met the stall (a busy generator adds its own lag)\n${open}`);
       const service = percentiles(open, 'service time from write');
       assert.ok(service.p90 < 50 && service.p99 < 100, `uncorrected p90 ${service.p90} ms, p99 ${service.p99} ms hide the stall`);
       between(service.max, S - 100, S + 50, 'uncorrected max (the one request written into the stopped server)');
