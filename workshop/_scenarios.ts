@@ -4,10 +4,15 @@
  * run on port 0 (shown without it, as 12345), so runs in parallel never collide.
  */
 import type { Session } from './_transcripts.js';
+import { LAB_SCENARIOS } from './_scenarios-lab.js';
 
 export interface Scenario {
   id: string;
   run(session: Session): Promise<void>;
+  /** Makes a transcript comparable when `comparable` (ports, `# ms`) is not enough: timing figures. */
+  shape?(text: string): string;
+  /** Checks what a transcript compared by `shape` cannot: its figures' ranges (throws). */
+  check?(transcripts: Map<string, string>): void;
 }
 
 /** A step that runs on its own in one terminal (it plays both ends itself). */
@@ -226,6 +231,7 @@ export const SCENARIOS: readonly Scenario[] = [
       await server.interrupt();
     },
   },
+  ...LAB_SCENARIOS, // chapters 20-22
   // chapters 23-25 (DNS, under the event loop, multicast)
   singleProgram('dns', '23-dns'),
   singleProgram('readiness', '24-readiness'),

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { assertVerdict, requirePython, startServer } from '../helpers/grading.js';
+import { assertVerdict, peer, requirePython, startServer } from '../helpers/grading.js';
 import { ROOT, start } from '../helpers/processes.js';
 import { Probe } from '../../src/check/_probe.js';
 
@@ -46,8 +46,23 @@ describe('workshop solutions', { concurrency: 2 }, () => {
     assert.match(child.stdout, /TIME-WAIT on the server's port (\d+): true\n[^]*listening again on \1\n/);
   });
 
+  it('20-http-chunked reads the chunked body of a real Python HTTP/1.1 server, chunk by chunk', async (t) => {
+    await requirePython();
+    const { port } = await peer(t, 'http_keepalive.py', ['0']);
+    const child = start(t, process.execPath, ['dist/workshop/solutions/20-http-chunked.js', String(port), '/chunked']);
+    assert.equal((await child.finish(10_000)).code, 0, child.stderr);
+    assert.equal(
+      child.stdout,
+      'status line: HTTP/1.1 200 OK\nchunk of 6 bytes: "hello "\nchunk of 8 bytes: "chunked "\nchunk of 6 bytes: "world\\n"\nbody (20 bytes in 3 chunks): "hello chunked world\\n"\n',
+    );
+    // A response that is not chunked is refused, not misread.
+    const plain = start(t, process.execPath, ['dist/workshop/solutions/20-http-chunked.js', String(port), '/']);
+    assert.notEqual((await plain.finish(10_000)).code, 0);
+    assert.match(plain.stderr, /not a chunked response/);
+  });
+
   it('every solution file is run by a test above', () => {
-    const tested = ['04-greeting-forever.ts', '07_concurrent_server.py', '11_udp_counter.py', '14-chat-who.ts', '19-server-closes-first.ts'];
+    const tested = ['04-greeting-forever.ts', '07_concurrent_server.py', '11_udp_counter.py', '14-chat-who.ts', '19-server-closes-first.ts', '20-http-chunked.ts'];
     tested.push('23-try-each-address.ts', '24_selectors_echo.py', '25-multicast-discovery.ts'); // workshop-chapters-23-25.test.ts
     assert.deepEqual(readdirSync(`${ROOT}workshop/solutions`).sort(), tested.sort());
   });
