@@ -38,10 +38,10 @@ export interface BytePipeOptions {
    */
   halfOpen?: boolean;
   /**
-   * After the peer's FIN (without `halfOpen`), input that is still flowing keeps going out, so a listener that
-   * half-closed at once (`nc -l > file < /dev/null`) still gets the whole file: the pipe ends at the end of input,
-   * or once the input has given nothing for this long (an idle terminal or pipe: ncat's "the peer's FIN ends it").
-   * 0 stops sending at the peer's FIN. @default 250
+   * After the peer's FIN (without `halfOpen`), how long the input has to show that it is still flowing. Input that
+   * gives a chunk in that time is sent to its end, so a listener that half-closed at once (`nc -l > file <
+   * /dev/null`) still gets the whole file; input that gives nothing (an idle terminal or pipe) ends the pipe then,
+   * as ncat's "the peer's FIN ends it". 0 stops sending at the peer's FIN. @default 250
    */
   inputGraceAfterPeerEndMs?: number;
   /** Sees every chunk both ways, in order. */
@@ -145,18 +145,16 @@ export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
     };
     let peerEnded = false;
     let inputEnded = !input;
-    // Set while the input is drained after the peer's FIN: re-armed by each chunk, paused while the socket is full.
+    // After the peer's FIN: `draining` while we wait for the input to show it still flows; `flowing` once it has
+    // (then it is sent to its end, however slowly it comes).
     let draining = false;
+    let flowing = false;
     const endAfterPeer = (): void => {
       draining = false;
       stopInput();
       if (socket.destroyed || socket.writableFinished) finish('peer-closed');
       else if (socket.writableEnded) socket.once('finish', () => finish('peer-closed'));
       else socket.end(() => finish('peer-closed'));
-    };
-    const armGrace = (): void => {
-      clearTimeout(graceTimer);
-      if (draining) graceTimer = setTimeout(endAfterPeer, graceMs);
     };
     const onSocketEnd = (): void => {
       peerEnded = true;
@@ -166,8 +164,8 @@ export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
       if (!keepSending && !draining) stopInput();
       // What we still had queued for the peer goes out before the pipe is over (the caller destroys the socket).
       const done = (): void => {
-        if (keepSending) return;
-        if (draining) armGrace();
+        if (keepSending || flowing) return;
+        if (draining) graceTimer = setTimeout(endAfterPeer, graceMs);
         else endAfterPeer();
       };
       if (!output) return done();
@@ -188,7 +186,6 @@ export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
     const resumeInput = (): void => {
       if (settled) return;
       input?.resume();
-      armGrace();
     };
     const stopInput = (): void => {
       input?.off('data', onInputData);
@@ -200,9 +197,11 @@ export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
       result.bytesSent += bytes.length;
       log?.record(bytes);
       const flushed = socket.write(bytes);
-      // A full socket is the peer being slow, not the input being idle: the grace waits for the drain.
-      if (draining && flushed) armGrace();
-      else clearTimeout(graceTimer);
+      if (draining) {
+        draining = false;
+        flowing = true;
+        clearTimeout(graceTimer);
+      }
       if (delayMs > 0) {
         input!.pause();
         delayTimer = setTimeout(() => (flushed ? resumeInput() : socket.once('drain', resumeInput)), delayMs);
