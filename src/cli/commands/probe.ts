@@ -81,7 +81,7 @@ export default defineCommand({
   ].join('\n'),
   positionals: [HOST_AND_PORT[0]!, { name: 'port', description: 'Port, or a list of ports and ranges (20-30,80,443), instead of --port' }],
   options: {
-    port: { type: 'string', short: 'p', default: '80', description: 'TCP port to connect to, or a list of ports and ranges (20-30,80,443)' },
+    port: { type: 'string', short: 'p', default: '80', placeholder: 'ports', description: 'TCP port to connect to, or a list of ports and ranges (20-30,80,443)' },
     'timeout-ms': { type: 'number', default: DEFAULTS.connectTimeoutMs, min: 1, description: 'Give up on a connect with no answer after this long' },
     ipv4: { type: 'boolean', short: '4', description: 'Use IPv4 addresses only' },
     ipv6: { type: 'boolean', short: '6', description: 'Use IPv6 addresses only' },
