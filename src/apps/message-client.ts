@@ -21,8 +21,7 @@ export interface MessageClientOptions extends Omit<ConnectOptions, 'framing' | '
   /**
    * Send a message only once every earlier one has had a reply, as the seed's client does. Servers that treat
    * each read as one message (the seed's) need this: pipelined lines would reach them merged into one read.
-   * Set false to send without waiting (line-framed servers, or servers that do not reply): then no reply is owed,
-   * and at the end of input a reply still missing after `replyTimeoutMs` is counted, not thrown. @default true
+   * Set false to send without waiting (line-framed servers, or servers that do not reply). @default true
    */
   lockstep?: boolean;
   /**
@@ -52,7 +51,7 @@ export interface MessageClientResult {
   replies: number;
   /** Why the session ended. */
   ending: 'quit' | 'eof' | 'server-closed';
-  /** Messages sent that had no reply when the session ended (an error only with `lockstep`). */
+  /** Messages sent that had no reply when the session ended. */
   missingReplies: number;
   /** Every message was sent (the hello, each input line until its end or `quit`): false when the server went first. */
   inputSent: boolean;
@@ -244,13 +243,8 @@ export async function runMessageClient(
         break;
       }
     }
-    // Input is over: collect the replies still on their way. Without lockstep none is owed (a server may never
-    // reply): after replyTimeoutMs of quiet the session just ends, the count of missing replies in the result.
-    try {
-      await awaitReplies(lingerMs);
-    } catch (err) {
-      if (lockstep || !(err instanceof SocklabError && err.code === 'SL_ERR_REPLY_TIMEOUT')) throw err;
-    }
+    // Input is over: collect the replies still on their way.
+    await awaitReplies(lingerMs);
   } catch (err) {
     // Nothing more is coming (a reply timed out, or input failed): do not wait for the server's FIN.
     conn.destroy();

@@ -73,8 +73,7 @@ test('client --pipeline at the end of input against a server that never replies 
   const { code, stdout, stderr } = await runCli(t, ['client', '127.0.0.1', port, '--pipeline', '--reply-timeout-ms', '300', '--greeting-wait-ms', '0'], 'a\nb\nc\n');
   assert.equal(code, 0, stderr);
   assert.equal(stdout, '');
-  assert.match(stderr, /4 of 4 replies never came/);
-  assert.doesNotMatch(stderr, /SL_ERR_/);
+  assert.match(stderr, /4 of 4 replies missing.*not an error/);
   assert.equal(received, 'ack\na\nb\nc\n');
 });
 
