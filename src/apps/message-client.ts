@@ -41,7 +41,8 @@ export interface MessageClientOptions extends Omit<ConnectOptions, 'framing' | '
 /** What `runMessageClient` reports as it goes (`onEvent`). */
 export type MessageClientEvent =
   | { type: 'connected'; connection: TcpConnection }
-  | { type: 'reply'; text: string }
+  /** `text` is the reply as UTF-8, any byte that is not UTF-8 shown as `\xNN` (`escaped` says so), never replaced. */
+  | { type: 'reply'; text: string; escaped: boolean }
   | { type: 'closed-by-server'; missingReplies: number };
 
 /** What `runMessageClient` resolves with once the session is over. */
@@ -52,6 +53,53 @@ export interface MessageClientResult {
   ending: 'quit' | 'eof' | 'server-closed';
   /** Messages sent that had no reply when the session ended. */
   missingReplies: number;
+  /** Every message was sent (the hello, each input line until its end or `quit`): false when the server went first. */
+  inputSent: boolean;
+}
+
+/**
+ * Decodes UTF-8 without rewriting anything: each byte that is not part of a valid sequence (a stray
+ * continuation, a truncated or overlong sequence, a surrogate, past U+10FFFF) comes out as `\xNN`.
+ * @example escapeUtf8(Buffer.from([0x68, 0x69, 0xff])) // { text: 'hi\\xff', escaped: true }
+ */
+export function escapeUtf8(bytes: Uint8Array): { text: string; escaped: boolean } {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let text = '';
+  let escaped = false;
+  let start = 0;
+  let i = 0;
+  while (i < buffer.length) {
+    const length = utf8SequenceLength(buffer, i);
+    if (length > 0) {
+      i += length;
+      continue;
+    }
+    text += buffer.toString('utf8', start, i) + `\\x${buffer[i]!.toString(16).padStart(2, '0')}`;
+    escaped = true;
+    start = ++i;
+  }
+  return { text: text + buffer.toString('utf8', start), escaped };
+}
+
+/** The length of the valid UTF-8 sequence at `at`, or 0 when the byte there does not start one (RFC 3629 table). */
+function utf8SequenceLength(bytes: Buffer, at: number): number {
+  const lead = bytes[at]!;
+  if (lead < 0x80) return 1;
+  // [length, lowest and highest second byte]: the narrowed second-byte ranges rule out overlongs and surrogates.
+  const shape: [number, number, number] | undefined =
+    lead >= 0xc2 && lead <= 0xdf ? [2, 0x80, 0xbf]
+    : lead === 0xe0 ? [3, 0xa0, 0xbf]
+    : lead === 0xed ? [3, 0x80, 0x9f]
+    : lead >= 0xe1 && lead <= 0xef ? [3, 0x80, 0xbf]
+    : lead === 0xf0 ? [4, 0x90, 0xbf]
+    : lead >= 0xf1 && lead <= 0xf3 ? [4, 0x80, 0xbf]
+    : lead === 0xf4 ? [4, 0x80, 0x8f]
+    : undefined;
+  if (shape === undefined || at + shape[0] > bytes.length) return 0;
+  const second = bytes[at + 1]!;
+  if (second < shape[1] || second > shape[2]) return 0;
+  for (let k = 2; k < shape[0]; k++) if ((bytes[at + k]! & 0xc0) !== 0x80) return 0;
+  return shape[0];
 }
 
 /**
@@ -95,7 +143,7 @@ export async function runMessageClient(
   };
   const deliver = (text: Buffer): void => {
     replies++;
-    onEvent({ type: 'reply', text: text.toString('utf8') });
+    onEvent({ type: 'reply', ...escapeUtf8(text) });
   };
   const deliverTail = (): void => {
     const tail = decoder.flush();
@@ -152,13 +200,16 @@ export async function runMessageClient(
       });
     }
   };
-  const send = async (text: string): Promise<void> => {
-    if (!open()) return;
+  let inputSent = false;
+  /** Sends one message; false when the server has gone (what was left to send never went). */
+  const send = async (text: string): Promise<boolean> => {
+    if (!open()) return false;
     if (lockstep) await awaitReplies(0);
-    if (!open()) return;
+    if (!open()) return false;
     sent++;
     lastDataAt = performance.now();
     if (!conn.send(text + terminator)) await conn.drained();
+    return true;
   };
 
   let ending: MessageClientResult['ending'] = 'eof';
@@ -170,7 +221,7 @@ export async function runMessageClient(
       });
       replies = 0;
     }
-    if (hello !== null) await send(hello);
+    let allSent = hello === null || (await send(hello));
     // Race each input line against the server going away, so an idle interactive client notices at once.
     const lines = Symbol.asyncIterator in input ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
     const serverGone = new Promise<null>((resolve) => {
@@ -179,12 +230,14 @@ export async function runMessageClient(
     });
     for (;;) {
       const next = await Promise.race([lines.next(), serverGone]);
-      if (next === null || next.done || conn.state !== 'open' || conn.peerEnded) {
+      if (next === null || next.done || !open()) {
+        inputSent = allSent && next?.done === true && open();
         if (!next?.done) await lines.return?.();
         break;
       }
-      await send(next.value);
+      if (!(await send(next.value))) allSent = false;
       if (next.value === quitCommand) {
+        inputSent = allSent;
         ending = 'quit';
         await lines.return?.();
         break;
@@ -204,5 +257,5 @@ export async function runMessageClient(
   }
   const missing = Math.max(0, sent - replies);
   if (ending === 'server-closed') onEvent({ type: 'closed-by-server', missingReplies: missing });
-  return { sent, replies, ending, missingReplies: missing };
+  return { sent, replies, ending, missingReplies: missing, inputSent };
 }

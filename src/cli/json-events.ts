@@ -82,6 +82,8 @@ export const EVENT_SCHEMA: Readonly<Record<string, EventSchema>> = Object.freeze
     from: 'check',
     required: { name: 'string', title: 'string', passed: 'boolean', sent: 'string', received: 'string', hint: 'string', ms: 'integer' },
   },
+  // issue 17
+  failed: { from: 'probe', required: { code: 'string', message: 'string' }, optional: { host: 'string', port: 'integer', elapsedMs: 'number' } },
   summary: { from: 'bench, udp-client, client, check', required: { totals: 'object' } },
   stopped: { from: 'serve, udp-serve, proxy', required: { totals: 'object' } },
 });

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import type { Endpoint } from '../address.js';
 import { isWorker, reportListening, reportStopped, runWorkers, stopRequested, type Totals } from '../cluster/workers.js';
 import { DEFAULTS } from '../options.js';
@@ -8,21 +7,7 @@ import { MemoryCounter, MemoryState, type CounterStore, type SharedState } from 
 import { openStateFile } from '../state/state-file.js';
 import { println, untilAborted, usageError, type Io, type OptionSpec } from './command.js';
 
-/** `--workers` and `--redis`, shared by serve and udp-serve. */
-export const SCALE_OPTIONS = {
-  workers: {
-    type: 'number',
-    default: 1,
-    min: 1,
-    max: 256,
-    description: `Processes serving the same port (node:cluster); the primary holds the shared state (this machine: ${availableParallelism()} cores)`,
-  },
-  redis: {
-    type: 'string',
-    placeholder: 'url',
-    description: 'Share the state with every instance on this Redis (redis://host:port[/db]); Redis down at start is an error',
-  },
-} as const satisfies Record<string, OptionSpec>;
+export { SCALE_OPTIONS } from './scale-options.js';
 
 /** `--state` and its block size, for udp-serve. */
 export const STATE_FILE_OPTIONS = {

@@ -4,12 +4,7 @@ import { SocklabError } from '../errors.js';
 import { startDashboard, type Dashboard } from './server.js';
 import type { DashboardSource } from './source.js';
 
-/** The `--dashboard` flag's help line, the same on every command. */
-export const DASHBOARD_FLAG = {
-  type: 'string',
-  placeholder: '[host:]port',
-  description: 'Serve a live web page and /metrics on this port (loopback unless a host is given; 0 picks a free port)',
-} as const;
+export { DASHBOARD_FLAG } from './flag.js';
 
 /**
  * Reads `--dashboard [host:]port`: a bare port stays on loopback; any other host must be written out

@@ -27,7 +27,12 @@ export default defineCommand({
     'stream is cut (a slow link, socklab proxy --slice). Against async_server.py, which only ends a session on',
     '"quit" with no newline, use --eol none.',
     '',
-    'Exit code: 0 after a clean end, 1 when the connection failed, was lost, or replies were missing.',
+    'Replies are text: a byte that is not UTF-8 is shown as \\xNN (never replaced), with a hint on stderr; for',
+    'raw bytes (files, binary protocols) use socklab nc.',
+    '',
+    'Exit code: 0 after a clean end, 1 when the connection failed, was lost before all input was sent (the server',
+    'closed or reset it), or replies were missing (with --pipeline none is owed: missing ones are counted on',
+    'stderr, and against a server that never replies, --reply-timeout-ms sets how long the end waits).',
     '',
     "--exec PROG (or --sh-exec 'cmd') hands the connection to a program instead, as ncat -e does in connect mode:",
     "its stdout is sent, what arrives is its stdin, raw (no hello, no framing); our exit code is 0 when it exits 0.",
@@ -50,7 +55,7 @@ export default defineCommand({
     'linger-ms': { type: 'number', default: 100, min: 0, description: 'After input ends and replies are in, how long the server must be quiet' },
     'greeting-wait-ms': { type: 'number', default: 200, description: 'Wait this long for a greeting before sending (it is not a reply)' },
     'line-replies': { type: 'boolean', description: 'Replies end only at a newline (line-based servers; exact over a slow or sliced link)' },
-    pipeline: { type: 'boolean', description: 'Send lines without waiting for each reply (for line-based servers, or ones that never reply)' },
+    pipeline: { type: 'boolean', description: 'Send lines without waiting for replies (line-based servers, or ones that never reply): none is owed, so at the end of input it waits up to --reply-timeout-ms for them, then closes with exit 0' },
     verbose: { type: 'boolean', short: 'v', description: 'Report connect and close on stderr' },
     ...UNIX_FLAG,
     ...EXEC_FLAGS,
@@ -94,6 +99,7 @@ export default defineCommand({
       // Create the iterator now: readline emits lines that arrive before it exists to nobody, and piped
       // stdin is read while we are still connecting.
       const input = lines[Symbol.asyncIterator]();
+      let hinted = false;
       try {
         const result = await runMessageClient(
           {
@@ -111,7 +117,13 @@ export default defineCommand({
           },
           { [Symbol.asyncIterator]: () => input },
           (event) => {
-            if (event.type === 'reply') out.event('received', { text: event.text }, event.text);
+            if (event.type === 'reply') {
+              out.event('received', { text: event.text }, event.text);
+              if (event.escaped && !hinted) {
+                hinted = true;
+                out.note(`the server sent bytes that are not UTF-8, shown as \\xNN; for raw bytes use: socklab nc ${path === undefined ? `${host} ${port}` : `-U ${path}`}`);
+              }
+            }
             else if (event.type === 'connected') {
               trace.tracer.watch(event.connection.socket, event.connection.remote);
               out.event('connected', { peer: event.connection.remote });
@@ -128,9 +140,16 @@ export default defineCommand({
         out.event('closed', { reason: result.ending, missingReplies: result.missingReplies });
         out.event('summary', { totals: { sent: result.sent, replies: result.replies, missingReplies: result.missingReplies } });
         if (values.verbose) out.note(`closed: ${result.sent} messages sent, ${result.replies} replies`);
-        return result.ending === 'server-closed' && result.missingReplies > 0 ? 1 : 0;
+        if (result.ending === 'server-closed' && !result.inputSent) out.note('connection lost: closed by the server before all input was sent');
+        const owed = !values.pipeline && result.missingReplies > 0;
+        return result.ending === 'server-closed' && (owed || !result.inputSent) ? 1 : 0;
       } catch (err) {
         // A reset is the server going away (killed, crashed, or cutting us off): say so plainly, no stack trace.
+        // --pipeline owes no reply (a server may never send one): replies still missing at the end are reported, not a failure.
+        if (values.pipeline && err instanceof SocklabError && err.code === 'SL_ERR_REPLY_TIMEOUT') {
+          out.note(`${err.message}; --pipeline owes no reply, so this is not an error`);
+          return 0;
+        }
         if (err instanceof SocklabError && err.code === 'SL_ERR_CONNECTION_RESET') {
           out.note(`connection lost: ${err.message} [${err.code}]`);
           return 1;

@@ -5,9 +5,11 @@ import { connectTcp } from '../../tcp/client.js';
 import type { TcpConnection } from '../../tcp/connection.js';
 import type { CertificateSummary } from '../../tls/certificate.js';
 import { tlsSessionInfo } from '../../tls/client.js';
+import { SocklabError } from '../../errors.js';
+import { parsePortList } from '../../nc/scan.js';
 import { TlsError } from '../../tls/errors.js';
 import { resolveTlsClientOptions } from '../../tls/options.js';
-import { defineCommand, HOST_AND_PORT, targetFrom, usageError } from '../command.js';
+import { defineCommand, HOST_AND_PORT, usageError } from '../command.js';
 import { JSON_FLAG, UNIX_FLAG, unixPathFrom } from '../flags/output.js';
 import { EventOutput } from '../json-events.js';
 import { TLS_CLIENT_FLAGS, tlsClientFrom } from '../tls-flags.js';
@@ -72,10 +74,14 @@ export default defineCommand({
     'With --tls it also runs the TLS handshake and prints the protocol, the cipher and the server\'s certificate',
     '(subject, issuer, validity, names, fingerprint) and whether it was verified. A certificate that fails',
     'verification is still printed, above the error that says why.',
+    '',
+    'The port may be a list of ports and ranges, as nc -z takes them (20-30,80,443): each is tried in turn, as',
+    'soon as the one before is decided; each open port prints "connected", each other one a failure line (a',
+    '"failed" event with --json). Exit code 0 when any port is open, as nc -z, and 1 when none is.',
   ].join('\n'),
-  positionals: HOST_AND_PORT,
+  positionals: [HOST_AND_PORT[0]!, { name: 'port', description: 'Port, or a list of ports and ranges (20-30,80,443), instead of --port' }],
   options: {
-    port: { type: 'number', short: 'p', default: 80, max: 65_535, description: 'TCP port to connect to' },
+    port: { type: 'string', short: 'p', default: '80', placeholder: 'ports', description: 'TCP port to connect to, or a list of ports and ranges (20-30,80,443)' },
     'timeout-ms': { type: 'number', default: DEFAULTS.connectTimeoutMs, min: 1, description: 'Give up on a connect with no answer after this long' },
     ipv4: { type: 'boolean', short: '4', description: 'Use IPv4 addresses only' },
     ipv6: { type: 'boolean', short: '6', description: 'Use IPv6 addresses only' },
@@ -89,43 +95,85 @@ export default defineCommand({
     'socklab probe localhost 12345',
     'socklab probe ::1 --port 22 --timeout-ms 2000',
     'socklab probe localhost 8443 --tls --ca cert.pem   # handshake, certificate, verified?',
+    'socklab probe localhost 20-30,80,443     # which of these ports are open?',
   ],
   async run({ values, positionals }, io) {
-    const { host, port } = targetFrom(positionals, values.port, 'localhost');
+    const [host = 'localhost', portText = values.port] = positionals;
+    let ports: number[];
+    try {
+      ports = parsePortList(portText);
+    } catch (err) {
+      throw usageError((err as Error).message);
+    }
     const out = new EventOutput(io, values.json === true);
     const path = unixPathFrom(values.unix);
     const tls = tlsClientFrom(values, io.stderr);
     if (path !== undefined && tls) throw usageError("Options '--unix' and '--tls' do not combine in probe: probe a TLS server over TCP");
+    /** With --json, a failure is an event too, printed before the error line. */
+    const failed = (err: unknown, fields: { host?: string; port?: number; elapsedMs?: number }): void => {
+      if (err instanceof SocklabError) out.event('failed', { code: err.code, message: err.message, ...fields });
+    };
     if (path !== undefined) {
       // No name to resolve: a UNIX socket is found by its path.
       const started = performance.now();
-      const conn = await connectTcp({ path, connectTimeoutMs: values['timeout-ms'], closeTimeoutMs: 1000, signal: io.signal });
+      let conn;
+      try {
+        conn = await connectTcp({ path, connectTimeoutMs: values['timeout-ms'], closeTimeoutMs: 1000, signal: io.signal });
+      } catch (err) {
+        failed(err, { elapsedMs: performance.now() - started });
+        throw err;
+      }
       const elapsedMs = performance.now() - started;
       out.event('connected', { peer: conn.remote.address === '' ? { address: path, port: 0, family: 'unix' } : conn.remote, elapsedMs }, `connected to ${path} in ${elapsedMs.toFixed(1)} ms`);
       await leave(conn);
       return 0;
     }
     const family = values.ipv4 ? 4 : values.ipv6 ? 6 : undefined;
-    const resolved = await resolveHost(host, family === undefined ? {} : { family });
-    out.event('resolved', { host, address: resolved.address, family: resolved.family }, `resolved ${host} to ${resolved.address} (${resolved.family})`);
-    const started = performance.now();
-    // With TLS the name checked is the one typed, not the address it resolved to.
-    const target = tls ? { host, family: resolved.family === 'IPv6' ? (6 as const) : (4 as const) } : { host: resolved.address };
-    let conn;
+    let resolved;
     try {
-      conn = await connectTcp({ ...target, port, connectTimeoutMs: values['timeout-ms'], closeTimeoutMs: 1000, signal: io.signal, ...(tls ? { tls } : {}) });
+      resolved = await resolveHost(host, family === undefined ? {} : { family });
     } catch (err) {
-      if (err instanceof TlsError && err.certificate) out.event('certificate-refused', certificateFields(err.certificate), certificateText(err.certificate));
+      failed(err, { host });
       throw err;
     }
-    const elapsedMs = performance.now() - started;
-    out.event('connected', { host, peer: conn.remote, elapsedMs }, `connected to ${host} at ${formatEndpoint(conn.remote)} in ${elapsedMs.toFixed(1)} ms`);
-    const info = tls ? tlsSessionInfo(conn.socket, resolveTlsClientOptions(tls)) : undefined;
-    if (info) {
-      const human = [`tls: ${info.protocol}, cipher ${info.cipher}`, certificateText(info.certificate), `verified: ${VERIFIED[info.verified]}`].join('\n');
-      out.event('tls', { protocol: info.protocol, cipher: info.cipher, verified: info.verified, ...certificateFields(info.certificate) }, human);
+    out.event('resolved', { host, address: resolved.address, family: resolved.family }, `resolved ${host} to ${resolved.address} (${resolved.family})`);
+    // With TLS the name checked is the one typed, not the address it resolved to.
+    const target = tls ? { host, family: resolved.family === 'IPv6' ? (6 as const) : (4 as const) } : { host: resolved.address };
+    const probePort = async (port: number): Promise<void> => {
+      const started = performance.now();
+      let conn;
+      try {
+        conn = await connectTcp({ ...target, port, connectTimeoutMs: values['timeout-ms'], closeTimeoutMs: 1000, signal: io.signal, ...(tls ? { tls } : {}) });
+      } catch (err) {
+        if (err instanceof TlsError && err.certificate) out.event('certificate-refused', certificateFields(err.certificate), certificateText(err.certificate));
+        failed(err, { host, port, elapsedMs: performance.now() - started });
+        throw err;
+      }
+      const elapsedMs = performance.now() - started;
+      out.event('connected', { host, peer: conn.remote, elapsedMs }, `connected to ${host} at ${formatEndpoint(conn.remote)} in ${elapsedMs.toFixed(1)} ms`);
+      const info = tls ? tlsSessionInfo(conn.socket, resolveTlsClientOptions(tls)) : undefined;
+      if (info) {
+        const human = [`tls: ${info.protocol}, cipher ${info.cipher}`, certificateText(info.certificate), `verified: ${VERIFIED[info.verified]}`].join('\n');
+        out.event('tls', { protocol: info.protocol, cipher: info.cipher, verified: info.verified, ...certificateFields(info.certificate) }, human);
+      }
+      await leave(conn);
+    };
+    if (ports.length === 1) {
+      await probePort(ports[0]!);
+      return 0;
     }
-    await leave(conn);
-    return 0;
+    let open = 0;
+    for (const port of ports) {
+      if (io.signal.aborted) break;
+      try {
+        await probePort(port);
+        open++;
+      } catch (err) {
+        // One closed port of a list is an answer, not the end of the probe.
+        if (!(err instanceof SocklabError)) throw err;
+        out.note(`port ${port}: ${err.message} [${err.code}]`);
+      }
+    }
+    return open > 0 ? 0 : 1;
   },
 });

@@ -1,16 +1,18 @@
 import type { ChatMode } from '../../apps/chat-server.js';
 import type { ServeMode } from '../../apps/message-server.js';
-import { parseDashboardAddress } from '../../dashboard/cli.js';
 import { accessLists, defineCommand, usageError } from '../command.js';
-import { execCommandFrom, serveExec } from '../flags/exec.js';
 import { openTracer, unixPathFrom } from '../flags/output.js';
 import { EventOutput } from '../json-events.js';
-import { serveChat } from '../serve/chat.js';
-import { serveMessages } from '../serve/messages.js';
-import { CLASSIC_SERVICES, serveClassic } from '../serve/classic.js';
 import type { ClassicService } from '../../apps/classic-services.js';
 import { tlsServerFrom } from '../tls-flags.js';
 import { SERVE_OPTIONS } from '../serve/options.js';
+
+// Each mode's and each flag's modules are imported only when used (the chat room, the exec server, the
+// dashboard, the cluster and Redis): a plain `serve` starts accepting sooner (start-up is measured in
+// scripts/bench/startup.ts).
+
+/** serve's modes that are a classic service (RFC 862-864), as `serve/classic.ts` runs them. */
+const CLASSIC_MODES: readonly string[] = ['echo', 'discard', 'chargen'] satisfies readonly ClassicService[];
 
 
 /** The flags of the message protocol (greetings and replies), which a room or an --exec program has no use for. */
@@ -101,7 +103,7 @@ export default defineCommand({
     }
     const mode = values.mode as ServeMode | ChatMode | ClassicService;
     const chat = mode === 'chat' || mode === 'broker';
-    const classic = (CLASSIC_SERVICES as readonly string[]).includes(mode);
+    const classic = CLASSIC_MODES.includes(mode);
     if (classic) {
       const protocol = firstGiven(values, [...MESSAGE_PROTOCOL_FLAGS, 'redis', 'exec', 'sh-exec', 'dashboard']);
       if (protocol) throw usageError(`Option '--${protocol}' does not apply to --mode ${mode}: it serves raw bytes (RFC ${mode === 'echo' ? 862 : mode === 'discard' ? 863 : 864})`);
@@ -118,7 +120,7 @@ export default defineCommand({
       throw usageError(`Option '--redis' shares chat and broker rooms; --mode ${mode} has no shared state`);
     }
     if (values.dashboard !== undefined) {
-      parseDashboardAddress(values.dashboard);
+      (await import('../../dashboard/cli.js')).parseDashboardAddress(values.dashboard);
       if (values.workers > 1) {
         throw usageError("Option '--dashboard' watches one process; with '--workers' each worker is a process of its own (use --redis instances, one dashboard each)");
       }
@@ -127,7 +129,8 @@ export default defineCommand({
     if (path !== undefined && values.workers > 1) {
       throw usageError("Option '--unix' serves one socket file from one process; it does not combine with '--workers'");
     }
-    const command = execCommandFrom(values);
+    const exec = values.exec !== undefined || values['sh-exec'] !== undefined ? await import('../flags/exec.js') : undefined;
+    const command = exec?.execCommandFrom(values);
     if (command) {
       const protocol = firstGiven(values, [...MESSAGE_PROTOCOL_FLAGS, 'dashboard', 'redis']);
       if (protocol) throw usageError(`Option '--${protocol}' is for the message protocol; with --exec the program gets the raw bytes`);
@@ -140,8 +143,8 @@ export default defineCommand({
     const out = new EventOutput(io, values.json === true);
     const trace = openTracer(values, io);
     try {
-      if (command) {
-        return await serveExec(
+      if (exec && command) {
+        return await exec.serveExec(
           {
             command,
             host: values.host,
@@ -162,8 +165,9 @@ export default defineCommand({
         );
       }
       const settings = { values, path, out, tracer: trace.tracer, io, tls };
-      if (classic) return await serveClassic(settings, mode as ClassicService);
-      return chat ? await serveChat(settings, mode as ChatMode) : await serveMessages(settings, mode as ServeMode);
+      if (classic) return await (await import('../serve/classic.js')).serveClassic(settings, mode as ClassicService);
+      if (chat) return await (await import('../serve/chat.js')).serveChat(settings, mode as ChatMode);
+      return await (await import('../serve/messages.js')).serveMessages(settings, mode as ServeMode);
     } finally {
       await trace.close();
     }

@@ -4,20 +4,14 @@ import { formatEndpoint, isLoopback } from '../../address.js';
 import { SocklabError } from '../../errors.js';
 import { execExposureProblem, formatExit, startExecServer, type ExecServerEvent } from '../../exec/exec-server.js';
 import { describeCommand, programCommand, ProgramSession, type ProgramCommand, type ProgramExit } from '../../exec/program.js';
-import { DEFAULTS } from '../../options.js';
 import type { TcpConnection } from '../../tcp/connection.js';
 import type { SessionTracer } from '../../trace/session-trace.js';
-import { untilAborted, usageError, type OptionSpec } from '../command.js';
+import { untilAborted, usageError } from '../command.js';
 import { streamAddress, type EventOutput } from '../json-events.js';
 import { reportTls } from '../tls-flags.js';
 import type { TlsServerOptions } from '../../tls/options.js';
 
-/** `--exec`, `--sh-exec` and the grace before SIGKILL, shared by serve and client. */
-export const EXEC_FLAGS = {
-  exec: { type: 'string', short: 'e', placeholder: 'command', description: "Hand each connection to this program: its stdin/stdout are the connection's bytes (split into argv, no shell)" },
-  'sh-exec': { type: 'string', short: 'c', placeholder: 'command', description: 'Like --exec, but run by /bin/sh -c (pipes, redirections, variables)' },
-  'kill-grace-ms': { type: 'number', default: DEFAULTS.execKillGraceMs, description: 'When the connection closes first: SIGTERM, then SIGKILL after this long' },
-} as const satisfies Record<string, OptionSpec>;
+export { EXEC_FLAGS } from './exec-flags.js';
 
 /** The program from `--exec`/`--sh-exec`, as a usage error when they are wrong. */
 export function execCommandFrom(values: { exec?: string | undefined; 'sh-exec'?: string | undefined }): ProgramCommand | undefined {

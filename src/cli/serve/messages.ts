@@ -2,12 +2,9 @@ import { isLoopback } from '../../address.js';
 import { formatServerEvent, startMessageServer, type MessageServerOptions, type ServeMode, type ServerEvent } from '../../apps/message-server.js';
 import type { Framing } from '../../codec/framing.js';
 import type { LineEnding } from '../../codec/lines.js';
-import { serveDashboard } from '../../dashboard/cli.js';
-import { LastMessages, tcpServerSource } from '../../dashboard/sources/tcp-server.js';
 import { DEFAULTS } from '../../options.js';
 import type { TcpConnection } from '../../tcp/connection.js';
 import { accessLists, untilAborted } from '../command.js';
-import { runScaled } from '../scale.js';
 import { reportTls, tlsFailureExtras } from '../tls-flags.js';
 import { connectionLimits, reportListening, type ServeSettings } from './options.js';
 
@@ -46,6 +43,8 @@ function messageServerOptions(settings: ServeSettings, mode: ServeMode): Message
 export async function serveMessages(settings: ServeSettings, mode: ServeMode): Promise<number> {
   const { values, out, io } = settings;
   if (values.workers > 1) {
+    // node:cluster and the shared state only when asked for.
+    const { runScaled } = await import('../scale.js');
     return runScaled({
       values: { workers: values.workers, redis: undefined },
       io,
@@ -60,16 +59,18 @@ export async function serveMessages(settings: ServeSettings, mode: ServeMode): P
     });
   }
   // Only with a dashboard is each connection's last message kept (a reference, read when the page updates).
-  const lastMessages = values.dashboard === undefined ? undefined : new LastMessages();
+  const dashboardModules =
+    values.dashboard === undefined ? undefined : await Promise.all([import('../../dashboard/cli.js'), import('../../dashboard/sources/tcp-server.js')]);
+  const lastMessages = dashboardModules === undefined ? undefined : new dashboardModules[1].LastMessages();
   const server = await startMessageServer({ ...messageServerOptions(settings, mode), ...(lastMessages ? { onMessage: lastMessages.record } : {}) });
   reportTls(settings.out, settings.tls, server.tcp);
   reportListening(settings, server.address(), mode, 1);
   const dashboard =
-    values.dashboard === undefined
+    values.dashboard === undefined || dashboardModules === undefined
       ? undefined
-      : await serveDashboard(
+      : await dashboardModules[0].serveDashboard(
           values.dashboard,
-          tcpServerSource({ tcp: server.tcp, title: `serve (${mode})`, messagesReceived: () => server.stats.messages, errors: server.stats.errors, ...(lastMessages ? { lastMessages } : {}) }),
+          dashboardModules[1].tcpServerSource({ tcp: server.tcp, title: `serve (${mode})`, messagesReceived: () => server.stats.messages, errors: server.stats.errors, ...(lastMessages ? { lastMessages } : {}) }),
           (line) => out.say(line),
           (line) => out.note(line),
           () => server.close(),

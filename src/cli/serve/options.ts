@@ -1,13 +1,13 @@
 import { formatEndpoint, type Endpoint } from '../../address.js';
 import { SERVE_MODES } from '../../apps/message-server.js';
 import { FRAMINGS } from '../../codec/framing.js';
-import { DASHBOARD_FLAG } from '../../dashboard/cli.js';
+import { DASHBOARD_FLAG } from '../../dashboard/flag.js';
 import { DEFAULTS } from '../../options.js';
 import type { Io, OptionSpec, OptionValues } from '../command.js';
-import { EXEC_FLAGS } from '../flags/exec.js';
+import { EXEC_FLAGS } from '../flags/exec-flags.js';
 import { JSON_FLAG, TRACE_FLAGS, UNIX_FLAG } from '../flags/output.js';
 import { streamAddress, type EventOutput } from '../json-events.js';
-import { SCALE_OPTIONS } from '../scale.js';
+import { SCALE_OPTIONS } from '../scale-options.js';
 import { TLS_SERVER_FLAGS } from '../tls-flags.js';
 import type { TlsServerOptions } from '../../tls/options.js';
 import type { SessionTracer } from '../../trace/session-trace.js';
