@@ -1,7 +1,7 @@
 import { encodeLengthPrefixed } from '../codec/length-prefix.js';
 import { encodeRespCommand } from '../codec/resp.js';
 import type { ReplyFraming } from './_reply-framing.js';
-import { seededRandom } from './schedule.js';
+import { seededRandom } from '../random.js';
 
 /** What a request carries besides its payload text, for the templates. */
 export interface RequestContext {

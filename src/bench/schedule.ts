@@ -3,6 +3,7 @@
  * fast the server answers. Latency is measured from these intended times, so a server that stalls is charged for
  * every request the plan wanted to send during the stall (the coordinated-omission correction, as in wrk2 -R).
  */
+import { seededRandom } from '../random.js';
 
 /** A stretch of the plan: a constant rate, or a linear ramp from `fromPerSec` to `toPerSec`. */
 export interface RateStage {
@@ -47,17 +48,6 @@ export function plannedCount(plan: SchedulePlan): number {
   return Math.ceil(plan.stages.reduce((sum, s) => sum + ((s.fromPerSec + s.toPerSec) / 2) * (s.durationMs / 1000), 0) - 1e-9);
 }
 
-/** A small, seedable PRNG (mulberry32): the same seed gives the same run. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Walks a plan's intended send times, in ms from the start. Arrivals are drawn in "expected count" space (uniform:

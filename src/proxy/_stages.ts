@@ -1,6 +1,6 @@
 import { MessageStage } from './_message-stage.js';
 import { isEnd, PassStage, ScheduledStage, Stage, type Item, type StageContext } from './_stage-base.js';
-import { jitteredDelay } from './random.js';
+import { jitteredDelay } from '../random.js';
 import type { Toxic, ToxicType } from './toxics.js';
 
 export type { End, Item, StageContext } from './_stage-base.js';

@@ -1,4 +1,4 @@
-import { jitteredDelay } from './random.js';
+import { jitteredDelay } from '../random.js';
 import type { Toxic, ToxicAttributes } from './toxics.js';
 
 /** Counters of a UDP proxy. */

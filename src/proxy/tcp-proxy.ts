@@ -9,7 +9,7 @@ import { resolveTlsClientOptions, resolveTlsServerOptions, type ResolvedTlsServe
 import { watchHandshakes, type HandshakeStats } from '../tls/server.js';
 import { faultToxics, type TcpFaults } from './_faults.js';
 import { Relay, type RelayContext, type Target, type TcpProxyEvent, type TcpProxyStats, type Upstream } from './_relay.js';
-import { freshSeed, seededRandom } from './random.js';
+import { freshSeed, seededRandom } from '../random.js';
 import { ToxicProxyBase } from './_toxic-list.js';
 import { resolveToxic, TCP_TOXIC_TYPES, type Toxic, type ToxicInput, type ToxicStream } from './toxics.js';
 

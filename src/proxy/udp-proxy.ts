@@ -7,7 +7,7 @@ import { checkCount, checkPort } from '../options.js';
 import { Lane, type UdpProxyStats } from './_udp-lane.js';
 import type { FaultDirection } from './_faults.js';
 import { ToxicProxyBase } from './_toxic-list.js';
-import { freshSeed, seededRandom } from './random.js';
+import { freshSeed, seededRandom } from '../random.js';
 import { UDP_TOXIC_TYPES, type ToxicInput, type ToxicStream } from './toxics.js';
 
 export type { UdpProxyStats } from './_udp-lane.js';

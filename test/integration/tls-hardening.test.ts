@@ -10,7 +10,7 @@ import { connect as netConnect, createServer, type Socket } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { connectTcp, startTcpProxy } from '../../src/index.js';
-import { seededRandom } from '../../src/proxy/random.js';
+import { seededRandom } from '../../src/random.js';
 import { eventually } from '../helpers/changes.js';
 import { processUsage } from '../helpers/proc.js';
 import { startCliServer, stopChecked, type Child } from '../helpers/processes.js';
