@@ -6,8 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Scenario } from './_scenarios.js';
-import type { Session, Terminal } from './_transcripts.js';
+import type { Scenario, Session, Terminal } from './_transcripts.js';
 
 /** What a real HTTP server's answer carries that changes on every run: dates, and the Python version. */
 function steady(terminal: Terminal): void {

@@ -3,17 +3,9 @@
  * output before typing, so the recording comes out the same on every run (up to ports and timings). Servers
  * run on port 0 (shown without it, as 12345), so runs in parallel never collide.
  */
-import type { Session } from './_transcripts.js';
+import type { Scenario } from './_transcripts.js';
+export type { Scenario } from './_transcripts.js';
 import { LAB_SCENARIOS } from './_scenarios-lab.js';
-
-export interface Scenario {
-  id: string;
-  run(session: Session): Promise<void>;
-  /** Makes a transcript comparable when `comparable` (ports, `# ms`) is not enough: timing figures. */
-  shape?(text: string): string;
-  /** Checks what a transcript compared by `shape` cannot: its figures' ranges (throws). */
-  check?(transcripts: Map<string, string>): void;
-}
 
 /** A step that runs on its own in one terminal (it plays both ends itself). */
 function singleProgram(id: string, step: string): Scenario {

@@ -126,3 +126,13 @@ export function normalise(text: string, serverPort: number): string {
 export function comparable(text: string): string {
   return text.replace(/\d+(?:\.\d+)? ms\b/g, '# ms');
 }
+
+/** One recorded "Run it" session of the guide: the terminals it drives, and how its transcripts compare. */
+export interface Scenario {
+  id: string;
+  run(session: Session): Promise<void>;
+  /** Makes a transcript comparable when `comparable` (ports, `# ms`) is not enough: timing figures. */
+  shape?(text: string): string;
+  /** Checks what a transcript compared by `shape` cannot: its figures' ranges (throws). */
+  check?(transcripts: Map<string, string>): void;
+}

@@ -1,6 +1,6 @@
 import { JSON_EVENTS_VERSION } from './event-version.js';
 import { formatHexLineInto, HEX_LINE_BYTES } from './hexdump.js';
-import type { LogFormat, TraceEntry } from './session-trace.js';
+import type { LogFormat, TraceEntry } from './_trace-types.js';
 
 /**
  * Trace entries formatted straight into bytes for a file: the same text as formatTraceEntry() gives, without a

@@ -5,9 +5,9 @@ import { DEFAULTS } from '../options.js';
 import { formatSocketPath } from '../unix/socket-path.js';
 import { formatHexDump, type Direction } from './hexdump.js';
 import { TraceBytes } from './_trace-bytes.js';
+import type { LogFormat, TraceEntry } from './_trace-types.js';
+export type { LogFormat, TraceEntry } from './_trace-types.js';
 
-/** How `--log FILE` writes a session: readable text, a hex dump, or one JSON object per line. */
-export type LogFormat = 'text' | 'hex' | 'jsonl';
 
 export const LOG_FORMATS: readonly LogFormat[] = ['text', 'hex', 'jsonl'];
 
@@ -18,15 +18,6 @@ export interface TraceSink {
   writeBytes?(bytes: Uint8Array): unknown;
 }
 
-/** One chunk that passed, as the tracer holds it until the end of the event-loop turn. */
-export interface TraceEntry {
-  direction: Direction;
-  peer: Endpoint;
-  offset: number;
-  bytes: Uint8Array;
-  /** When it passed, ms since the epoch. */
-  at: number;
-}
 
 /** A connection's endpoint object is the same for all its chunks: its text is worked out once. */
 const peerNames = new WeakMap<Endpoint, string>();
