@@ -131,10 +131,10 @@ describe('socklab nc interop: real servers', () => {
   });
 
   test('an HTTP/1.0 GET to python3 -m http.server prints the response, nothing else', async (t) => {
-    const port = await freePort();
-    const server: Child = start(t, 'python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1']);
-    void server;
-    await listening(port, { stderr: () => server.stderr });
+    // Port 0 and the port it prints: a port picked free first could be taken by a parallel test before python binds.
+    const server: Child = start(t, 'python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1']);
+    const [, printed] = await server.waitFor(/port (\d+)/, 10_000);
+    const port = Number(printed);
     const nc = startNc(t, 'socklab', ['127.0.0.1', String(port)]);
     nc.write('GET / HTTP/1.0\r\n\r\n');
     nc.endInput();
