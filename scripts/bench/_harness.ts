@@ -10,6 +10,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { cpus, release, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchResult } from '../../src/bench/report.js';
+import { processCpuUs } from '../../src/bench/server-cpu.js';
 
 /** One row of the targets table. */
 export interface Target {
@@ -268,4 +269,11 @@ export async function runStandalone(moduleUrl: string, suite: BenchSuite): Promi
   if (process.argv[1] === undefined || new URL(`file://${process.argv[1]}`).href !== moduleUrl) return;
   const { targets, markdown } = await suite();
   process.stdout.write(`${targetsTable(targets)}\n\n${markdown}\n`);
+}
+
+/** User + system CPU so far, in µs, of a process a suite started (bench's own /proc reader); it must still run. */
+export function cpuUsOf(pid: number): number {
+  const us = processCpuUs(pid);
+  if (us === undefined) throw new Error(`process ${pid} is gone: no /proc/${pid}/stat to read its CPU from`);
+  return us;
 }

@@ -7,8 +7,8 @@
  * ratio from that run says nothing about the server.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
-import { ROOT, median, pinned } from './_harness.js';
+import { mkdirSync, statSync } from 'node:fs';
+import { ROOT, cpuUsOf, median, pinned } from './_harness.js';
 
 const SOURCE = `${ROOT}scripts/bench-c/loadgen.c`;
 const BINARY = `${ROOT}dist/bench-c/loadgen`;
@@ -38,15 +38,6 @@ export function loadgenBinary(): string {
   return BINARY;
 }
 
-const CLOCK_TICKS_PER_SEC = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
-/** User+system CPU of a process (every thread) so far, in µs, from /proc/PID/stat (clock-tick resolution). */
-export function cpuUs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces and parentheses): state is field 3, utime 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SEC;
-}
 
 /** One measured window of the generator against one server. */
 export interface LoadRun {
@@ -84,10 +75,10 @@ export async function loadgen(mode: string, port: number, serverPid: number, arg
       const line = pending.slice(0, end);
       pending = pending.slice(end + 1);
       if (line === 'start') {
-        startCpu = cpuUs(serverPid);
+        startCpu = cpuUsOf(serverPid);
         startAt = performance.now();
       } else if (line === 'stop') {
-        serverCpuUs = cpuUs(serverPid) - startCpu;
+        serverCpuUs = cpuUsOf(serverPid) - startCpu;
         windowMs = performance.now() - startAt;
       } else out += `${line}\n`;
     }

@@ -6,10 +6,9 @@
  *
  * Run on its own: npm run build && node dist/scripts/bench/dashboard.js   (DASHBOARD_BENCH_RUNS, default 7)
  */
-import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import type { BenchResult } from '../../src/bench/report.js';
-import { bench, log, median, paired, pairRatios, PIN, runStandalone, startSocklab, type SuiteResult } from './_harness.js';
+import { bench, cpuUsOf, log, median, paired, pairRatios, PIN, runStandalone, startSocklab, type SuiteResult } from './_harness.js';
 
 const RUNS = Number(process.env.DASHBOARD_BENCH_RUNS ?? 7);
 const DURATION_MS = Number(process.env.DASHBOARD_BENCH_DURATION_MS ?? 2000);
@@ -22,11 +21,7 @@ async function runBench(port: number): Promise<BenchResult> {
   return result;
 }
 
-/** A process's user + system CPU so far, in ms (Linux /proc; clock ticks are 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
+const cpuMs = (pid: number): number => cpuUsOf(pid) / 1000;
 
 export default async function run(): Promise<SuiteResult> {
   // On CPU 0; the port, and the dashboard's URL, as each prints them.

@@ -6,10 +6,10 @@
  * Run on its own: node dist/scripts/bench/proxy.js
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bench, CLI, fmt, freePort, log, median, pinned, ratioTarget, runStandalone, startSocklab, type SuiteResult } from './_harness.js';
+import { bench, cpuUsOf, CLI, fmt, freePort, log, median, pinned, ratioTarget, runStandalone, startSocklab, type SuiteResult } from './_harness.js';
 
 const ROUNDS = Number(process.env.BENCH_RUNS ?? 5);
 const DURATION_MS = 2000;
@@ -28,11 +28,7 @@ createServer((client) => {
 }).listen(port, '127.0.0.1', () => console.log('listening on 127.0.0.1:' + port));
 `;
 
-/** A process's user + system CPU so far, in ms (Linux /proc; clock ticks are 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
+const cpuMs = (pid: number): number => cpuUsOf(pid) / 1000;
 
 interface Relay {
   child: ChildProcess;
