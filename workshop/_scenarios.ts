@@ -207,7 +207,17 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   singleProgram('inetd', '17-inetd'),
-  singleProgram('time-wait', '19-time-wait'),
+  {
+    id: 'time-wait',
+    // Once more if the step saw no TIME-WAIT: on a machine whose table of them is full, the kernel keeps none.
+    async run(s) {
+      for (let attempt = 1; ; attempt++) {
+        const terminal = s.terminal('terminal').step('19-time-wait');
+        await terminal.exited();
+        if (attempt === 2 || !terminal.text.includes('after 10 s;')) return;
+      }
+    },
+  },
   {
     id: 'inetd-cli',
     async run(s) {
