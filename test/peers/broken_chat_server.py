@@ -7,6 +7,8 @@ import socket
 import sys
 import threading
 
+from _threads import serve_forever
+
 port, flaw = int(sys.argv[1]), sys.argv[2]
 MAX_LINE = 64 * 1024
 MAX_QUEUED = 32 * 1024 * 1024  # far above what a reading member lags behind by (the check sends 8 MiB)
@@ -127,11 +129,4 @@ def run(conn):
             me.close()
 
 
-listener = socket.socket()
-listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-listener.bind(('127.0.0.1', port))
-listener.listen(128)
-print('listening', listener.getsockname()[1], flush=True)
-while True:
-    conn, _ = listener.accept()
-    threading.Thread(target=run, args=(conn,), daemon=True).start()
+serve_forever(port, run)

@@ -4,6 +4,8 @@ import socket
 import sys
 import threading
 
+from _threads import serve_forever
+
 port, flaw = int(sys.argv[1]), sys.argv[2]
 MAX_LINE = 64 * 1024
 clients = set()
@@ -57,11 +59,4 @@ def run(conn):
         clients.discard(conn)
 
 
-listener = socket.socket()
-listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-listener.bind(('127.0.0.1', port))
-listener.listen(128)
-print('listening', listener.getsockname()[1], flush=True)
-while True:
-    conn, _ = listener.accept()
-    threading.Thread(target=run, args=(conn,), daemon=True).start()
+serve_forever(port, run)
