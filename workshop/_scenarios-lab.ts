@@ -56,7 +56,7 @@ export function shape(text: string): string {
 }
 
 /** Milliseconds of a `p50 / p90 / p99 / p99.9 / max  a ms / b ms / …` line, by percentile. */
-function percentiles(text: string, label: string): Record<'p50' | 'p90' | 'p99' | 'max', number> {
+export function percentiles(text: string, label: string): Record<'p50' | 'p90' | 'p99' | 'max', number> {
   const line = text.split('\n').find((candidate) => candidate.startsWith(label));
   assert.ok(line, `no "${label}" line in\n${text}`);
   const values = line.slice(line.lastIndexOf('max') + 3).split('/').map((part) => {

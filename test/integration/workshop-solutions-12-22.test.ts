@@ -7,8 +7,13 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, it, type TestContext } from 'node:test';
 import { requirePython } from '../helpers/grading.js';
-import { ROOT, runCli, start, startCliListener, startCliServer, startPeer } from '../helpers/processes.js';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { processState, processUsage } from '../helpers/proc.js';
+import { available, ROOT, runCli, start, startCliListener, startCliServer, startPeer } from '../helpers/processes.js';
+import { percentiles } from '../../workshop/_scenarios-lab.js';
 import { comparable, normalise } from '../../workshop/_transcripts.js';
+import { Probe } from '../../src/check/_probe.js';
 
 /** The solution files this test runs (each one in a test below). */
 const SOLUTIONS = ['12-request-ids.ts', '13-dual-stack.ts', '21-keepalive-stopped.ts', '21-read-deadline.ts'];
@@ -25,6 +30,28 @@ function answer(key: string): string[] {
 /** The lines of a run, made comparable with the guide's (the server port as 12345, other ports, timings). */
 const lines = (text: string, port = 0): string[] => comparable(normalise(text, port)).split('\n').filter(Boolean);
 const recorded = (key: string): string[] => answer(key).map((line) => comparable(line));
+
+/** Each recorded line of answer `key` is a line of the run (the run may print more: fingerprints, totals). */
+function assertRecorded(key: string, text: string, port: number): void {
+  const seen = lines(text, port);
+  for (const line of recorded(key)) assert.ok(seen.includes(line), `answer ${key}: "${line}" is not in a real run:\n${seen.join('\n')}`);
+}
+
+/** A `socklab bench` against a `socklab serve` stopped (SIGSTOP) for 1 s, 1 s after the bench starts: chapter 22. */
+async function stalledBench(t: TestContext, args: string[]): Promise<{ code: number | null; text: string }> {
+  const { child, port } = await startCliServer(t, ['serve', '--port', '0', '--quiet']);
+  const pid = child.proc.pid!;
+  t.after(() => void (child.running && process.kill(pid, 'SIGCONT')));
+  const bench = start(t, process.execPath, [ROOT + 'bin/socklab.cjs', 'bench', 'tcp', '127.0.0.1', String(port), '-d', '3000', '--warmup-ms', '500', ...args]);
+  await sleep(1000);
+  process.kill(pid, 'SIGSTOP');
+  await sleep(1000);
+  process.kill(pid, 'SIGCONT');
+  const { code } = await bench.finish(20_000);
+  return { code, text: bench.stdout + bench.stderr };
+}
+
+const figure = (text: string, label: string): string => text.split('\n').find((line) => line.startsWith(label)) ?? `no "${label}" line in\n${text}`;
 
 const node = (t: TestContext, solution: string, args: string[] = []) => start(t, process.execPath, [`dist/workshop/solutions/${solution}.js`, ...args]);
 const portOf = (address: string): number => Number(/:(\d+)$/.exec(address)![1]);
@@ -66,6 +93,107 @@ describe('workshop solutions, chapters 12-22', { concurrency: 4 }, () => {
     const child = node(t, '21-keepalive-stopped');
     assert.equal((await child.finish(15_000)).code, 0, child.stderr);
     assert.match(child.stdout, /connect succeeded anyway[^]*keepalive probes unanswered: 0\n/);
+  });
+
+  it('17, exercise 1: a shell loop of rev answers each line at once (each rev exits, and so flushes)', async (t) => {
+    const { port } = await startCliServer(t, ['serve', '--port', '0', '--sh-exec', 'while read line; do echo "$line" | rev; done']);
+    const probe = await Probe.open('127.0.0.1', port, 3000);
+    t.after(() => probe.destroy());
+    const session = answer('17-1');
+    for (let i = 0; i < session.length; i += 2) {
+      probe.write(`${session[i]}\n`); // no FIN: the answer must come while the connection stays open
+      assert.ok(await probe.until(() => probe.fresh.includes('\n'), 5000), `no answer to "${session[i]}"`);
+      assert.equal(probe.take().toString(), `${session[i + 1]}\n`);
+    }
+  });
+
+  it('17, exercise 2: sleep 100 outlives a FIN, and --idle-timeout-ms ends it', async (t) => {
+    const { child, port } = await startCliServer(t, ['serve', '--port', '0', '--sh-exec', 'sleep 100', '--idle-timeout-ms', '2000']);
+    const probe = await Probe.open('127.0.0.1', port, 3000);
+    t.after(() => probe.destroy());
+    const [, pid] = await child.waitFor(/started sh -c "sleep 100" \(pid (\d+)\)/);
+    probe.finish(); // the client's FIN: end of sleep's input, which sleep never reads
+    await sleep(1000);
+    assert.equal(processState(Number(pid)), 'alive', 'the program still runs a second after the FIN');
+    await child.waitFor(/closed \(SL_ERR_IDLE_TIMEOUT\)[^\n]*\n/, 10_000);
+    assertRecorded('17-2', `$ x\n${child.stdout}`, port);
+  });
+
+  it('17, exercise 3: serve --exec yes with a client that never reads: the server does not grow', async (t) => {
+    const { child, port } = await startCliServer(t, ['serve', '--port', '0', '--exec', 'yes']);
+    const client = connect({ port, host: '127.0.0.1' });
+    t.after(() => client.destroy());
+    client.pause(); // never reads
+    await child.waitFor(/started yes/);
+    await sleep(500);
+    const before = processUsage(child.proc.pid!).rssKiB;
+    await sleep(2500);
+    const after = processUsage(child.proc.pid!).rssKiB;
+    assert.ok(after - before < 16 * 1024, `the server grew from ${before} KiB to ${after} KiB`);
+  });
+
+  it('18, exercise 1: client --tls to a plaintext server: "answered in plaintext"', async (t) => {
+    const { port } = await startCliServer(t, ['serve', '--port', '0']);
+    const run = await runCli(t, ['client', '--tls', '127.0.0.1', String(port)]);
+    assert.equal(run.code, 1);
+    assertRecorded('18-1', run.stdout + run.stderr, port);
+  });
+
+  it('18, exercise 2: openssl s_client -tls1_2 against --tls-min 1.3: a protocol version alert, logged by both', async (t) => {
+    assert.ok(await available('openssl'), 'openssl is not installed: apt-get install -y openssl');
+    const { child, port } = await startCliServer(t, ['serve', '--port', '0', '--tls', '--tls-min', '1.3'], 15_000);
+    const openssl = start(t, 'openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_2']);
+    openssl.input('', true);
+    assert.equal((await openssl.finish(10_000)).code, 1);
+    assert.match(openssl.stdout + openssl.stderr, /tlsv1 alert protocol version/);
+    await child.waitFor(/SL_ERR_TLS_PROTOCOL_VERSION\]\n/);
+    assertRecorded('18-2', child.stdout, port);
+  });
+
+  it('18, exercise 3: a client silent after connect is dropped after --handshake-timeout-ms', async (t) => {
+    const { child, port } = await startCliServer(t, ['serve', '--port', '0', '--tls', '--handshake-timeout-ms', '2000'], 15_000);
+    const probe = await Probe.open('127.0.0.1', port, 3000);
+    t.after(() => probe.destroy());
+    const started = performance.now();
+    assert.ok(await probe.ended(10_000), 'the server never dropped the silent client');
+    assert.ok(performance.now() - started >= 1900, 'dropped before the 2 s limit');
+    await child.waitFor(/SL_ERR_TLS_HANDSHAKE_TIMEOUT\]\n/);
+    assertRecorded('18-3', child.stdout, port);
+  });
+
+  it('22, exercise 1: at --rate 50 the corrected p90 and p99 are what S - (1 - p)D predicts, as at 200/s', async (t) => {
+    const { code, text } = await stalledBench(t, ['-c', '1', '--rate', '50']);
+    assert.equal(code, 0, text);
+    const corrected = percentiles(text, 'latency from intended time');
+    const S = corrected.max; // the stall as the bench saw it: a loaded machine stretches the 1 s a little
+    assert.ok(S >= 950 && S <= 1600, `max ${S} ms\n${text}`);
+    assert.ok(Math.abs(corrected.p90 - (S - 300)) <= 200, `p90 ${corrected.p90} ms, predicted ${S - 300}\n${text}`);
+    assert.ok(Math.abs(corrected.p99 - (S - 30)) <= 150, `p99 ${corrected.p99} ms, predicted ${S - 30}\n${text}`);
+  });
+
+  it('22, exercise 2: --on-behind drop drops what falls due during the stall, counts it, and fails the run', async (t) => {
+    const { code, text } = await stalledBench(t, ['-c', '1', '--rate', '200', '--on-behind', 'drop']);
+    assert.equal(code, 1, text);
+    const [, scheduled, completed, warmSent, warmPlanned] = /scheduled \/ sent \/ completed +(\d+) \/ \d+ \/ (\d+) \(warm-up (\d+) of (\d+)/.exec(text) ?? [];
+    const [, dropped] = /failures +dropped (\d+)/.exec(text) ?? [];
+    assert.equal(scheduled, '600', figure(text, 'scheduled'));
+    assert.ok(Number(dropped) >= 100 && Number(dropped) <= 350, `about 200 (1 s at 200/s) dropped: ${figure(text, 'failures')}`);
+    // Every request planned was answered or dropped: the dropped count includes the warm-up's.
+    assert.equal(Number(completed) + Number(dropped), 600 + Number(warmPlanned) - Number(warmSent), `completed + dropped = all planned\n${text}`);
+    assert.match(text, /SL_ERR_BENCH_FAILED/);
+    // The guide's recording, by shape: every figure differs from run to run.
+    const shape = (line: string): string => line.replace(/\d+(\.\d+)?/g, '#');
+    const seen = lines(text).map(shape);
+    for (const line of recorded('22-2').map(shape)) assert.ok(seen.includes(line), `answer 22-2: "${line}" is not in a real run:\n${text}`);
+  });
+
+  it('22, exercise 3: with -c 4 the stall costs the same (all four connections wait on the one stopped process)', async (t) => {
+    const { code, text } = await stalledBench(t, ['-c', '4', '--rate', '200']);
+    assert.equal(code, 0, text);
+    const corrected = percentiles(text, 'latency from intended time');
+    const S = corrected.max;
+    assert.ok(S >= 950 && S <= 1600, `max ${S} ms\n${text}`);
+    assert.ok(Math.abs(corrected.p90 - (S - 300)) <= 200, `p90 ${corrected.p90} ms, predicted ${S - 300}\n${text}`);
   });
 
   it('every solution of chapters 12-22 (but 14, 19, 20, run by workshop-solutions.test.ts) is run above', () => {
