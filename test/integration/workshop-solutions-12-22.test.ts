@@ -4,9 +4,12 @@
  * `<!-- answer:CH-N -->` marker is re-run and compared. A solution or an answer that stops being true fails here.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { requirePython } from '../helpers/grading.js';
+import { requirePython, step } from '../helpers/grading.js';
+import { RedisServer } from '../helpers/redis.js';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processState, processUsage } from '../helpers/proc.js';
@@ -93,6 +96,50 @@ describe('workshop solutions, chapters 12-22', { concurrency: 4 }, () => {
     const child = node(t, '21-keepalive-stopped');
     assert.equal((await child.finish(15_000)).code, 0, child.stderr);
     assert.match(child.stdout, /connect succeeded anyway[^]*keepalive probes unanswered: 0\n/);
+  });
+
+  it('15, exercise 1: two instances on one Redis: both rooms are told when Redis goes and comes back, and the outage is lost', async (t) => {
+    const redis = await RedisServer.start(t);
+    const [one, two] = await Promise.all([step(t, '15-scaling-out', ['0', redis.url]), step(t, '15-scaling-out', ['0', redis.url])]);
+    const join = async (port: number, name: string): Promise<Probe> => {
+      const probe = await Probe.open('127.0.0.1', port, 3000);
+      t.after(() => probe.destroy());
+      probe.write(`/nick ${name}\n`);
+      assert.ok(await probe.until(() => probe.received.includes(`you are now ${name}`), 5000), probe.received.toString());
+      return probe;
+    };
+    const alice = await join(one.port, 'alice');
+    const bob = await join(two.port, 'bob');
+    const heard = (probe: Probe, text: string, ms = 10_000) => probe.until(() => probe.received.includes(text), ms);
+    alice.write('zq-before\n');
+    assert.ok(await heard(bob, 'alice: zq-before'), 'a line crosses from one instance to the other');
+    await redis.kill();
+    const [lost] = recorded('15-1');
+    assert.ok((await heard(alice, lost!)) && (await heard(bob, lost!)), `both clients are told: ${alice.received}`);
+    alice.write('zq-during\n');
+    await sleep(500);
+    await redis.restart();
+    const [, restored] = recorded('15-1');
+    assert.ok((await heard(alice, restored!, 20_000)) && (await heard(bob, restored!, 20_000)), `both clients are told: ${bob.received}`);
+    alice.write('zq-after\n');
+    assert.ok(await heard(bob, 'alice: zq-after'), 'the room spans both instances again');
+    assert.ok(!bob.received.includes('zq-during'), 'what was said during the outage is not sent again');
+    for (const probe of [alice, bob]) {
+      const text = probe.received.toString();
+      assert.ok(text.indexOf(lost!) < text.indexOf(restored!), 'lost, then restored');
+    }
+  });
+
+  it('15, exercise 2: udp-serve --state after kill -9 goes on at 1001, past the block in use', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'socklab-state-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const serve = (port: string) => startCliServer(t, ['udp-serve', '--port', port, '--delay-ms', '0', '--state', join(dir, 'counter.state')]);
+    const first = await serve('0');
+    const before = await runCli(t, ['udp-client', '127.0.0.1', String(first.port), '--count', '3']);
+    await first.child.stop('SIGKILL');
+    const second = await serve(String(first.port));
+    const after = await runCli(t, ['udp-client', '127.0.0.1', String(second.port), '--count', '1']);
+    assert.deepEqual(lines(before.stdout + after.stdout, first.port), recorded('15-2'));
   });
 
   it('17, exercise 1: a shell loop of rev answers each line at once (each rev exits, and so flushes)', async (t) => {
