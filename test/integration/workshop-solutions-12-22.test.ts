@@ -142,6 +142,48 @@ describe('workshop solutions, chapters 12-22', { concurrency: 4 }, () => {
     assert.deepEqual(lines(before.stdout + after.stdout, first.port), recorded('15-2'));
   });
 
+  it('16, exercise 1: a TCP proxy in front of a socket file shows the same bytes in hex', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'socklab-unix-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    await startCliListener(t, ['serve', '--unix', join(dir, 'demo.sock')]);
+    const proxy = await startCliListener(t, ['proxy', '--port', '0', '--upstream-unix', join(dir, 'demo.sock'), '--hex']);
+    const probe = await Probe.open('127.0.0.1', portOf(proxy.address), 3000);
+    t.after(() => probe.destroy());
+    probe.write('hello over a file\n');
+    assert.ok(await probe.until(() => probe.received.includes('got message'), 5000), probe.received.toString());
+    await proxy.child.waitFor(/\|e\.\|\n/, 5000, 'stderr'); // the dump is on stderr, the log on stdout
+    assertRecorded('16-1', proxy.child.stderr, 0);
+  });
+
+  it('16, exercise 2: bench tcp runs against the same server over a socket file and over TCP', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'socklab-unix-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    await startCliListener(t, ['serve', '--unix', join(dir, 'demo.sock'), '--quiet']);
+    const { port } = await startCliServer(t, ['serve', '--port', '0', '--quiet']);
+    for (const target of [['--unix', join(dir, 'demo.sock')], ['127.0.0.1', String(port)]]) {
+      const run = await runCli(t, ['bench', 'tcp', ...target, '-d', '500', '--warmup-ms', '100'], '', 20_000);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /requests +\d+ \(\d+\/s\)\n[^]*failures +none\n/);
+    }
+  });
+
+  it('16, exercise 3: socat reaches an abstract name bound by Node only with unix-tightsocklen=0', async (t) => {
+    assert.ok(await available('socat'), 'socat is not installed: apt-get install -y socat');
+    const name = `socklab-abstract-${process.pid}`;
+    await startCliListener(t, ['serve', '--unix', `@${name}`]);
+    const socat = async (option: string): Promise<string> => {
+      const child = start(t, 'socat', ['-t', '1', 'STDIO', `ABSTRACT-CONNECT:${name}${option}`]);
+      await child.waitFor(/\n/, 5000, option === '' ? 'stderr' : 'stdout');
+      if (child.running) child.proc.stdin.end(); // refused: socat is gone already
+      await child.finish(5000);
+      // socat's own prefix (date, time, pid) and our unique name, as the guide shows them.
+      return (child.stdout + child.stderr).replace(/^\S+ \S+ socat\[\d+\] /gm, '').replaceAll(name, 'name').replace(/", \d+\)/, '", 5)');
+    };
+    const refused = await socat('');
+    const greeted = await socat(',unix-tightsocklen=0');
+    assert.deepEqual([...lines(refused), ...lines(greeted)], recorded('16-3'));
+  });
+
   it('17, exercise 1: a shell loop of rev answers each line at once (each rev exits, and so flushes)', async (t) => {
     const { port } = await startCliServer(t, ['serve', '--port', '0', '--sh-exec', 'while read line; do echo "$line" | rev; done']);
     const probe = await Probe.open('127.0.0.1', port, 3000);
@@ -212,8 +254,9 @@ describe('workshop solutions, chapters 12-22', { concurrency: 4 }, () => {
     const { code, text } = await stalledBench(t, ['-c', '1', '--rate', '50']);
     assert.equal(code, 0, text);
     const corrected = percentiles(text, 'latency from intended time');
-    const S = corrected.max; // the stall as the bench saw it: a loaded machine stretches the 1 s a little
-    assert.ok(S >= 950 && S <= 1600, `max ${S} ms\n${text}`);
+    // The stall as the bench saw it: a loaded machine stretches the 1 s, and a generator running late shortens it.
+    const S = corrected.max;
+    assert.ok(S >= 800 && S <= 1600, `max ${S} ms\n${text}`);
     assert.ok(Math.abs(corrected.p90 - (S - 300)) <= 200, `p90 ${corrected.p90} ms, predicted ${S - 300}\n${text}`);
     assert.ok(Math.abs(corrected.p99 - (S - 30)) <= 150, `p99 ${corrected.p99} ms, predicted ${S - 30}\n${text}`);
   });
@@ -239,7 +282,7 @@ describe('workshop solutions, chapters 12-22', { concurrency: 4 }, () => {
     assert.equal(code, 0, text);
     const corrected = percentiles(text, 'latency from intended time');
     const S = corrected.max;
-    assert.ok(S >= 950 && S <= 1600, `max ${S} ms\n${text}`);
+    assert.ok(S >= 800 && S <= 1600, `max ${S} ms\n${text}`);
     assert.ok(Math.abs(corrected.p90 - (S - 300)) <= 200, `p90 ${corrected.p90} ms, predicted ${S - 300}\n${text}`);
   });
 
