@@ -4,6 +4,7 @@
  * `<!-- answer:CH-N -->` marker is re-run and compared. A solution or an answer that stops being true fails here.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,12 +41,16 @@ function assertRecorded(key: string, text: string, port: number): void {
   for (const line of recorded(key)) assert.ok(seen.includes(line), `answer ${key}: "${line}" is not in a real run:\n${seen.join('\n')}`);
 }
 
-/** A `socklab bench` against a `socklab serve` stopped (SIGSTOP) for 1 s, 1 s after the bench starts: chapter 22. */
+/** A `socklab bench` against a `socklab serve` stopped (SIGSTOP) for 1 s, 1 s after the bench connects: chapter 22. */
 async function stalledBench(t: TestContext, args: string[]): Promise<{ code: number | null; text: string }> {
   const { child, port } = await startCliServer(t, ['serve', '--port', '0', '--quiet']);
   const pid = child.proc.pid!;
   t.after(() => void (child.running && process.kill(pid, 'SIGCONT')));
   const bench = start(t, process.execPath, [ROOT + 'bin/socklab.cjs', 'bench', 'tcp', '127.0.0.1', String(port), '-d', '3000', '--warmup-ms', '500', ...args]);
+  // The stall starts 1 s after the bench connected (0.5 s into the measured 3 s), however long it took to start.
+  const deadline = performance.now() + 15_000;
+  const established = (): string => execFileSync('ss', ['-Htn', 'state', 'established', `( dport = :${port} )`], { encoding: 'utf8' }).trim();
+  while (established() === '' && performance.now() < deadline) await sleep(10);
   await sleep(1000);
   process.kill(pid, 'SIGSTOP');
   await sleep(1000);
