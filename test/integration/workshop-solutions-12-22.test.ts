@@ -97,6 +97,22 @@ describe('workshop solutions, chapters 12-22', { concurrency: 4 }, () => {
     assert.ok(ms !== undefined && Number(ms) >= 500, child.stdout);
   });
 
+  it('21, exercise 2: through 100 ms of latency each way, each line costs a round trip unless pipelined', async (t) => {
+    const { port } = await startCliServer(t, ['serve', '--port', '0', '--quiet']);
+    const proxy = await startCliListener(t, ['proxy', '127.0.0.1', String(port), '--port', '0', '--latency-ms', '100']);
+    const timed = async (flags: string[]): Promise<number> => {
+      const started = performance.now();
+      const run = await runCli(t, ['client', '127.0.0.1', String(portOf(proxy.address)), ...flags], 'a\nb\nc\nd\ne\n', 30_000);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout.match(/got message/g)?.length, 6, run.stdout); // "ack" and the five lines
+      return performance.now() - started;
+    };
+    const oneByOne = await timed([]);
+    const pipelined = await timed(['--pipeline']);
+    assert.ok(oneByOne >= 6 * 200, `six round trips of 200 ms take at least 1200 ms: ${oneByOne.toFixed(0)} ms`);
+    assert.ok(pipelined < oneByOne, `pipelined ${pipelined.toFixed(0)} ms, one by one ${oneByOne.toFixed(0)} ms`);
+  });
+
   it('21, exercise 3: 21-keepalive-stopped: a stopped server process still answers keepalive probes', async (t) => {
     const child = node(t, '21-keepalive-stopped');
     assert.equal((await child.finish(15_000)).code, 0, child.stderr);
