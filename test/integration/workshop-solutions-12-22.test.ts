@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { requirePython, step } from '../helpers/grading.js';
 import { RedisServer } from '../helpers/redis.js';
+import { once } from 'node:events';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processState, processUsage } from '../helpers/proc.js';
@@ -117,6 +118,47 @@ describe('workshop solutions, chapters 12-22', { concurrency: 4 }, () => {
     const child = node(t, '21-keepalive-stopped');
     assert.equal((await child.finish(15_000)).code, 0, child.stderr);
     assert.match(child.stdout, /connect succeeded anyway[^]*keepalive probes unanswered: 0\n/);
+  });
+
+  it('14, exercise 1: an ncat interrupted with Ctrl-C (SIGINT) leaves the room all the same', async (t) => {
+    assert.ok(await available('ncat'), 'ncat is not installed: apt-get install -y ncat');
+    const { child: server, port } = await step(t, '14-chat-server');
+    const alice = await Probe.open('127.0.0.1', port, 3000);
+    t.after(() => alice.destroy());
+    alice.write('alice\n');
+    await server.waitFor(/alice joined\n/);
+    const bob = start(t, 'ncat', ['127.0.0.1', String(port)]);
+    await bob.waitFor(/your name\?\n/);
+    bob.input('bob\n');
+    await server.waitFor(/bob joined\n/);
+    bob.proc.kill('SIGINT');
+    assert.ok(await alice.until(() => alice.received.includes('* bob left\n'), 5000), alice.received.toString());
+  });
+
+  it('14, exercise 4: a member that never reads is cut off past maxBufferedBytes, and the room goes on', async (t) => {
+    const { port } = await step(t, '14-chat-server');
+    const join = async (name: string): Promise<Probe> => {
+      const probe = await Probe.open('127.0.0.1', port, 3000);
+      t.after(() => probe.destroy());
+      probe.write(`${name}\n`);
+      assert.ok(await probe.until(() => probe.received.includes(`hello ${name}`), 5000));
+      return probe;
+    };
+    const sleeper = await join('sleeper');
+    sleeper.socket.pause(); // ncat after Ctrl-Z: connected, reading nothing
+    const talker = await join('talker');
+    const listener = await join('listener');
+    listener.tailBytes = 4096;
+    const line = `${'x'.repeat(1000)}\n`.repeat(64);
+    const deadline = performance.now() + 15_000; // bounded: a room stalled by the sleeper would never drain
+    for (let sent = 0; sent < 8 * 1024 * 1024 && performance.now() < deadline; sent += line.length) {
+      if (!talker.socket.write(line)) await Promise.race([once(talker.socket, 'drain'), sleep(1000)]);
+    }
+    talker.write('zq-last\n');
+    assert.ok(await listener.until(() => listener.received.includes('zq-last'), 10_000), 'the room goes on');
+    sleeper.socket.resume(); // fg: it reads what its kernel had buffered, then finds the connection closed
+    assert.ok(await sleeper.ended(10_000), 'the sleeper was cut off');
+    assert.ok(sleeper.received.length < 8 * 1024 * 1024, `the sleeper got ${sleeper.received.length} bytes, not all 8 MiB`);
   });
 
   it('15, exercise 1: two instances on one Redis: both rooms are told when Redis goes and comes back, and the outage is lost', async (t) => {
