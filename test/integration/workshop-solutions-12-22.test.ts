@@ -15,7 +15,7 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processState, processUsage } from '../helpers/proc.js';
-import { available, ROOT, runCli, start, startCliListener, startCliServer, startPeer } from '../helpers/processes.js';
+import { available, CLI, ROOT, start, startCliListener, startCliServer, startPeer, type Child } from '../helpers/processes.js';
 import { percentiles } from '../../workshop/_scenarios-lab.js';
 import { comparable, normalise } from '../../workshop/_transcripts.js';
 import { Probe } from '../../src/check/_probe.js';
@@ -36,6 +36,24 @@ function answer(key: string): string[] {
 const lines = (text: string, port = 0): string[] => comparable(normalise(text, port)).split('\n').filter(Boolean);
 const recorded = (key: string): string[] => answer(key).map((line) => comparable(line));
 
+/**
+ * Waits for `child` to exit and for its last output: 'exit' can come before the final 'data' of stdout (seen on a
+ * loaded machine), 'close' comes after both streams ended.
+ */
+async function ended(child: Child, timeoutMs: number): Promise<number | null> {
+  const { code } = await child.finish(timeoutMs);
+  if (!(child.proc.stdout.closed && child.proc.stderr.closed)) await once(child.proc, 'close');
+  return code;
+}
+
+/** `npx socklab args` to its end, fed `stdin`. */
+async function cli(t: TestContext, args: string[], stdin = '', timeoutMs = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = start(t, process.execPath, [CLI, ...args]);
+  child.input(stdin, true);
+  const code = await ended(child, timeoutMs);
+  return { code, stdout: child.stdout, stderr: child.stderr };
+}
+
 /** Each recorded line of answer `key` is a line of the run (the run may print more: fingerprints, totals). */
 function assertRecorded(key: string, text: string, port: number): void {
   const seen = lines(text, port);
@@ -47,7 +65,7 @@ async function stalledBench(t: TestContext, args: string[]): Promise<{ code: num
   const { child, port } = await startCliServer(t, ['serve', '--port', '0', '--quiet']);
   const pid = child.proc.pid!;
   t.after(() => void (child.running && process.kill(pid, 'SIGCONT')));
-  const bench = start(t, process.execPath, [ROOT + 'bin/socklab.cjs', 'bench', 'tcp', '127.0.0.1', String(port), '-d', '3000', '--warmup-ms', '500', ...args]);
+  const bench = start(t, process.execPath, [CLI, 'bench', 'tcp', '127.0.0.1', String(port), '-d', '3000', '--warmup-ms', '500', ...args]);
   // The stall starts 1 s after the bench connected (0.5 s into the measured 3 s), however long it took to start.
   const deadline = performance.now() + 15_000;
   const established = (): string => execFileSync('ss', ['-Htn', 'state', 'established', `( dport = :${port} )`], { encoding: 'utf8' }).trim();
@@ -56,20 +74,21 @@ async function stalledBench(t: TestContext, args: string[]): Promise<{ code: num
   process.kill(pid, 'SIGSTOP');
   await sleep(1000);
   process.kill(pid, 'SIGCONT');
-  const { code } = await bench.finish(20_000);
+  const code = await ended(bench, 20_000);
   return { code, text: bench.stdout + bench.stderr };
 }
 
 const figure = (text: string, label: string): string => text.split('\n').find((line) => line.startsWith(label)) ?? `no "${label}" line in\n${text}`;
 
-const node = (t: TestContext, solution: string, args: string[] = []) => start(t, process.execPath, [`dist/workshop/solutions/${solution}.js`, ...args]);
+/** Runs a solution program: `solutions/NAME.js`, compiled to dist/workshop/. */
+const node = (t: TestContext, solution: string, args: string[] = []) => start(t, process.execPath, [`dist/workshop/${solution}`, ...args]);
 const portOf = (address: string): number => Number(/:(\d+)$/.exec(address)![1]);
 
 describe('workshop solutions, chapters 12-22', { concurrency: 4 }, () => {
   it('12, exercise 1: udp-client --retries against the seed-like server loses every get, and says why', async (t) => {
     await requirePython();
     const { port } = await startPeer(t, 'seed_udp_server.py', ['0', '0']);
-    const run = await runCli(t, ['udp-client', '127.0.0.1', String(port), '--retries', '3', '--count', '2', '--timeout-ms', '200']);
+    const run = await cli(t, ['udp-client', '127.0.0.1', String(port), '--retries', '3', '--count', '2', '--timeout-ms', '200']);
     assert.equal(run.code, 1);
     assert.deepEqual(lines(run.stdout + run.stderr, port).sort(), recorded('12-1').sort());
   });
@@ -77,23 +96,23 @@ describe('workshop solutions, chapters 12-22', { concurrency: 4 }, () => {
   it('12, exercise 2: 12-request-ids gets every value once through a proxy that drops, duplicates and reorders', async (t) => {
     const { port } = await startCliServer(t, ['udp-serve', '--port', '0', '--delay-ms', '0']);
     const proxy = await startCliListener(t, ['proxy', '--udp', '127.0.0.1', String(port), '--port', '0', '--drop', '20%', '--duplicate', '10%', '--reorder', '10%', '--seed', '1']);
-    const child = node(t, '12-request-ids', [String(portOf(proxy.address)), '20']);
-    assert.equal((await child.finish(20_000)).code, 0, child.stderr);
+    const child = node(t, 'solutions/12-request-ids.js', [String(portOf(proxy.address)), '20']);
+    assert.equal(await ended(child, 20_000), 0, child.stderr);
     assert.equal(child.stdout, '20 of 20 gets answered, each value once: true, increasing: true\nretries sent: some; duplicate or late replies dropped: some\n');
   });
 
   it('13, exercise 1: a "::" listener sees an IPv4 client as ::ffff:127.0.0.1', async (t) => {
-    const child = node(t, '13-dual-stack');
-    assert.equal((await child.finish(10_000)).code, 0, child.stderr);
+    const child = node(t, 'solutions/13-dual-stack.js');
+    assert.equal(await ended(child, 10_000), 0, child.stderr);
     assert.match(child.stdout, /^listening on \[::\]:\d+\nover 127\.0\.0\.1 the server sees ::ffff:127\.0\.0\.1 \(IPv6\)\nover ::1 the server sees ::1 \(IPv6\)\n$/);
   });
 
   it('21, exercise 1: 21-read-deadline gives up on a black hole after its deadline', async (t) => {
     const { port } = await startCliServer(t, ['serve', '--port', '0']);
     const proxy = await startCliListener(t, ['proxy', '127.0.0.1', String(port), '--port', '0', '--black-hole']);
-    const child = node(t, '21-read-deadline', [String(portOf(proxy.address)), '500']);
+    const child = node(t, 'solutions/21-read-deadline.js', [String(portOf(proxy.address)), '500']);
     child.input('hello\n'); // stdin stays open, as a student's terminal does
-    assert.equal((await child.finish(10_000)).code, 0, child.stderr);
+    assert.equal(await ended(child, 10_000), 0, child.stderr);
     const [, ms] = /^connected\nno reply for 500 ms: giving up \(the read deadline\)\nclosed after (\d+) ms\n$/.exec(child.stdout) ?? [];
     assert.ok(ms !== undefined && Number(ms) >= 500, child.stdout);
   });
@@ -103,7 +122,7 @@ describe('workshop solutions, chapters 12-22', { concurrency: 4 }, () => {
     const proxy = await startCliListener(t, ['proxy', '127.0.0.1', String(port), '--port', '0', '--latency-ms', '100']);
     const timed = async (flags: string[]): Promise<number> => {
       const started = performance.now();
-      const run = await runCli(t, ['client', '127.0.0.1', String(portOf(proxy.address)), ...flags], 'a\nb\nc\nd\ne\n', 30_000);
+      const run = await cli(t, ['client', '127.0.0.1', String(portOf(proxy.address)), ...flags], 'a\nb\nc\nd\ne\n', 30_000);
       assert.equal(run.code, 0, run.stderr);
       assert.equal(run.stdout.match(/got message/g)?.length, 6, run.stdout); // "ack" and the five lines
       return performance.now() - started;
@@ -115,8 +134,8 @@ describe('workshop solutions, chapters 12-22', { concurrency: 4 }, () => {
   });
 
   it('21, exercise 3: 21-keepalive-stopped: a stopped server process still answers keepalive probes', async (t) => {
-    const child = node(t, '21-keepalive-stopped');
-    assert.equal((await child.finish(15_000)).code, 0, child.stderr);
+    const child = node(t, 'solutions/21-keepalive-stopped.js');
+    assert.equal(await ended(child, 15_000), 0, child.stderr);
     assert.match(child.stdout, /connect succeeded anyway[^]*keepalive probes unanswered: 0\n/);
   });
 
@@ -198,10 +217,10 @@ describe('workshop solutions, chapters 12-22', { concurrency: 4 }, () => {
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const serve = (port: string) => startCliServer(t, ['udp-serve', '--port', port, '--delay-ms', '0', '--state', join(dir, 'counter.state')]);
     const first = await serve('0');
-    const before = await runCli(t, ['udp-client', '127.0.0.1', String(first.port), '--count', '3']);
+    const before = await cli(t, ['udp-client', '127.0.0.1', String(first.port), '--count', '3']);
     await first.child.stop('SIGKILL');
     const second = await serve(String(first.port));
-    const after = await runCli(t, ['udp-client', '127.0.0.1', String(second.port), '--count', '1']);
+    const after = await cli(t, ['udp-client', '127.0.0.1', String(second.port), '--count', '1']);
     assert.deepEqual(lines(before.stdout + after.stdout, first.port), recorded('15-2'));
   });
 
@@ -224,7 +243,7 @@ describe('workshop solutions, chapters 12-22', { concurrency: 4 }, () => {
     await startCliListener(t, ['serve', '--unix', join(dir, 'demo.sock'), '--quiet']);
     const { port } = await startCliServer(t, ['serve', '--port', '0', '--quiet']);
     for (const target of [['--unix', join(dir, 'demo.sock')], ['127.0.0.1', String(port)]]) {
-      const run = await runCli(t, ['bench', 'tcp', ...target, '-d', '500', '--warmup-ms', '100'], '', 20_000);
+      const run = await cli(t, ['bench', 'tcp', ...target, '-d', '500', '--warmup-ms', '100'], '', 20_000);
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, /requests +\d+ \(\d+\/s\)\n[^]*failures +none\n/);
     }
@@ -238,7 +257,7 @@ describe('workshop solutions, chapters 12-22', { concurrency: 4 }, () => {
       const child = start(t, 'socat', ['-t', '1', 'STDIO', `ABSTRACT-CONNECT:${name}${option}`]);
       await child.waitFor(/\n/, 5000, option === '' ? 'stderr' : 'stdout');
       if (child.running) child.proc.stdin.end(); // refused: socat is gone already
-      await child.finish(5000);
+      await ended(child, 5000);
       // socat's own prefix (date, time, pid) and our unique name, as the guide shows them.
       return (child.stdout + child.stderr).replace(/^\S+ \S+ socat\[\d+\] /gm, '').replaceAll(name, 'name').replace(/", \d+\)/, '", 5)');
     };
@@ -286,7 +305,7 @@ describe('workshop solutions, chapters 12-22', { concurrency: 4 }, () => {
 
   it('18, exercise 1: client --tls to a plaintext server: "answered in plaintext"', async (t) => {
     const { port } = await startCliServer(t, ['serve', '--port', '0']);
-    const run = await runCli(t, ['client', '--tls', '127.0.0.1', String(port)]);
+    const run = await cli(t, ['client', '--tls', '127.0.0.1', String(port)]);
     assert.equal(run.code, 1);
     assertRecorded('18-1', run.stdout + run.stderr, port);
   });
@@ -296,7 +315,7 @@ describe('workshop solutions, chapters 12-22', { concurrency: 4 }, () => {
     const { child, port } = await startCliServer(t, ['serve', '--port', '0', '--tls', '--tls-min', '1.3'], 15_000);
     const openssl = start(t, 'openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_2']);
     openssl.input('', true);
-    assert.equal((await openssl.finish(10_000)).code, 1);
+    assert.equal(await ended(openssl, 10_000), 1);
     assert.match(openssl.stdout + openssl.stderr, /tlsv1 alert protocol version/);
     await child.waitFor(/SL_ERR_TLS_PROTOCOL_VERSION\]\n/);
     assertRecorded('18-2', child.stdout, port);
