@@ -1,5 +1,5 @@
 /**
- * The solutions of chapters 3, 5, 6, 8, 9 and 10 (workshop/solutions/) run here: servers are graded by
+ * The solutions of chapters 3, 5, 6, 8, 9 and 10 (workshop/solutions/) run here, with the answer to chapter 7's second exercise: servers are graded by
  * `socklab check`, the others are run and their output checked; answers to questions come with a recorded run
  * (`<!-- recorded:NAME -->` in workshop/README.md) that is re-run here and compared.
  */
@@ -169,6 +169,13 @@ describe('workshop solutions, chapters 3-10', { concurrency: 4 }, () => {
     const kib = lines.map((line) => Number(/(\d+) KiB/.exec(line)?.[1]));
     assert.ok(kib.slice(1, 3).every((n) => n > 0), `both kernel buffers hold bytes:\n${child.stdout}`);
     assert.ok(kib[1]! + kib[2]! + kib[3]! + kib[4]! >= kib[0]!, `the queues hold what write() accepted:\n${child.stdout}`);
+  });
+
+  it('chapter 7, exercise 2: step 6 graded as sequential fails only many-clients, as recorded', async (t) => {
+    const { port } = await step(t, '06-concurrent-server');
+    const run = await shell(t, `node ${CLI} check sequential ${port}`, 30_000);
+    assert.equal(run.code, 1, run.stdout);
+    assert.deepEqual(verdicts(checkLines(run.stdout, port)), verdicts(recorded('step-6-as-sequential')));
   });
 
   it('chapter 10, exercise 2: step 6 passes slow-reader, as recorded', async (t) => {
