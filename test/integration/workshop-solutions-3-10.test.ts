@@ -185,3 +185,21 @@ describe('workshop solutions, chapters 3-10', { concurrency: 4 }, () => {
     assert.deepEqual(verdicts(checkLines(run.stdout, port)), verdicts(recorded('slow-reader')));
   });
 });
+
+describe('workshop steps of chapters 3-11', () => {
+  it('step 5 keeps serving after a client leaves while it waits in line (it used to serve the closed socket, then nobody)', async (t) => {
+    const { child, port } = await step(t, '05-sequential-server');
+    const first = await RawClient.connect(t, port);
+    await first.waitForText(/Thank you for connecting\n/);
+    const quitter = await RawClient.connect(t, port);
+    await child.waitFor(/waits \(1 in line\)/);
+    quitter.socket.end(); // gives up before its turn
+    await child.waitFor(/left before its turn\n/);
+    const third = await RawClient.connect(t, port);
+    await child.waitFor(/waits \(1 in line\)[^]*waits \(1 in line\)/);
+    first.socket.write('quit\n');
+    await third.waitForText(/Thank you for connecting\n/);
+    third.socket.write('hello\n');
+    await third.waitForText(/got your message\n/);
+  });
+});
