@@ -168,7 +168,8 @@ describe('workshop solutions, chapters 3-10', { concurrency: 4 }, () => {
     assert.deepEqual(shape(lines), shape(recorded('never-reads')));
     const kib = lines.map((line) => Number(/(\d+) KiB/.exec(line)?.[1]));
     assert.ok(kib.slice(1, 3).every((n) => n > 0), `both kernel buffers hold bytes:\n${child.stdout}`);
-    assert.ok(kib[1]! + kib[2]! + kib[3]! + kib[4]! >= kib[0]!, `the queues hold what write() accepted:\n${child.stdout}`);
+    // Each figure is rounded to a KiB, hence the slack of 2.
+    assert.ok(kib[1]! + kib[2]! + kib[3]! + kib[4]! >= kib[0]! - 2, `the queues hold what write() accepted:\n${child.stdout}`);
   });
 
   it('chapter 7, exercise 2: step 6 graded as sequential fails only many-clients, as recorded', async (t) => {

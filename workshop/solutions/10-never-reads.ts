@@ -1,5 +1,5 @@
 // Solution to chapter 10, exercise 1: a server that never reads, a client that writes until write() returns
-// false. Where are the bytes? In three queues: the server's receive buffer (its Recv-Q in ss), the client's send
+// false. Where are the bytes? In four places: the server's receive buffer (its Recv-Q in ss), the client's send
 // buffer (Send-Q), and Node's own memory on each side (readableLength, writableLength).
 // Run: node dist/workshop/solutions/10-never-reads.js   (needs ss, from iproute2: apt-get install -y iproute2)
 import { execFileSync } from 'node:child_process';
