@@ -12,6 +12,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { assertVerdict, peer, requirePython, startServer, step } from '../helpers/grading.js';
 import { available, CLI, ROOT, start, startCliServer } from '../helpers/processes.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { encodeLengthPrefixed } from '../../src/codec/length-prefix.js';
 
 const guide = readFileSync(`${ROOT}workshop/README.md`, 'utf8');
 
@@ -128,7 +129,6 @@ describe('workshop solutions, chapters 3-10', { concurrency: 4 }, () => {
     await assertVerdict({ protocol: 'echo', port: raw.port }, []);
     const framed = await startServer(t, process.execPath, ['dist/workshop/solutions/08-echo-server.js', '0', '--framing', 'length']);
     const client = await RawClient.connect(t, framed.port);
-    const { encodeLengthPrefixed } = await import('../../src/codec/length-prefix.js');
     const frames = Buffer.concat([encodeLengthPrefixed('line one\nline two'), encodeLengthPrefixed('third')]);
     for (const byte of frames) client.socket.write(Buffer.of(byte)); // split at every offset: the frames still come back whole
     await client.until(() => client.bytes === frames.length, 'the frames echoed', 3000);
