@@ -42,7 +42,13 @@ export function renamePorts(text: string, names: ReadonlyMap<number, string>): s
 
 /** `ss <flags>` for sockets on `port` (either end), one array of columns per socket. */
 export function ss(flags: string, port: number): string[][] {
-  const out = execFileSync('ss', [`-H${flags}`, `( sport = :${port} or dport = :${port} )`], { encoding: 'utf8' });
+  let out: string;
+  try {
+    out = execFileSync('ss', [`-H${flags}`, `( sport = :${port} or dport = :${port} )`], { encoding: 'utf8' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') assert.fail('ss is not installed: apt-get install -y iproute2');
+    throw err;
+  }
   return out
     .trim()
     .split('\n')
