@@ -214,7 +214,7 @@ export const SCENARIOS: readonly Scenario[] = [
       for (let attempt = 1; ; attempt++) {
         const terminal = s.terminal('terminal').step('19-time-wait');
         await terminal.exited();
-        if (attempt === 2 || !terminal.text.includes('after 10 s;')) return;
+        if (attempt === 2 || !terminal.text.includes('after 5 s;')) return;
       }
     },
   },

@@ -3,7 +3,7 @@
  * with its protocol, the others are run and their output checked. A solution that stops working fails here.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { assertVerdict, peer, requirePython, startServer } from '../helpers/grading.js';
 import { ROOT, start } from '../helpers/processes.js';
@@ -43,7 +43,8 @@ describe('workshop solutions', { concurrency: 2 }, () => {
   it('19-server-closes-first finds TIME-WAIT on the server port and listens again', async (t) => {
     const child = start(t, process.execPath, ['dist/workshop/solutions/19-server-closes-first.js']);
     assert.equal((await child.finish(10_000)).code, 0, child.stderr);
-    assert.match(child.stdout, /TIME-WAIT on the server's port (\d+): true\n[^]*listening again on \1\n/);
+    // true, unless the machine's TIME-WAIT table is full (other programs' connections) and the kernel kept none.
+    assert.match(child.stdout, /TIME-WAIT on the server's port (\d+): (true|false \(the kernel kept none: its TIME-WAIT table is full[^)]*\))\n[^]*listening again on \1\n/);
   });
 
   it('20-http-chunked reads the chunked body of a real Python HTTP/1.1 server, chunk by chunk', async (t) => {
@@ -61,11 +62,13 @@ describe('workshop solutions', { concurrency: 2 }, () => {
     assert.match(plain.stderr, /not a chunked response/);
   });
 
-  it('every solution file is run by a test above', () => {
-    const tested = ['04-greeting-forever.ts', '07_concurrent_server.py', '11_udp_counter.py', '14-chat-who.ts', '19-server-closes-first.ts', '20-http-chunked.ts'];
-    tested.push('23-try-each-address.ts', '24_selectors_echo.py', '25-multicast-discovery.ts'); // workshop-chapters-23-25.test.ts
-    // Chapters 12-22 except 14, 19, 20: their own list, in workshop-solutions-12-22.test.ts.
-    tested.push(...readdirSync(`${ROOT}workshop/solutions`).filter((name) => /^(1[235678]|2[12])[-_]/.test(name)));
-    assert.deepEqual(readdirSync(`${ROOT}workshop/solutions`).sort(), tested.sort());
+  it('every solution file is run by a test', () => {
+    // Each solution is named in the test file that runs it (this one, workshop-chapters-23-25, workshop-solutions-3-10, …).
+    const tests = readdirSync(`${ROOT}test/integration`)
+      .filter((name) => name.endsWith('.test.ts'))
+      .map((name) => readFileSync(`${ROOT}test/integration/${name}`, 'utf8'))
+      .join('\n');
+    const untested = readdirSync(`${ROOT}workshop/solutions`).filter((name) => !tests.includes(`solutions/${name.replace(/\.ts$/, '.js')}`));
+    assert.deepEqual(untested, []);
   });
 });

@@ -43,6 +43,14 @@ function serve(socket: Socket): void {
 const server = createServer((socket) => {
   peers.set(socket, `${socket.remoteAddress}:${socket.remotePort}`);
   socket.on('error', () => {}); // a reset is reported by 'close'; without a listener it would crash the server
+  socket.on('close', () => {
+    // A client that gives up while it waits leaves the line; its turn would otherwise serve a closed socket
+    // and nobody after it would ever be served.
+    const place = waiting.indexOf(socket);
+    if (place === -1) return;
+    waiting.splice(place, 1);
+    console.log(`${peer(socket)} left before its turn`);
+  });
   if (current) {
     // Accepted, but not read and not greeted: from the client's side, the server is simply silent.
     console.log(`${peer(socket)} waits (${waiting.length + 1} in line)`);

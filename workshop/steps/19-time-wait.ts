@@ -19,10 +19,10 @@ function ss(port: number): string[] {
 
 /**
  * Prints the states once they are exactly `expected`: the kernel's ACKs can lag our events, by more than a few
- * milliseconds on a busy machine, so ask again until then, for up to 10 s (a deadline, not a number of tries).
+ * milliseconds on a busy machine, so ask again until then, for up to 5 s (a deadline, not a number of tries).
  */
 async function watch(label: string, port: number, expected: string[]): Promise<void> {
-  const deadline = performance.now() + 10_000;
+  const deadline = performance.now() + 5000;
   const states = (rows: string[]): string => rows.map((row) => row.split(' ')[0]).sort().join(' ');
   let rows = ss(port);
   while (states(rows) !== [...expected].sort().join(' ') && performance.now() < deadline) {
@@ -32,7 +32,7 @@ async function watch(label: string, port: number, expected: string[]): Promise<v
   console.log(`${label}:`);
   for (const row of rows) console.log(`  ${row}`);
   // A full machine: the kernel keeps at most net.ipv4.tcp_max_tw_buckets TIME-WAIT entries and closes the rest.
-  if (states(rows) !== [...expected].sort().join(' ')) console.log(`  (not ${expected.join(', ')} after 10 s; sysctl net.ipv4.tcp_max_tw_buckets)`);
+  if (states(rows) !== [...expected].sort().join(' ')) console.log(`  (not ${expected.join(', ')} after 5 s; sysctl net.ipv4.tcp_max_tw_buckets)`);
 }
 
 // allowHalfOpen: after the client's FIN the server still decides when to send its own.
