@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { requirePython, step } from '../helpers/grading.js';
 import { RedisServer } from '../helpers/redis.js';
+import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -219,6 +220,21 @@ describe('workshop solutions, chapters 12-22', { concurrency: 4 }, () => {
     const second = await serve(String(first.port));
     const after = await cli(t, ['udp-client', '127.0.0.1', String(second.port), '--count', '1']);
     assert.deepEqual(lines(before.stdout + after.stdout, first.port), recorded('15-2'));
+  });
+
+  it('15, exercise 3: udp-serve --workers 2 answers 100 gets sent at once with 100 different values', async (t) => {
+    const { port } = await startCliServer(t, ['udp-serve', '--port', '0', '--delay-ms', '0', '--workers', '2'], 15_000);
+    const socket = createSocket('udp4');
+    t.after(() => socket.close());
+    const values: number[] = [];
+    socket.on('message', (data) => values.push(Number(/\d+/.exec(data.toString())?.[0])));
+    socket.connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    for (let i = 0; i < 100; i++) socket.send('get'); // without waiting for the replies
+    const deadline = performance.now() + 10_000;
+    while (values.length < 100 && performance.now() < deadline) await sleep(20);
+    assert.equal(values.length, 100, 'every get answered');
+    assert.equal(new Set(values).size, 100, `each value handed out once: ${values.join(' ')}`); // the order is not promised
   });
 
   it('16, exercise 1: a TCP proxy in front of a socket file shows the same bytes in hex', async (t) => {
