@@ -12,6 +12,9 @@ export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const CLI = `${ROOT}bin/socklab.cjs`;
 export const PEERS = `${ROOT}test/peers/`;
 
+/** How long after a child's exit its stdout/stderr may still bring bytes. */
+const STDIO_CLOSE_GRACE_MS = 2000;
+
 /** A child process whose output is collected as it comes. */
 export class Child {
   readonly proc: ChildProcessWithoutNullStreams;
@@ -19,6 +22,8 @@ export class Child {
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   readonly #changes = new Changes();
+  /** Exited, and its output is all in (or the grace ran out). */
+  #drained = false;
 
   constructor(command: string, args: string[], cwd = ROOT) {
     this.proc = spawn(command, args, { cwd, stdio: 'pipe', env: { ...process.env, NODE_DEBUG: '' } });
@@ -30,7 +35,14 @@ export class Child {
       this.stderr += text;
       this.#changes.changed();
     });
-    this.exited = once(this.proc, 'exit').then(([code, signal]) => {
+    // 'exit' can come before the last stdout chunk on a loaded machine; 'close' comes after it, unless a
+    // grandchild still holds the pipes, so wait for 'close' a bounded time after 'exit'.
+    const closed = once(this.proc, 'close').catch(() => undefined); // a spawn error rejects 'exited' instead
+    this.exited = once(this.proc, 'exit').then(async ([code, signal]) => {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, STDIO_CLOSE_GRACE_MS)))]);
+      clearTimeout(timer);
+      this.#drained = true;
       this.#changes.changed();
       return { code: code as number | null, signal: signal as NodeJS.Signals | null };
     });
@@ -46,7 +58,7 @@ export class Child {
       () => {
         const match = this[stream].match(pattern);
         if (match) return match;
-        if (!this.running) throw new Error(`process exited before ${pattern} appeared.\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
+        if (this.#drained) throw new Error(`process exited before ${pattern} appeared.\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
         return undefined;
       },
       timeoutMs,
