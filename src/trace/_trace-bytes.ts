@@ -123,8 +123,8 @@ export class TraceBytes {
 
   /**
    * One entry in `format`, written piece by piece (a template would make a string per entry only to copy it out
-   * again). `ts` is its time piece and `mid` what follows it up to the first number, both from {@link PeerPieces}:
-   * made once per millisecond and once per peer and direction, so an entry copies two pieces, not eight.
+   * again). `ts` is its time piece ({@link timePiece}, made once per millisecond) and `mid` what follows it up to the
+   * entry's own numbers and data ({@link PeerPieces}, made once per peer and direction): two pieces copied, not eight.
    */
   entry(format: LogFormat, entry: TraceEntry, ts: Uint8Array, mid: Uint8Array): void {
     const bytes = entry.bytes;
@@ -166,8 +166,8 @@ export function timePiece(format: LogFormat, iso: string): Buffer {
 }
 
 /**
- * What an entry holds between its time and its first number, per format and direction, for one peer: the peer's
- * text (`name`, as in `127.0.0.1:40000`) or its JSON (`json`) with what surrounds them. Made on first use.
+ * What an entry holds between its time and its own numbers and data, per format and direction, for one peer: the
+ * peer's text (`name`, as in `127.0.0.1:40000`) or its JSON (`json`) with what surrounds them. Made on first use.
  */
 export class PeerPieces {
   readonly #name: string;
