@@ -283,24 +283,30 @@ class HopQueue {
   }
 }
 
+/** Accepted this turn; moved to `secondHop` in this turn's check phase. */
 const firstHop = new HopQueue();
+/** Moved there in the previous turn's check phase: greeted in this one, after this turn's poll phase read their bytes. */
 let secondHop = new HopQueue();
 let spare = new HopQueue();
+let hopScheduled = false;
 
-function runFirstHop(): void {
-  if (secondHop.size === 0) setImmediate(runSecondHop);
-  const { items, size } = firstHop;
-  for (let i = 0; i < size; i += 2) secondHop.add(items[i] as TcpConnection, items[i + 1] as Greet);
-  firstHop.clear();
-}
-
-function runSecondHop(): void {
-  // Swapped with a spare first: a greeting's write can end a session and start queueing the next one.
+/** Both hops in one setImmediate per turn (an Immediate and its run cost ~1 µs per connection cycle: BENCHMARKS.md). */
+function runHops(): void {
+  hopScheduled = false;
+  // Swapped with a spare first: a greeting's write can end a session and start queueing the next one, which then
+  // waits in firstHop for the next turn's move, as a connection accepted in the poll phase would.
   const batch = secondHop;
   secondHop = spare;
   spare = batch;
+  const { items, size } = firstHop;
+  for (let i = 0; i < size; i += 2) secondHop.add(items[i] as TcpConnection, items[i + 1] as Greet);
+  firstHop.clear();
   for (let i = 0; i < batch.size; i += 2) (batch.items[i + 1] as Greet)(batch.items[i] as TcpConnection);
   batch.clear();
+  if (!hopScheduled && (secondHop.size > 0 || firstHop.size > 0)) {
+    hopScheduled = true;
+    setImmediate(runHops);
+  }
 }
 
 /**
@@ -313,7 +319,10 @@ function runSecondHop(): void {
 function greetAfterFirstRead(conn: TcpConnection, greet: Greet): void {
   // The first hop runs in this turn's check phase; the second after the next poll phase, which is where bytes
   // already waiting on the socket are read.
-  if (firstHop.size === 0) setImmediate(runFirstHop);
+  if (!hopScheduled) {
+    hopScheduled = true;
+    setImmediate(runHops);
+  }
   firstHop.add(conn, greet);
 }
 

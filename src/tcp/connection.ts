@@ -11,7 +11,7 @@ import { connectionTls, type ConnectionTls } from './_connection-tls.js';
 import { drained, guardOutput } from './_output-guard.js';
 import { RareState, destroySocket, peerEndpoint, type ConnectionStats } from './_connection-state.js';
 import { IdleSweeper, type IdleMember } from './idle-sweeper.js';
-import { closeIdle, inheritLazyEmitter, sendClosedError, slowSenderError, type ConnectionEvents, type ConnectionState } from './_connection-events.js';
+import { closeIdle, hasListeners, inheritLazyEmitter, sendClosedError, slowSenderError, type ConnectionEvents, type ConnectionState } from './_connection-events.js';
 
 export { resolveConnectionOptions, type ConnectionOptions } from './_connection-options.js';
 export type { ConnectionStats } from './_connection-state.js';
@@ -335,7 +335,7 @@ export class TcpConnection {
   #deliver(message: Buffer): void {
     this.stats.messagesIn++;
     this[kHooks]?.message.call(this, message);
-    this.emit('message', message);
+    if (hasListeners(this)) this.emit('message', message);
     if (this.#readers !== undefined && !this.#readers.push(message)) this.socket.pause();
   }
 
@@ -351,7 +351,7 @@ export class TcpConnection {
       for (const message of tail) this.#deliver(message);
     }
     this[kHooks]?.end.call(this);
-    this.emit('end');
+    if (hasListeners(this)) this.emit('end');
     // With readers, the one that sees the end closes (closeAfterPeerEnd tells who closes when).
     if (this.#readers === undefined) closeAfterPeerEnd(this, undefined);
     else this.#readers.inbox.end();
@@ -374,7 +374,7 @@ export class TcpConnection {
     this.#state = state;
     // Readers see the end as soon as no more messages will be delivered, with the reason if there is one.
     this.#readers?.inbox.end(this.#rare?.error);
-    this.emit('state', state);
+    if (hasListeners(this)) this.emit('state', state);
   }
 
   #onClose(): void {
@@ -387,7 +387,7 @@ export class TcpConnection {
     rare?.resolveClosed?.(error);
     this[kOwner]?.connectionClosed(this);
     this[kHooks]?.close.call(this, error);
-    this.emit('close', error);
+    if (hasListeners(this)) this.emit('close', error);
   }
 }
 

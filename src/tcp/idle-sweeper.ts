@@ -16,6 +16,8 @@
 export class IdleSweeper<T extends IdleMember> {
   static readonly SLICES = 4;
   static readonly #byKey = new Map<string, IdleSweeper<IdleMember>>();
+  /** The sweeper `for` returned last: a server asks for the same one at every accept, and the key is a new string each time. */
+  static #last: IdleSweeper<IdleMember> | undefined = undefined;
 
   readonly timeoutMs: number;
   /** Sweeps so far; members copy it when they see activity. */
@@ -25,23 +27,28 @@ export class IdleSweeper<T extends IdleMember> {
   #size = 0;
   readonly #onIdle: (member: T) => void;
   readonly #key: string;
+  readonly #name: string;
   #timer: NodeJS.Timeout | undefined;
 
-  private constructor(timeoutMs: number, onIdle: (member: T) => void, key: string) {
+  private constructor(timeoutMs: number, onIdle: (member: T) => void, name: string, key: string) {
     this.timeoutMs = timeoutMs;
     this.#onIdle = onIdle;
+    this.#name = name;
     this.#key = key;
     this.#head.idlePrev = this.#head.idleNext = this.#head;
   }
 
   /** The shared sweeper for `timeoutMs` and this `onIdle` callback (one per distinct pair). */
   static for<M extends IdleMember>(timeoutMs: number, onIdle: (member: M) => void, name: string): IdleSweeper<M> {
+    const last = IdleSweeper.#last;
+    if (last !== undefined && last.timeoutMs === timeoutMs && last.#name === name) return last as unknown as IdleSweeper<M>;
     const key = `${name} ${timeoutMs}`;
     let sweeper = IdleSweeper.#byKey.get(key) as IdleSweeper<M> | undefined;
     if (sweeper === undefined) {
-      sweeper = new IdleSweeper(timeoutMs, onIdle, key);
+      sweeper = new IdleSweeper(timeoutMs, onIdle, name, key);
       IdleSweeper.#byKey.set(key, sweeper as unknown as IdleSweeper<IdleMember>);
     }
+    IdleSweeper.#last = sweeper as unknown as IdleSweeper<IdleMember>;
     return sweeper;
   }
 
@@ -77,6 +84,7 @@ export class IdleSweeper<T extends IdleMember> {
       clearInterval(this.#timer);
       this.#timer = undefined;
       IdleSweeper.#byKey.delete(this.#key);
+      if (IdleSweeper.#last === (this as unknown as IdleSweeper<IdleMember>)) IdleSweeper.#last = undefined;
     }
   }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TraceBytes } from './_trace-bytes.js';
+import { PeerPieces, TraceBytes, timePiece } from './_trace-bytes.js';
 import { formatTraceEntry, LOG_FORMATS, SessionTracer, type TraceEntry } from './session-trace.js';
 
 const peers = [
@@ -29,7 +29,7 @@ describe('TraceBytes', () => {
             const out = new TraceBytes();
             const peerJson = JSON.stringify({ address: peer.address, port: peer.port, family: peer.family });
             const peerText = peer.family === 'unix' ? `unix:${peer.address}` : peer.family === 'IPv6' ? `[::1]:1` : '127.0.0.1:40000';
-            out.entry(format, entry, Buffer.from(ts), Buffer.from(peerText), Buffer.from(peerJson));
+            out.entry(format, entry, timePiece(format, ts), new PeerPieces(peerText, peerJson).mid(format, entry.direction === 'in'));
             assert.equal(out.take().toString('utf8'), formatTraceEntry(format, entry, ts), `${format} ${peer.family} chunk ${i} offset ${offset}`);
           }
         }
@@ -42,7 +42,7 @@ describe('TraceBytes', () => {
     const big = Buffer.alloc(10_000, 0x01); // 6 bytes each once escaped: several doublings
     const entry: TraceEntry = { direction: 'in', peer: peers[0]!, offset: 0, bytes: big, at };
     const ts = new Date(at).toISOString();
-    for (let i = 0; i < 3; i++) out.entry('text', entry, Buffer.from(ts), Buffer.from('127.0.0.1:40000'), Buffer.alloc(0));
+    for (let i = 0; i < 3; i++) out.entry('text', entry, timePiece('text', ts), new PeerPieces('127.0.0.1:40000', '').mid('text', true));
     assert.equal(out.take().toString('utf8'), formatTraceEntry('text', entry, ts).repeat(3));
   });
 

@@ -8,12 +8,13 @@ import type { LogFormat, TraceEntry } from './_trace-types.js';
  * chunk, BENCHMARKS.md). Internal: session-trace.ts uses it for sinks that take bytes.
  */
 export class TraceBytes {
-  #buf = Buffer.allocUnsafe(16 * 1024);
+  #buf = Buffer.allocUnsafe(INITIAL_BYTES);
   #length = 0;
 
-  /** A copy of the bytes so far; the builder starts again empty (its buffer is kept for the next batch). */
+  /** The bytes so far, handed over (not copied: a copy costs the same allocation and a memcpy); the builder starts again empty. */
   take(): Buffer {
-    const bytes = Buffer.from(this.#buf.subarray(0, this.#length));
+    const bytes = this.#buf.subarray(0, this.#length);
+    this.#buf = Buffer.allocUnsafe(Math.max(INITIAL_BYTES, this.#length));
     this.#length = 0;
     return bytes;
   }
@@ -78,6 +79,19 @@ export class TraceBytes {
   decimal(n: number): void {
     if (n >= 1e15) return this.ascii(String(n));
     const out = this.#room(16);
+    if (n < 0x80000000) {
+      // Offsets and lengths are mostly small: int arithmetic, the digit count by comparison.
+      let at = this.#length + digitsOf(n);
+      this.#length = at;
+      let rest = n | 0;
+      while (rest >= 10) {
+        const tenth = (rest / 10) | 0;
+        out[--at] = 0x30 + rest - tenth * 10;
+        rest = tenth;
+      }
+      out[--at] = 0x30 + rest;
+      return;
+    }
     let digits = 1;
     for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
     let at = this.#length + digits;
@@ -109,25 +123,19 @@ export class TraceBytes {
 
   /**
    * One entry in `format`, written piece by piece (a template would make a string per entry only to copy it out
-   * again). `ts` is its time as ISO 8601, `peer` the peer's text and `peerJson` its JSON (jsonl), all as bytes.
+   * again). `ts` is its time piece ({@link timePiece}, made once per millisecond) and `mid` what follows it up to the
+   * entry's own numbers and data ({@link PeerPieces}, made once per peer and direction): two pieces copied, not eight.
    */
-  entry(format: LogFormat, entry: TraceEntry, ts: Uint8Array, peer: Uint8Array, peerJson: Uint8Array): void {
+  entry(format: LogFormat, entry: TraceEntry, ts: Uint8Array, mid: Uint8Array): void {
     const bytes = entry.bytes;
-    const inbound = entry.direction === 'in';
-    this.bytes(format === 'jsonl' ? JSONL_START : EMPTY);
     this.bytes(ts);
+    this.bytes(mid);
     switch (format) {
       case 'text':
-        this.ascii(' ');
-        this.bytes(peer);
-        this.ascii(inbound ? ' < ' : ' > ');
         this.jsonLatin1(bytes);
         this.ascii('\n');
         return;
       case 'hex':
-        this.ascii(inbound ? ' < ' : ' > ');
-        this.bytes(peer);
-        this.bytes(HEX_OFFSET);
         this.decimal(entry.offset);
         this.ascii(', ');
         this.decimal(bytes.length);
@@ -135,9 +143,6 @@ export class TraceBytes {
         this.hexLines(bytes, entry.offset);
         return;
       case 'jsonl':
-        this.bytes(inbound ? JSONL_IN : JSONL_OUT);
-        this.bytes(peerJson);
-        this.bytes(JSONL_OFFSET);
         this.decimal(entry.offset);
         this.bytes(JSONL_BYTES);
         this.decimal(bytes.length);
@@ -149,16 +154,54 @@ export class TraceBytes {
   }
 }
 
-const EMPTY = new Uint8Array(0);
-const SET_MIN_BYTES = 8;
-const JSONL_START = Buffer.from(`{"v":${JSON_EVENTS_VERSION},"ts":"`, 'latin1');
-const JSONL_IN = Buffer.from('","event":"data","direction":"in","peer":', 'latin1');
-const JSONL_OUT = Buffer.from('","event":"data","direction":"out","peer":', 'latin1');
-const JSONL_OFFSET = Buffer.from(',"offset":', 'latin1');
+/** Decimal digits of 0 ≤ n < 2^31. */
+function digitsOf(n: number): number {
+  if (n < 100_000) return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10_000 ? 4 : 5;
+  return n < 1_000_000 ? 6 : n < 10_000_000 ? 7 : n < 100_000_000 ? 8 : n < 1_000_000_000 ? 9 : 10;
+}
+
+/** The time of an entry as it starts the entry's line in `format` (jsonl: the object up to the time, then the time). */
+export function timePiece(format: LogFormat, iso: string): Buffer {
+  return Buffer.from(format === 'jsonl' ? `{"v":${JSON_EVENTS_VERSION},"ts":"${iso}` : iso, 'latin1');
+}
+
+/**
+ * What an entry holds between its time and its own numbers and data, per format and direction, for one peer: the
+ * peer's text (`name`, as in `127.0.0.1:40000`) or its JSON (`json`) with what surrounds them. Made on first use.
+ */
+export class PeerPieces {
+  readonly #name: string;
+  readonly #json: string;
+  readonly #pieces: (Buffer | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined];
+
+  constructor(name: string, json: string) {
+    this.#name = name;
+    this.#json = json;
+  }
+
+  mid(format: LogFormat, inbound: boolean): Buffer {
+    const slot = (format === 'text' ? 0 : format === 'hex' ? 2 : 4) + (inbound ? 0 : 1);
+    return (this.#pieces[slot] ??= Buffer.from(this.#text(format, inbound), 'utf8'));
+  }
+
+  #text(format: LogFormat, inbound: boolean): string {
+    const arrow = inbound ? '<' : '>';
+    switch (format) {
+      case 'text':
+        return ` ${this.#name} ${arrow} `;
+      case 'hex':
+        return ` ${arrow} ${this.#name} offset `;
+      case 'jsonl':
+        return `","event":"data","direction":"${inbound ? 'in' : 'out'}","peer":${this.#json},"offset":`;
+    }
+  }
+}
+
+const SET_MIN_BYTES = 16;
+const INITIAL_BYTES = 16 * 1024;
 const JSONL_BYTES = Buffer.from(',"bytes":', 'latin1');
 const JSONL_BASE64 = Buffer.from(',"base64":"', 'latin1');
 const JSONL_END = Buffer.from('"}\n', 'latin1');
-const HEX_OFFSET = Buffer.from(' offset ', 'latin1');
 const BASE64 = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1');
 
 /** A dump line is at most 8 offset digits more than the usual 78 bytes (offsets past 4 GiB). */

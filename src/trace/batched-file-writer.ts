@@ -1,4 +1,4 @@
-import { closeSync, openSync, write, writeSync } from 'node:fs';
+import { closeSync, openSync, write, writeSync, writev } from 'node:fs';
 import { DEFAULTS, checkCount } from '../options.js';
 
 /**
@@ -85,24 +85,35 @@ export class BatchedFileWriter {
     // One write at a time, in order: what waits goes out when the current one completes.
     if (this.#writing) return;
     if (this.#pending.length === 0 || this.#closed) return this.#settle();
-    const data = joined(this.#pending);
+    // Several byte pieces (a session trace's batches) go out in one writev: no copy into one buffer first.
+    const pending = this.#pending;
+    const pieces = pending.length <= MAX_WRITEV_PIECES && pending.every((piece) => typeof piece !== 'string') ? (pending as Uint8Array[]) : [joined(pending)];
     this.#inFlightBytes = this.#pendingBytes;
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#writing = true;
-    const writeFrom = (offset: number): void => {
+    const done = (err: Error | null, total: number): void => {
+      if (err) this.dropped++;
+      else this.written += total;
+      this.#writing = false;
+      this.#inFlightBytes = 0;
+      // What arrived during the write goes out in the next single write.
+      if (this.#pending.length > 0 && !this.#closed) this.#schedule();
+      else this.#settle();
+    };
+    const writeFrom = (data: Buffer, offset: number): void => {
       write(this.#fd, data, offset, data.length - offset, null, (err, n) => {
-        if (!err && offset + n < data.length) return writeFrom(offset + n);
-        if (err) this.dropped++;
-        else this.written += data.length;
-        this.#writing = false;
-        this.#inFlightBytes = 0;
-        // What arrived during the write goes out in the next single write.
-        if (this.#pending.length > 0 && !this.#closed) this.#schedule();
-        else this.#settle();
+        if (!err && offset + n < data.length) return writeFrom(data, offset + n);
+        done(err, data.length);
       });
     };
-    writeFrom(0);
+    if (pieces.length === 1) return writeFrom(Buffer.from(pieces[0]!.buffer, pieces[0]!.byteOffset, pieces[0]!.byteLength), 0);
+    const total = pieces.reduce((sum, piece) => sum + piece.byteLength, 0);
+    writev(this.#fd, pieces, null, (err, n) => {
+      // A short write (a full disk, a signal) finishes from where it stopped, as one buffer.
+      if (!err && n < total) return writeFrom(Buffer.concat(pieces).subarray(n), 0);
+      done(err, total);
+    });
   }
 
   #settle(): void {
@@ -132,6 +143,9 @@ export class BatchedFileWriter {
     closeSync(this.#fd);
   }
 }
+
+/** Past this many pieces, one buffer (the kernel takes at most IOV_MAX, 1024, per writev). */
+const MAX_WRITEV_PIECES = 256;
 
 function flushWriter(writer: BatchedFileWriter): void {
   writer.flushNow();

@@ -4,12 +4,13 @@ import { JSON_EVENTS_VERSION } from './event-version.js';
 import { DEFAULTS } from '../options.js';
 import { formatSocketPath } from '../unix/socket-path.js';
 import { formatHexDump, type Direction } from './hexdump.js';
-import { TraceBytes } from './_trace-bytes.js';
+import { PeerPieces, TraceBytes, timePiece } from './_trace-bytes.js';
 import type { LogFormat, TraceEntry } from './_trace-types.js';
 export type { LogFormat, TraceEntry } from './_trace-types.js';
 
 
 export const LOG_FORMATS: readonly LogFormat[] = ['text', 'hex', 'jsonl'];
+const EMPTY = Buffer.alloc(0);
 
 /** Where trace output goes: a stream (stderr for `--hex`) or a {@link BatchedFileWriter}. */
 export interface TraceSink {
@@ -22,14 +23,13 @@ export interface TraceSink {
 /** A connection's endpoint object is the same for all its chunks: its text is worked out once. */
 const peerNames = new WeakMap<Endpoint, string>();
 const peerJsons = new WeakMap<Endpoint, string>();
-/** The same two as bytes, for sinks that take bytes. */
-const peerNameBytes = new WeakMap<Endpoint, Buffer>();
-const peerJsonBytes = new WeakMap<Endpoint, Buffer>();
+/** The same as the pieces of an entry in bytes, for sinks that take bytes. */
+const peerPieces = new WeakMap<Endpoint, PeerPieces>();
 
-function cachedBytes(cache: WeakMap<Endpoint, Buffer>, peer: Endpoint, text: (peer: Endpoint) => string): Buffer {
-  let bytes = cache.get(peer);
-  if (bytes === undefined) cache.set(peer, (bytes = Buffer.from(text(peer), 'utf8')));
-  return bytes;
+function piecesOf(peer: Endpoint): PeerPieces {
+  let pieces = peerPieces.get(peer);
+  if (pieces === undefined) peerPieces.set(peer, (pieces = new PeerPieces(peerName(peer), peerJson(peer))));
+  return pieces;
 }
 
 /** One chunk of a session in a log format. `ts` is `at` as ISO 8601 (passed in, so a batch formats it once). */
@@ -117,16 +117,20 @@ export class SessionTracer {
       let text = '';
       let lastAt = -1;
       let ts = '';
-      let tsBytes: Buffer = Buffer.alloc(0);
-      const jsonl = format === 'jsonl';
+      let tsBytes: Buffer = EMPTY;
+      // A request and its reply are two entries of one peer in a row: its pieces are looked up once for both.
+      let lastPeer: Endpoint | undefined;
+      let pieces: PeerPieces | undefined;
       for (const entry of entries) {
         if (entry.at !== lastAt) {
           lastAt = entry.at;
           ts = new Date(lastAt).toISOString();
-          if (bytes) tsBytes = Buffer.from(ts, 'latin1');
+          if (bytes) tsBytes = timePiece(format, ts);
         }
-        if (bytes) bytes.entry(format, entry, tsBytes, cachedBytes(peerNameBytes, entry.peer, peerName), jsonl ? cachedBytes(peerJsonBytes, entry.peer, peerJson) : tsBytes);
-        else text += formatTraceEntry(format, entry, ts);
+        if (bytes) {
+          if (entry.peer !== lastPeer) pieces = piecesOf((lastPeer = entry.peer));
+          bytes.entry(format, entry, tsBytes, pieces!.mid(format, entry.direction === 'in'));
+        } else text += formatTraceEntry(format, entry, ts);
       }
       if (bytes) sink.writeBytes!(bytes.take());
       else sink.write(text);
