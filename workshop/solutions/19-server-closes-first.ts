@@ -13,6 +13,7 @@ const { port } = server.address() as AddressInfo;
 const accepted = once(server, 'connection');
 const client = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
 await once(client, 'connect');
+const clientPort = client.localPort; // ours, not an earlier connection to this port number
 const [conn] = (await accepted) as [Socket];
 /** Times the kernel found its TIME-WAIT table full (net.ipv4.tcp_max_tw_buckets) and kept no entry at all. */
 function timeWaitOverflows(): number {
@@ -28,7 +29,7 @@ await closed;
 const deadline = performance.now() + 5000;
 let waiting = '';
 while (waiting === '' && performance.now() < deadline) {
-  waiting = execFileSync('ss', ['-Htan', 'state', 'time-wait', `( sport = :${port} )`], { encoding: 'utf8' }).trim();
+  waiting = execFileSync('ss', ['-Htan', 'state', 'time-wait', `( sport = :${port} and dport = :${clientPort} )`], { encoding: 'utf8' }).trim();
   if (waiting === '') await sleep(20);
 }
 const full = waiting === '' && timeWaitOverflows() > overflowsBefore ? ' (the kernel kept none: its TIME-WAIT table is full on this machine)' : '';

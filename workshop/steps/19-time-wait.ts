@@ -5,14 +5,21 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** What `ss -tan` shows for `port`: one "STATE local -> peer" line per socket, the server's sockets first. */
-function ss(port: number): string[] {
+/**
+ * What `ss -tan` shows of our sockets: one "STATE local -> peer" line each, the server's first. Only the
+ * listener and the connection to `clientPort`: an earlier program's connection to a server that had this port
+ * number may still be in TIME-WAIT, and is not ours.
+ */
+function ss(port: number, clientPort?: number): string[] {
   const out = execFileSync('ss', ['-Htan', `( sport = :${port} or dport = :${port} )`], { encoding: 'utf8' });
+  const ours = (state: string, local: string, peer: string): boolean =>
+    state === 'LISTEN' ? local.endsWith(`:${port}`) : clientPort !== undefined && (local.endsWith(`:${clientPort}`) || peer.endsWith(`:${clientPort}`));
   return out
     .trim()
     .split('\n')
     .filter(Boolean)
     .map((line) => line.trim().split(/\s+/))
+    .filter(([state, , , local, peer]) => ours(state!, local!, peer!))
     .sort(([, , , a], [, , , b]) => Number(!a!.endsWith(`:${port}`)) - Number(!b!.endsWith(`:${port}`)))
     .map(([state, , , local, peer]) => `${state!.padEnd(10)} ${local} -> ${peer}`);
 }
@@ -21,13 +28,13 @@ function ss(port: number): string[] {
  * Prints the states once they are exactly `expected`: the kernel's ACKs can lag our events, by more than a few
  * milliseconds on a busy machine, so ask again until then, for up to 5 s (a deadline, not a number of tries).
  */
-async function watch(label: string, port: number, expected: string[]): Promise<void> {
+async function watch(label: string, port: number, expected: string[], clientPort?: number): Promise<void> {
   const deadline = performance.now() + 5000;
   const states = (rows: string[]): string => rows.map((row) => row.split(' ')[0]).sort().join(' ');
-  let rows = ss(port);
+  let rows = ss(port, clientPort);
   while (states(rows) !== [...expected].sort().join(' ') && performance.now() < deadline) {
     await sleep(20);
-    rows = ss(port);
+    rows = ss(port, clientPort);
   }
   console.log(`${label}:`);
   for (const row of rows) console.log(`  ${row}`);
@@ -45,17 +52,18 @@ await watch('1. a listener', port, ['LISTEN']);
 const accepted = once(server, 'connection');
 const client = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
 await once(client, 'connect');
+const clientPort = client.localPort;
 const [conn] = (await accepted) as [Socket];
-await watch('2. connected: both ends ESTABLISHED', port, ['LISTEN', 'ESTAB', 'ESTAB']);
+await watch('2. connected: both ends ESTABLISHED', port, ['LISTEN', 'ESTAB', 'ESTAB'], clientPort);
 
 client.end(); // the client's FIN: it closes first, so it is the one that will wait in TIME-WAIT
 await once(conn, 'end');
-await watch('3. client sent FIN, server has not closed yet', port, ['LISTEN', 'CLOSE-WAIT', 'FIN-WAIT-2']);
+await watch('3. client sent FIN, server has not closed yet', port, ['LISTEN', 'CLOSE-WAIT', 'FIN-WAIT-2'], clientPort);
 
 const closed = Promise.all([once(client, 'close'), once(conn, 'close')]);
 conn.end(); // the server's FIN
 await closed;
-await watch('4. both closed: the side that closed first waits', port, ['LISTEN', 'TIME-WAIT']);
+await watch('4. both closed: the side that closed first waits', port, ['LISTEN', 'TIME-WAIT'], clientPort);
 
 // Nothing listens now, yet the port is not free for every program: a listener without SO_REUSEADDR would get
 // EADDRINUSE for a minute. Node (libuv) sets SO_REUSEADDR on every TCP listener, so this works at once.
