@@ -5,6 +5,7 @@ import { SocklabError, bindError } from '../errors.js';
 import type { ResolvedTlsServerOptions } from '../tls/options.js';
 import { formatSocketPath, prepareSocketPath, toSocketPath } from '../unix/socket-path.js';
 import { FanOutHub } from './hub.js';
+import { LendingReader } from '../pipe/lending-reader.js';
 import { runSession, type SessionOptions } from './session.js';
 
 /** ncat's listen port when none is given. */
@@ -105,7 +106,8 @@ function serveMany(server: Server, event: string, options: NcListenOptions, admi
   const hub = session.exec
     ? undefined
     : new FanOutHub({
-        input: session.input,
+        // The fan-out reads stdin as a stream (the CLI gives -k no LendingReader).
+        input: session.input instanceof LendingReader ? undefined : session.input,
         output: session.output,
         broker: options.broker === true,
         sendOnly: session.sendOnly === true,

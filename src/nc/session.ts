@@ -3,12 +3,15 @@ import type { Readable, Writable } from 'node:stream';
 import { isUnixSocket } from '../address.js';
 import type { ProgramCommand, ProgramExit } from '../exec/program.js';
 import { CrlfEncoder } from '../pipe/crlf.js';
+import type { LendingReader } from '../pipe/lending-reader.js';
 import { pipeSocket, type BytePipeOptions, type ChunkRecorder, type PipeResult } from '../pipe/byte-pipe.js';
 
 /** How one connection is served: piped to stdin/stdout, or handed to a program. */
 export interface SessionOptions {
-  input?: Readable | undefined;
+  input?: Readable | LendingReader | undefined;
   output?: Writable | undefined;
+  /** `output`'s descriptor, written directly (see {@link BytePipeOptions.outputFd}). */
+  outputFd?: number | undefined;
   sendOnly?: boolean;
   recvOnly?: boolean;
   noShutdown?: boolean;
@@ -80,6 +83,7 @@ export async function runSession(socket: Socket, options: SessionOptions): Promi
       socket,
       input: options.recvOnly ? undefined : options.input,
       output: options.sendOnly ? undefined : options.output,
+      outputFd: options.outputFd,
       shutdown: !options.noShutdown,
       endOnInputEnd: options.sendOnly === true,
       halfOpen: options.halfOpen === true,

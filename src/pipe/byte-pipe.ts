@@ -1,7 +1,10 @@
+import { writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { SocklabError, connectionError } from '../errors.js';
 import { CrlfEncoder } from './crlf.js';
+import { readIntoUserBuffer } from './_user-buffer.js';
+import { LendingReader } from './lending-reader.js';
 
 /** Where each chunk went, for `-o`/`-x` logs and `-v` totals. */
 export interface ChunkRecorder {
@@ -11,8 +14,8 @@ export interface ChunkRecorder {
 /** A byte pipe between an input/output pair (stdin/stdout) and a connected socket, with ncat's EOF rules. */
 export interface BytePipeOptions {
   socket: Socket;
-  /** What is sent: stdin. Omitted: nothing is sent (`--recv-only`), and the pipe never sends FIN by itself. */
-  input?: Readable | undefined;
+  /** What is sent: stdin (a Readable, or a {@link LendingReader} on fd 0). Omitted: nothing is sent (`--recv-only`), and the pipe never sends FIN by itself. */
+  input?: Readable | LendingReader | undefined;
   /** Where the peer's bytes go: stdout. Omitted: they are read and dropped (`--send-only`). */
   output?: Writable | undefined;
   /** End of input sends FIN (shutdown of our write side). `--no-shutdown`: false. @default true */
@@ -44,11 +47,20 @@ export interface BytePipeOptions {
    * as ncat's "the peer's FIN ends it". 0 stops sending at the peer's FIN. @default 250
    */
   inputGraceAfterPeerEndMs?: number;
+  /**
+   * `output`'s file descriptor (stdout: 1), written with writeSync as Node writes a process's stdout anyway (a file,
+   * a pipe or a terminal on Linux). With it a plain socket reads into one reused buffer instead of a fresh one
+   * per read. A descriptor that would block (a non-blocking pipe) hands the rest to `output`. @default undefined
+   */
+  outputFd?: number | undefined;
   /** Sees every chunk both ways, in order. */
   log?: ChunkRecorder | undefined;
   /** Ends the pipe early (SIGINT). */
   signal?: AbortSignal | undefined;
 }
+
+/** One read from the socket at most, with `outputFd` (Node's own reads are 64 KiB). */
+const RECEIVE_BUFFER_BYTES = 256 * 1024;
 
 /** Why a pipe ended without an error. */
 export type PipeEnd = 'peer-closed' | 'input-closed' | 'quit-timer' | 'output-closed' | 'aborted';
@@ -177,6 +189,26 @@ export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
       if (output.writableLength > 0) output.once('drain', close);
       else close();
     };
+    // The same with `outputFd`: the bytes sit in the reused buffer, so they are written (or copied) before returning.
+    const onSocketBytes = (length: number, buffer: Buffer): void => {
+      result.bytesReceived += length;
+      if (!output || settled) return;
+      const bytes = buffer.subarray(0, length);
+      log?.record(bytes);
+      let written = 0;
+      // Bytes still queued in the stream go first: then this chunk joins them there.
+      if (output.writableLength === 0) {
+        try {
+          while (written < length) written += writeSync(options.outputFd!, bytes, written, length - written);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return onOutputError();
+        }
+      }
+      if (written < length && !output.write(Buffer.from(bytes.subarray(written)))) {
+        socket.pause();
+        output.once('drain', resumeSocket);
+      }
+    };
     const onSocketError = (err: Error): void => fail(connectionError(peer, err));
     // A close without FIN or error: the socket was destroyed under us (by the caller, or a TLS layer).
     const onSocketClose = (): void => finish('peer-closed');
@@ -191,12 +223,17 @@ export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
       input?.off('data', onInputData);
       input?.pause();
     };
+    // An LendingReader lends its buffers: each goes back once the socket has handed its bytes to the kernel.
+    const release = input instanceof LendingReader ? (chunk: Buffer) => input.release(chunk) : undefined;
     const onInputData = (chunk: Buffer): void => {
-      if (socket.writableEnded || socket.destroyed) return stopInput();
+      if (socket.writableEnded || socket.destroyed) return void (release?.(chunk), stopInput());
       const bytes = crlf ? crlf.encode(chunk) : chunk;
       result.bytesSent += bytes.length;
       log?.record(bytes);
-      const flushed = socket.write(bytes);
+      let flushed: boolean;
+      if (!release) flushed = socket.write(bytes);
+      else if (bytes !== chunk) flushed = (release(chunk), socket.write(bytes));
+      else flushed = socket.write(bytes, () => release(chunk));
       if (draining) {
         draining = false;
         flowing = true;
@@ -227,7 +264,8 @@ export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
 
     if (signal?.aborted) return finish('aborted');
     signal?.addEventListener('abort', onAbort, { once: true });
-    socket.on('data', onSocketData);
+    const reused = output && options.outputFd !== undefined && readIntoUserBuffer(socket, Buffer.allocUnsafeSlow(RECEIVE_BUFFER_BYTES), onSocketBytes);
+    if (!reused) socket.on('data', onSocketData);
     socket.on('end', onSocketEnd);
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);

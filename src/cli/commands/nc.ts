@@ -1,4 +1,5 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import { formatEndpoint } from '../../address.js';
 import { SocklabError } from '../../errors.js';
@@ -7,6 +8,7 @@ import { NCAT_DEFAULT_MAX_CONNS, NCAT_DEFAULT_PORT, runListen } from '../../nc/l
 import { PROXY_DEFAULT_PORTS, proxyHandshake, type ProxyDns, type ProxyType } from '../../nc/proxy-client.js';
 import { parsePortList, scanPorts } from '../../nc/scan.js';
 import { runSession, type SessionOptions } from '../../nc/session.js';
+import { LendingReader } from '../../pipe/lending-reader.js';
 import { SessionLog } from '../../pipe/session-log.js';
 import { accessLists, defineCommand, parsePort, println, untilAborted, usageError, type Command, type Io, type ParsedArgs } from '../command.js';
 import { countVerbose, NC_FLAGS } from '../nc/flags.js';
@@ -89,8 +91,9 @@ async function dispatch(values: NcValues, positionals: string[], io: Io, report:
   }
   const log = SessionLog.open({ outputPath: values.output, hexPath: values['hex-dump'], append: values['append-output'] === true });
   const session: SessionOptions = {
-    input: io.stdin,
+    input: stdinFor(values, io),
     output: io.stdout,
+    outputFd: io.stdout === process.stdout ? 1 : undefined,
     sendOnly: values['send-only'] === true,
     recvOnly: values['recv-only'] === true,
     noShutdown: values['no-shutdown'] === true,
@@ -110,7 +113,7 @@ async function dispatch(values: NcValues, positionals: string[], io: Io, report:
     if (values.udp) {
       const { runUdpConnect, runUdpListen } = await import('../../nc/udp.js');
       // UDP has no FIN: the end of stdin ends the client at once unless -q says to wait for replies.
-      const udp = { ...session, quitAfterInputEndMs: timeFlag(values, 'quit') ?? 0, report, signal: io.signal };
+      const udp = { ...session, input: io.stdin, quitAfterInputEndMs: timeFlag(values, 'quit') ?? 0, report, signal: io.signal };
       if (values.listen) {
         const onListening = (): void => void (values.test && println(io.stderr, 'NCAT TEST: LISTEN'));
         await runUdpListen({ ...udp, host: target.host, port: target.port, family, keepOpen: values['keep-open'] === true, exec: session.exec, onListening });
@@ -204,6 +207,24 @@ function proxyFrom(text: string, type: string): { host: string; port: number; ty
   if (!match) throw usageError(`Option '--proxy' takes host[:port] ([v6addr]:port for IPv6); got '${text}'`);
   const proxyType = type as ProxyType;
   return { host: match[1] ?? match[2]!, port: match[3] === undefined ? PROXY_DEFAULT_PORTS[proxyType] : parsePort(match[3]), type: proxyType };
+}
+
+/**
+ * The process's stdin, read into a few reused buffers when it is a pipe or a file and one session uses it
+ * (connect mode, one-shot listen without -e): the fast path for `cmd | nc host port`. Anything else (a terminal,
+ * -k's fan-out, UDP, a caller's own streams) gets the stream.
+ */
+function stdinFor(values: NcValues, io: Io): Readable | LendingReader {
+  const single = !values.udp && !values['keep-open'] && !values.broker && execFrom(values) === undefined && !values['recv-only'];
+  if (!single || io.stdout !== process.stdout) return io.stdin;
+  let stat;
+  try {
+    stat = fstatSync(0);
+  } catch {
+    return io.stdin; // no stdin at all: the stream says so in its own way
+  }
+  const kind = stat.isFile() ? 'file' : stat.isFIFO() ? 'pipe' : undefined;
+  return (kind && LendingReader.open(0, () => io.stdin as Socket, kind)) || io.stdin;
 }
 
 /**
