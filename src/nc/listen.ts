@@ -1,7 +1,7 @@
 import { createServer, type ListenOptions, type Server, type Socket } from 'node:net';
 import { formatEndpoint, socketEndpoint } from '../address.js';
 import type { AccessCheck } from '../access.js';
-import { SocklabError, bindError } from '../errors.js';
+import { ResolveError, SocklabError, bindError } from '../errors.js';
 import type { ResolvedTlsServerOptions } from '../tls/options.js';
 import { formatSocketPath, prepareSocketPath, toSocketPath } from '../unix/socket-path.js';
 import { FanOutHub } from './hub.js';
@@ -159,7 +159,9 @@ async function bind(options: NcListenOptions): Promise<Server> {
 /** `server.listen` as a promise; a failed bind rejects with the {@link bindError} naming `where`. */
 function listen(server: Server, where: ListenOptions, label: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', (err) => reject(bindError(label, err)));
+    // A listen address that is a name that does not resolve is a resolve error, as in connect mode.
+    const unresolved = (err: Error): boolean => ['ENOTFOUND', 'EAI_AGAIN'].includes((err as NodeJS.ErrnoException).code ?? '');
+    server.once('error', (err) => reject(unresolved(err) && where.host ? new ResolveError(where.host, err) : bindError(label, err)));
     server.listen(where, () => {
       server.removeAllListeners('error');
       resolve();

@@ -14,8 +14,11 @@ import { accessLists, defineCommand, parsePort, println, untilAborted, usageErro
 import { countVerbose, NC_FLAGS } from '../nc/flags.js';
 import { accessFrom, checkCombinations, execFrom, targetFrom, timeFlag, type NcValues } from '../nc/options.js';
 
-/** Errors that are not about the network: ncat exits 2 for them (a file that cannot be read, a bad certificate). */
-const LOCAL_ERRORS = new Set(['SL_ERR_LOG_FILE', 'SL_ERR_TLS_CONFIG', 'SL_ERR_EXEC']);
+/**
+ * Errors ncat exits 2 for, not 1: not about the network (a file that cannot be read, a bad certificate), and a
+ * host name that does not resolve (or -n with a name), in every mode.
+ */
+const LOCAL_ERRORS = new Set(['SL_ERR_LOG_FILE', 'SL_ERR_TLS_CONFIG', 'SL_ERR_EXEC', 'SL_ERR_RESOLVE']);
 
 const command = defineCommand({
   name: 'nc',
@@ -25,7 +28,7 @@ const command = defineCommand({
     'Bytes pass through untouched both ways; stdout carries only what the peer sent, every diagnostic goes to',
     'stderr (-v, -vv). The end of stdin sends FIN and nc keeps reading until the peer closes; the peer\'s FIN',
     'ends nc. Listen mode serves one client, then exits; -k serves any number at once.',
-    'Exit codes (as ncat): 0 success, 1 a network error, 2 anything else (bad option, unreadable file).',
+    'Exit codes (as ncat): 0 success, 1 a network error, 2 anything else (bad option, unreadable file, a host name that does not resolve).',
     'Times take ncat\'s units: 500ms, 2s, 1m, 1h (a bare number is seconds).',
   ].join('\n'),
   positionals: [
@@ -76,6 +79,7 @@ async function runNc(args: ParsedArgs<typeof NC_FLAGS>, io: Io): Promise<number>
 }
 
 type Report = (level: number, line: string) => void;
+
 
 async function dispatch(values: NcValues, positionals: string[], io: Io, report: Report): Promise<number> {
   const target = targetFrom(values, positionals, NCAT_DEFAULT_PORT);
@@ -252,6 +256,7 @@ async function scan(values: NcValues, host: string, portText: string | undefined
   let open = 0;
   const options = { host, family, noDns: values.nodns === true, localAddress: values.source, connectTimeoutMs: timeFlag(values, 'wait') ?? 5000, signal: io.signal };
   for await (const result of scanPorts(options, ports)) {
+    if (result.error?.code === 'SL_ERR_RESOLVE') throw result.error;
     if (result.open) {
       open++;
       println(io.stderr, `socklab nc: ${result.target} open`);
