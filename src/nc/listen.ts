@@ -90,6 +90,7 @@ export async function runListen(options: NcListenOptions): Promise<void> {
       // One client only: nobody else gets in while it is served.
       server.close();
       report(1, `Connection from ${formatEndpoint(socketEndpoint(socket, 'remote'))}`);
+      reportAlpn(socket, options);
       await runSession(socket, options.session);
       return;
     }
@@ -129,6 +130,7 @@ function serveMany(server: Server, event: string, options: NcListenOptions, admi
     server.on(event, (socket: Socket) => {
       if (admit && !admit(socket)) return;
       report(1, `Connection from ${formatEndpoint(socketEndpoint(socket, 'remote'))}`);
+      reportAlpn(socket, options);
       if (session.idleTimeoutMs !== undefined && session.idleTimeoutMs !== Infinity) {
         socket.setTimeout(session.idleTimeoutMs, () => socket.destroy());
       }
@@ -154,6 +156,13 @@ async function bind(options: NcListenOptions): Promise<Server> {
   const ipv6Only = options.host === undefined && options.family === 6;
   await listen(server, { host, port: options.port, ipv6Only }, formatEndpoint({ address: host, port: options.port }));
   return server;
+}
+
+/** With --ssl-alpn, -v says which protocol the client and we agreed on. */
+function reportAlpn(socket: Socket, options: NcListenOptions): void {
+  if (!options.tls?.alpnProtocols) return;
+  const agreed = (socket as import('node:tls').TLSSocket).alpnProtocol;
+  options.report?.(1, agreed ? `SSL: ALPN protocol ${agreed}` : 'SSL: no ALPN protocol agreed');
 }
 
 /** `server.listen` as a promise; a failed bind rejects with the {@link bindError} naming `where`. */

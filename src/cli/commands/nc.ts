@@ -172,7 +172,9 @@ async function dispatch(values: NcValues, positionals: string[], io: Io, report:
     }
     if (values.ssl) {
       const { startNcTlsClient } = await import('../nc/tls.js');
-      stream = await startNcTlsClient(values, socket, target.host ?? 'localhost', where, io.signal);
+      const secure = await startNcTlsClient(values, socket, target.host ?? 'localhost', where, io.signal);
+      if (values['ssl-alpn'] !== undefined) report(1, secure.alpnProtocol ? `SSL: ALPN protocol ${secure.alpnProtocol}` : 'SSL: no ALPN protocol agreed');
+      stream = secure;
     }
     report(1, `Connected to ${where}.`);
     const result = await runSession(stream, session);

@@ -39,7 +39,7 @@ export const NC_FLAGS = {
   'ssl-verify': { type: 'boolean', description: 'Connect mode: verify the server\'s certificate and name' },
   'ssl-trustfile': { type: 'string', placeholder: 'file', description: 'Connect mode: trust these CA certificates (PEM) as well; implies --ssl-verify' },
   'ssl-servername': { type: 'string', placeholder: 'name', description: 'Connect mode: the name sent in SNI and checked' },
-  'ssl-alpn': { type: 'string', placeholder: 'list', description: 'ALPN protocols to offer (comma-separated, e.g. h2,http/1.1)' },
+  'ssl-alpn': { type: 'string', placeholder: 'list', description: 'ALPN protocols, comma-separated in order of preference (h2,http/1.1): offered when connecting, accepted with -l; -v prints the one agreed' },
   fingerprint: { type: 'string', placeholder: 'sha256:…', description: 'Connect mode: accept only the certificate with this SHA-256 fingerprint' },
   proxy: { type: 'string', placeholder: 'host[:port]', description: 'Connect through this proxy (default port 1080 for SOCKS, 3128 for HTTP)' },
   'proxy-type': { type: 'string', choices: ['http', 'socks4', 'socks5'], placeholder: 'type', description: 'Proxy protocol (connect mode; default http, as ncat); with -l: http runs an HTTP proxy server' },
