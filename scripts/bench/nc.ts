@@ -6,6 +6,7 @@
  * getrusage (the `head` feeding the sender is not counted). Run alone: node dist/scripts/bench/nc.js
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { CLI, freePort, log, median, pinned, runStandalone, type SuiteResult } from './_harness.js';
 
 const BYTES = 1024 ** 3;
@@ -110,9 +111,9 @@ ${row('socklab', 'socklab nc')}
 
 Throughput ratio socklab/ncat: ${ratio.toFixed(2)}× (each pair: ${pairs}); CPU per GiB ratio: ${(cpuPerGiB('socklab') / cpuPerGiB('ncat')).toFixed(2)}×. On a shared 2-core machine the wall-clock ratio swings from run to run (other processes take the cores); CPU per GiB is the steadier figure.
 
-Where socklab nc's CPU goes (profiled with \`perf record\`, \`strace -c -f\` and \`node --cpu-prof\` on both sides): before this round each read took a fresh 64 KiB allocation (Node's default for a socket and for a piped stdin), and that memory churn (malloc, then page faults on pages the allocator had handed back: ~10,000 more minor faults per side per GiB than the ~3,400 of Node's start-up) was most of the gap: the receiver spent 0.23-0.36 user CPU s per GiB against ncat's 0.02-0.04. Now the socket reads into one reused 256 KiB buffer written to stdout with writeSync (src/pipe/_user-buffer.ts), and a piped or redirected stdin into eight reused buffers lent to the socket until written (src/pipe/lending-reader.ts); the JavaScript run per chunk was never the cost (a few percent of the samples in the CPU profiles). What is left above ncat is mostly Node's start-up, paid by each side: about 0.07 CPU s and the ~3,400 page faults per process, which ncat does not pay.
+Where socklab nc's CPU goes (profiled with \`perf record\`, \`strace -c -f\` and \`node --cpu-prof\` on both sides): before this round each read took a fresh 64 KiB allocation (Node's default for a socket and for a piped stdin), and that memory churn (malloc, then page faults on pages the allocator had handed back: ~10,000 more minor faults per side per GiB than the ~3,400 of Node's start-up) was most of the gap: the receiver spent 0.23-0.36 user CPU s per GiB against ncat's 0.02-0.04. Now the socket reads into one reused 256 KiB buffer written to stdout with writeSync (src/pipe/_user-buffer.ts), and a piped or redirected stdin into eight reused buffers lent to the socket until written (src/pipe/lending-reader.ts); the JavaScript run per chunk was never the cost (a few percent of the samples in the CPU profiles). ncat reads and sends 8 KiB at a time (131,072 of each per GiB under strace), socklab nc up to 256 KiB, so its system time is lower; its fixed cost is Node's start-up, paid by each side (about 0.07 CPU s and ~3,400 page faults per process), which ncat does not pay.
 
-Start-up, spawn to \`NCAT TEST: LISTEN\` (the socket listens), median of 15 alternated: ncat ${startMs.ncat.toFixed(0)} ms, \`socklab nc -l\` ${startMs.socklab.toFixed(0)} ms (most of it Node's own start-up).`,
+Start-up, spawn to \`NCAT TEST: LISTEN\` (the socket listens), median of 15 alternated: ncat ${startMs.ncat.toFixed(0)} ms, \`socklab nc -l\` ${startMs.socklab.toFixed(0)} ms (most of it Node's own start-up; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores as this suite ended).`,
   };
 }
 
