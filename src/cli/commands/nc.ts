@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import { formatEndpoint } from '../../address.js';
 import { SocklabError } from '../../errors.js';
-import { dial } from '../../nc/dial.js';
+import { dial, type DialOptions } from '../../nc/dial.js';
 import { NCAT_DEFAULT_MAX_CONNS, NCAT_DEFAULT_PORT, runListen } from '../../nc/listen.js';
 import { PROXY_DEFAULT_PORTS, proxyHandshake, type ProxyDns, type ProxyType } from '../../nc/proxy-client.js';
 import { parsePortList, scanPorts } from '../../nc/scan.js';
@@ -153,7 +153,7 @@ async function dispatch(values: NcValues, positionals: string[], io: Io, report:
     }
     const connectTimeoutMs = timeFlag(values, 'wait') ?? Infinity;
     const proxy = values.proxy === undefined ? undefined : proxyFrom(values.proxy, values['proxy-type'] ?? 'http');
-    const { socket, target: where } = await dial({
+    const dialOptions: DialOptions = {
       host: proxy?.host ?? target.host!,
       port: proxy?.port ?? target.port,
       path: target.path,
@@ -163,16 +163,19 @@ async function dispatch(values: NcValues, positionals: string[], io: Io, report:
       localPort: values['source-port'],
       connectTimeoutMs,
       signal: io.signal,
-    });
+    };
+    const { socket, target: where } = await dial(dialOptions);
     let stream: Socket = socket;
     if (proxy) {
       const auth = values['proxy-auth'] ?? process.env['NCAT_PROXY_AUTH'];
-      await proxyHandshake(socket, { type: proxy.type, host: target.host!, port: target.port, auth, dns: values['proxy-dns'] as ProxyDns | undefined });
+      // ncat's order for HTTP: no credentials first, then on 407 a new connection answering the challenge.
+      const reconnect = async (): Promise<Socket> => (await dial(dialOptions)).socket;
+      stream = await proxyHandshake(socket, { type: proxy.type, host: target.host!, port: target.port, auth, dns: values['proxy-dns'] as ProxyDns | undefined, reconnect });
       report(1, `Connected to proxy ${where}, tunnel to ${target.host}:${target.port} open.`);
     }
     if (values.ssl) {
       const { startNcTlsClient } = await import('../nc/tls.js');
-      const secure = await startNcTlsClient(values, socket, target.host ?? 'localhost', where, io.signal);
+      const secure = await startNcTlsClient(values, stream, target.host ?? 'localhost', where, io.signal);
       if (values['ssl-alpn'] !== undefined) report(1, secure.alpnProtocol ? `SSL: ALPN protocol ${secure.alpnProtocol}` : 'SSL: no ALPN protocol agreed');
       stream = secure;
     }

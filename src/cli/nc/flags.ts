@@ -43,7 +43,7 @@ export const NC_FLAGS = {
   fingerprint: { type: 'string', placeholder: 'sha256:…', description: 'Connect mode: accept only the certificate with this SHA-256 fingerprint' },
   proxy: { type: 'string', placeholder: 'host[:port]', description: 'Connect through this proxy (default port 1080 for SOCKS, 3128 for HTTP)' },
   'proxy-type': { type: 'string', choices: ['http', 'socks4', 'socks5'], placeholder: 'type', description: 'Proxy protocol (connect mode; default http, as ncat); with -l: http runs an HTTP proxy server' },
-  'proxy-auth': { type: 'string', placeholder: 'user:pass', description: 'Proxy credentials (HTTP Basic, SOCKS5 user/password, SOCKS4 user id); or the NCAT_PROXY_AUTH variable' },
+  'proxy-auth': { type: 'string', placeholder: 'user:pass', description: 'Proxy credentials (HTTP: Basic or Digest, whichever the proxy asks for; SOCKS5 user/password; SOCKS4 user id); or the NCAT_PROXY_AUTH variable' },
   'proxy-dns': { type: 'string', choices: ['local', 'remote', 'both', 'none'], placeholder: 'where', description: 'Who resolves the target name: us, the proxy, us then the proxy, nobody (default: remote; socks4: local)' },
   test: { type: 'boolean', description: 'Print "NCAT TEST: LISTEN" on stderr once listening (for ncat\'s test suite)' },
   verbose: { type: 'boolean', short: 'v', description: 'Diagnostics on stderr; -vv, -vvv for more' },
