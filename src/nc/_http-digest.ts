@@ -49,14 +49,19 @@ export function digestAuthorization(challenge: HttpChallenge, user: string, pass
   const { realm, nonce, qop, opaque, algorithm } = challenge.params;
   if (realm === undefined || nonce === undefined || (algorithm !== undefined && algorithm.toUpperCase() !== 'MD5')) return undefined;
   const auth = qop !== undefined && qop.split(',').some((item) => item.trim().toLowerCase() === 'auth');
-  const ha1 = md5(`${user}:${realm}:${password}`);
-  const ha2 = md5(`${method}:${uri}`);
   const nc = '00000001';
-  const response = auth ? md5(`${ha1}:${nonce}:${nc}:${cnonce}:auth:${ha2}`) : md5(`${ha1}:${nonce}:${ha2}`);
+  const response = digestResponse({ user, realm, password, method, uri, nonce, ...(auth ? { nc, cnonce } : {}) });
   const fields = [`username=${quoted(user)}`, `realm=${quoted(realm)}`, `nonce=${quoted(nonce)}`, `uri=${quoted(uri)}`];
   if (auth) fields.push('qop=auth', `cnonce=${quoted(cnonce)}`, `nc=${nc}`);
   fields.push(`response=${quoted(response)}`);
   if (opaque !== undefined) fields.push(`opaque=${quoted(opaque)}`);
   if (algorithm !== undefined) fields.push(`algorithm=${algorithm}`);
   return `Digest ${fields.join(', ')}`;
+}
+
+/** The `response` of RFC 2617 §3.2.2.1 (MD5): with `nc` and `cnonce` for qop=auth, without them the RFC 2069 form. */
+export function digestResponse(a: { user: string; realm: string; password: string; method: string; uri: string; nonce: string; nc?: string; cnonce?: string }): string {
+  const ha1 = md5(`${a.user}:${a.realm}:${a.password}`);
+  const ha2 = md5(`${a.method}:${a.uri}`);
+  return a.nc !== undefined ? md5(`${ha1}:${a.nonce}:${a.nc}:${a.cnonce ?? ''}:auth:${ha2}`) : md5(`${ha1}:${a.nonce}:${ha2}`);
 }
