@@ -4,7 +4,7 @@ import { isUnixSocket } from '../address.js';
 import type { ProgramCommand, ProgramExit } from '../exec/program.js';
 import { CrlfEncoder } from '../pipe/crlf.js';
 import type { LendingReader } from '../pipe/lending-reader.js';
-import { pipeSocket, type BytePipeOptions, type ChunkRecorder, type PipeResult } from '../pipe/byte-pipe.js';
+import { pipeBytes, type BytePipeOptions, type ChunkRecorder, type PipeResult } from '../pipe/byte-pipe.js';
 
 /** How one connection is served: piped to stdin/stdout, or handed to a program. */
 export interface SessionOptions {
@@ -52,7 +52,7 @@ export function ncatEnvironment(socket: Socket, proto: 'TCP' | 'UDP'): Record<st
 }
 
 /**
- * Serves one connected socket until it is done, by ncat's rules (see {@link pipeSocket}), or runs the program
+ * Serves one connected socket until it is done, by ncat's rules (see {@link pipeBytes}), or runs the program
  * on it. Resolves when the session is over; the socket is destroyed by then. Rejects (reset, idle timeout)
  * with a SocklabError.
  */
@@ -79,7 +79,7 @@ export async function runSession(socket: Socket, options: SessionOptions): Promi
     return { kind: 'exec', exit };
   }
   try {
-    const pipe = await pipeSocket({
+    const pipe = await pipeBytes({
       socket,
       input: options.recvOnly ? undefined : options.input,
       output: options.sendOnly ? undefined : options.output,

@@ -14,8 +14,8 @@ export interface ChunkRecorder {
 /** A byte pipe between an input/output pair (stdin/stdout) and a connected socket, with ncat's EOF rules. */
 export interface BytePipeOptions {
   socket: Socket;
-  /** What is sent: stdin (a Readable, or a {@link LendingReader} on fd 0). Omitted: nothing is sent (`--recv-only`), and the pipe never sends FIN by itself. */
-  input?: Readable | LendingReader | undefined;
+  /** What is sent: stdin. Omitted: nothing is sent (`--recv-only`), and the pipe never sends FIN by itself. */
+  input?: Readable | undefined;
   /** Where the peer's bytes go: stdout. Omitted: they are read and dropped (`--send-only`). */
   output?: Writable | undefined;
   /** End of input sends FIN (shutdown of our write side). `--no-shutdown`: false. @default true */
@@ -62,6 +62,11 @@ export interface BytePipeOptions {
 /** One read from the socket at most, with `outputFd` (Node's own reads are 64 KiB). */
 const RECEIVE_BUFFER_BYTES = 256 * 1024;
 
+/** {@link BytePipeOptions} whose input may also be a LendingReader (nc's stdin on a pipe or a file). */
+export interface LendingPipeOptions extends Omit<BytePipeOptions, 'input'> {
+  input?: Readable | LendingReader | undefined;
+}
+
 /** Why a pipe ended without an error. */
 export type PipeEnd = 'peer-closed' | 'input-closed' | 'quit-timer' | 'output-closed' | 'aborted';
 
@@ -96,6 +101,11 @@ export interface PipeResult {
  * socket.destroy();
  */
 export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
+  return pipeBytes(options);
+}
+
+/** {@link pipeSocket}, with a LendingReader allowed as the input. */
+export function pipeBytes(options: LendingPipeOptions): Promise<PipeResult> {
   const { socket, input, output, log, signal } = options;
   const shutdown = options.shutdown ?? true;
   const delayMs = options.delayMs ?? 0;
@@ -223,7 +233,7 @@ export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
       input?.off('data', onInputData);
       input?.pause();
     };
-    // An LendingReader lends its buffers: each goes back once the socket has handed its bytes to the kernel.
+    // A LendingReader lends its buffers: each goes back once the socket has handed its bytes to the kernel.
     const release = input instanceof LendingReader ? (chunk: Buffer) => input.release(chunk) : undefined;
     const onInputData = (chunk: Buffer): void => {
       if (socket.writableEnded || socket.destroyed) return void (release?.(chunk), stopInput());
