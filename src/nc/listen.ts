@@ -5,7 +5,7 @@ import { ResolveError, SocklabError, bindError } from '../errors.js';
 import type { ResolvedTlsServerOptions } from '../tls/options.js';
 import { formatSocketPath, prepareSocketPath, toSocketPath } from '../unix/socket-path.js';
 import { FanOutHub } from './hub.js';
-import { LendingReader } from '../pipe/lending-reader.js';
+import { LendingReader } from '../pipe/_lending-reader.js';
 import { runSession, type SessionOptions } from './session.js';
 
 /** ncat's listen port when none is given. */

@@ -3,7 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import { isUnixSocket } from '../address.js';
 import type { ProgramCommand, ProgramExit } from '../exec/program.js';
 import { CrlfEncoder } from '../pipe/crlf.js';
-import type { LendingReader } from '../pipe/lending-reader.js';
+import type { LendingReader } from '../pipe/_lending-reader.js';
 import { pipeBytes, type BytePipeOptions, type ChunkRecorder, type PipeResult } from '../pipe/byte-pipe.js';
 
 /** How one connection is served: piped to stdin/stdout, or handed to a program. */

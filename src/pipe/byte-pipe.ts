@@ -4,7 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 import { SocklabError, connectionError } from '../errors.js';
 import { CrlfEncoder } from './crlf.js';
 import { readIntoUserBuffer } from './_user-buffer.js';
-import { LendingReader } from './lending-reader.js';
+import { LendingReader } from './_lending-reader.js';
 
 /** Where each chunk went, for `-o`/`-x` logs and `-v` totals. */
 export interface ChunkRecorder {

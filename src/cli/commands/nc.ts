@@ -8,7 +8,7 @@ import { NCAT_DEFAULT_MAX_CONNS, NCAT_DEFAULT_PORT, runListen } from '../../nc/l
 import { PROXY_DEFAULT_PORTS, proxyHandshake, type ProxyDns, type ProxyType } from '../../nc/proxy-client.js';
 import { parsePortList, scanPorts } from '../../nc/scan.js';
 import { runSession, type SessionOptions } from '../../nc/session.js';
-import { LendingReader } from '../../pipe/lending-reader.js';
+import { LendingReader } from '../../pipe/_lending-reader.js';
 import { SessionLog } from '../../pipe/session-log.js';
 import { accessLists, defineCommand, parsePort, println, untilAborted, usageError, type Command, type Io, type ParsedArgs } from '../command.js';
 import { countVerbose, NC_FLAGS } from '../nc/flags.js';
