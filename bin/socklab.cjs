@@ -30,7 +30,10 @@ async function run() {
     if (err.code === 'EPIPE') process.exit(0);
   });
   const { main } = await import('../dist/src/cli/main.js');
-  const code = await main(argv, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
+  // stdin is opened as a stream only when a command reads it that way: opening it makes a pipe non-blocking,
+  // and `nc` reads a piped or redirected stdin with fs.read instead.
+  const io = { get stdin() { return process.stdin; }, stdout: process.stdout, stderr: process.stderr, signal: controller.signal };
+  const code = await main(argv, io);
   // Let buffered output reach its pipe, then exit even if stdin or a timer still holds the loop.
   process.stdout.write('', () => process.exit(code));
 }

@@ -3,6 +3,7 @@ import { formatEndpoint, socketEndpoint } from '../address.js';
 import type { AccessCheck } from '../access.js';
 import { listenOn } from '../listen.js';
 import { dial } from './dial.js';
+import { ProxyAuthenticator } from './_proxy-auth.js';
 
 /** Longest request header the proxy reads (ncat refuses overlong request lines and headers too). */
 const MAX_HEADER_BYTES = 65_536;
@@ -12,7 +13,7 @@ export interface HttpProxyServerOptions {
   port: number;
   family?: 4 | 6 | undefined;
   access?: AccessCheck | undefined;
-  /** `user:pass` that clients must send as Proxy-Authorization: Basic. */
+  /** `user:pass` that clients must send as Proxy-Authorization, Basic or Digest (a 407 offers both, as ncat's). */
   auth?: string | undefined;
   /** Each upstream connect gets this long. @default 10000 */
   connectTimeoutMs?: number;
@@ -44,6 +45,7 @@ function parseAuthority(text: string, defaultPort: number | undefined): { host: 
  */
 export async function runHttpProxyServer(options: HttpProxyServerOptions): Promise<void> {
   const report = options.report ?? (() => {});
+  const authenticator = options.auth === undefined ? undefined : new ProxyAuthenticator(options.auth);
   const host = options.host ?? (options.family === 4 ? '0.0.0.0' : '::');
   const server: Server = createServer({ allowHalfOpen: true });
   await listenOn(server, { host, port: options.port, ipv6Only: options.host === undefined && options.family === 6 }, formatEndpoint({ address: host, port: options.port }));
@@ -62,7 +64,7 @@ export async function runHttpProxyServer(options: HttpProxyServerOptions): Promi
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => {});
-    serveClient(socket, options).catch((err: Error) => {
+    serveClient(socket, options, authenticator).catch((err: Error) => {
       report(1, `Proxy request from ${formatEndpoint(peer)} failed: ${err.message}`);
       socket.destroy();
     });
@@ -96,16 +98,16 @@ function readHeader(socket: Socket): Promise<string | undefined> {
   });
 }
 
-async function serveClient(socket: Socket, options: HttpProxyServerOptions): Promise<void> {
+async function serveClient(socket: Socket, options: HttpProxyServerOptions, authenticator: ProxyAuthenticator | undefined): Promise<void> {
   const header = await readHeader(socket);
   const [requestLine = '', ...fields] = (header ?? '').split('\r\n');
   const request = /^([A-Z]+) (\S+) HTTP\/(1\.[01])$/.exec(requestLine);
   if (!request) return reply(socket, 400);
   const [, method, uri, version] = request;
-  if (options.auth !== undefined) {
-    const expected = `basic ${Buffer.from(options.auth).toString('base64')}`.toLowerCase();
-    const given = fields.find((field) => /^proxy-authorization:/i.test(field))?.replace(/^[^:]*:\s*/, '').toLowerCase();
-    if (given !== expected) return reply(socket, 407, 'Proxy-Authenticate: Basic realm="socklab"\r\n');
+  if (authenticator) {
+    const given = fields.find((field) => /^proxy-authorization:/i.test(field))?.replace(/^[^:]*:\s*/, '');
+    const verdict = authenticator.check(given, method!);
+    if (verdict !== 'ok') return reply(socket, 407, authenticator.challenge(verdict === 'stale'));
   }
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   if (method === 'CONNECT') {

@@ -1,10 +1,11 @@
 import { createServer, type ListenOptions, type Server, type Socket } from 'node:net';
 import { formatEndpoint, socketEndpoint } from '../address.js';
 import type { AccessCheck } from '../access.js';
-import { SocklabError, bindError } from '../errors.js';
+import { ResolveError, SocklabError, bindError } from '../errors.js';
 import type { ResolvedTlsServerOptions } from '../tls/options.js';
 import { formatSocketPath, prepareSocketPath, toSocketPath } from '../unix/socket-path.js';
 import { FanOutHub } from './hub.js';
+import { LendingReader } from '../pipe/_lending-reader.js';
 import { runSession, type SessionOptions } from './session.js';
 
 /** ncat's listen port when none is given. */
@@ -89,6 +90,7 @@ export async function runListen(options: NcListenOptions): Promise<void> {
       // One client only: nobody else gets in while it is served.
       server.close();
       report(1, `Connection from ${formatEndpoint(socketEndpoint(socket, 'remote'))}`);
+      reportAlpn(socket, options);
       await runSession(socket, options.session);
       return;
     }
@@ -105,7 +107,8 @@ function serveMany(server: Server, event: string, options: NcListenOptions, admi
   const hub = session.exec
     ? undefined
     : new FanOutHub({
-        input: session.input,
+        // The fan-out reads stdin as a stream (the CLI gives -k no LendingReader).
+        input: session.input instanceof LendingReader ? undefined : session.input,
         output: session.output,
         broker: options.broker === true,
         sendOnly: session.sendOnly === true,
@@ -127,6 +130,7 @@ function serveMany(server: Server, event: string, options: NcListenOptions, admi
     server.on(event, (socket: Socket) => {
       if (admit && !admit(socket)) return;
       report(1, `Connection from ${formatEndpoint(socketEndpoint(socket, 'remote'))}`);
+      reportAlpn(socket, options);
       if (session.idleTimeoutMs !== undefined && session.idleTimeoutMs !== Infinity) {
         socket.setTimeout(session.idleTimeoutMs, () => socket.destroy());
       }
@@ -154,10 +158,19 @@ async function bind(options: NcListenOptions): Promise<Server> {
   return server;
 }
 
+/** With --ssl-alpn, -v says which protocol the client and we agreed on. */
+function reportAlpn(socket: Socket, options: NcListenOptions): void {
+  if (!options.tls?.alpnProtocols) return;
+  const agreed = (socket as import('node:tls').TLSSocket).alpnProtocol;
+  options.report?.(1, agreed ? `SSL: ALPN protocol ${agreed}` : 'SSL: no ALPN protocol agreed');
+}
+
 /** `server.listen` as a promise; a failed bind rejects with the {@link bindError} naming `where`. */
 function listen(server: Server, where: ListenOptions, label: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', (err) => reject(bindError(label, err)));
+    // A listen address that is a name that does not resolve is a resolve error, as in connect mode.
+    const unresolved = (err: Error): boolean => ['ENOTFOUND', 'EAI_AGAIN'].includes((err as NodeJS.ErrnoException).code ?? '');
+    server.once('error', (err) => reject(unresolved(err) && where.host ? new ResolveError(where.host, err) : bindError(label, err)));
     server.listen(where, () => {
       server.removeAllListeners('error');
       resolve();

@@ -13,12 +13,18 @@ export interface ProxyHandshake {
   /** Where the proxy should connect. */
   host: string;
   port: number;
-  /** `user:pass` (HTTP Basic, SOCKS5 RFC 1929); for SOCKS4 the part before ':' is the user id. */
+  /** `user:pass` (HTTP Basic or Digest, SOCKS5 RFC 1929); for SOCKS4 the part before ':' is the user id. */
   auth?: string | undefined;
   /** Who resolves `host`. @default 'remote' (socks4: 'local', as ncat) */
   dns?: ProxyDns | undefined;
   /** The handshake must be over within this long. @default 10000 */
   timeoutMs?: number;
+  /**
+   * HTTP with `auth`: a new connection to the proxy. Given, the credentials are sent as ncat does: a CONNECT
+   * without them first, then, on 407, a new connection answering the proxy's challenge (Digest when offered, else
+   * Basic). Without it they go as Basic in the first CONNECT.
+   */
+  reconnect?: (() => Promise<Socket>) | undefined;
 }
 
 function proxyError(message: string): SocklabError {
@@ -98,34 +104,64 @@ async function targetAddress(host: string, dns: ProxyDns): Promise<{ ip?: string
 
 /**
  * Asks the proxy on `socket` (already connected to it) for a tunnel to `host:port`: SOCKS4/4a, SOCKS5 (RFC 1928,
- * no auth or user/password RFC 1929) or HTTP CONNECT (RFC 9110 §9.3.6, Basic auth). Resolves once the tunnel is
+ * no auth or user/password RFC 1929) or HTTP CONNECT (RFC 9110 §9.3.6, Basic or Digest auth). Resolves once the tunnel is
  * open; the socket then carries the target's bytes.
  *
  * @throws {SocklabError} SL_ERR_PROXY with the proxy's answer when it refuses
  * @example await proxyHandshake(socket, { type: 'socks5', host: 'example.com', port: 80 });
  */
-export async function proxyHandshake(socket: Socket, options: ProxyHandshake): Promise<void> {
+export function proxyHandshake(socket: Socket, options: ProxyHandshake): Promise<Socket> {
+  return handshake(socket, options, undefined);
+}
+
+/** With `authorization`: the Proxy-Authorization value for this connection's CONNECT (after a 407). */
+async function handshake(socket: Socket, options: ProxyHandshake, authorization: string | undefined): Promise<Socket> {
   const reader = new HandshakeReader(socket);
   const timer = setTimeout(() => socket.destroy(proxyError(`The proxy did not open the tunnel within ${options.timeoutMs ?? 10_000} ms`)), options.timeoutMs ?? 10_000);
   try {
     const dns = options.dns ?? (options.type === 'socks4' ? 'local' : 'remote');
-    if (options.type === 'http') await httpConnect(socket, reader, options);
-    else if (options.type === 'socks5') await socks5(socket, reader, options, await targetAddress(options.host, dns));
+    if (options.type === 'http') {
+      const first = authorization === undefined;
+      const challenged = await httpConnect(socket, reader, options, first && !options.reconnect ? basic(options.auth) : authorization, first);
+      if (challenged === undefined) return socket;
+      socket.destroy();
+      return await handshake(await options.reconnect!(), options, challenged);
+    }
+    if (options.type === 'socks5') await socks5(socket, reader, options, await targetAddress(options.host, dns));
     else await socks4(socket, reader, options, await targetAddress(options.host, dns));
+    return socket;
   } finally {
     clearTimeout(timer);
     reader.release();
   }
 }
 
-async function httpConnect(socket: Socket, reader: HandshakeReader, options: ProxyHandshake): Promise<void> {
+const basic = (auth: string | undefined): string | undefined => (auth === undefined ? undefined : `Basic ${Buffer.from(auth).toString('base64')}`);
+
+/**
+ * One CONNECT. Resolves undefined once the tunnel is open; with credentials still to send (`reconnect`), a 407
+ * resolves with the Proxy-Authorization value that answers its challenge (for the next connection).
+ */
+async function httpConnect(socket: Socket, reader: HandshakeReader, options: ProxyHandshake, authorization: string | undefined, mayRetry: boolean): Promise<string | undefined> {
   const authority = isIP(options.host) === 6 ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
-  const auth = options.auth === undefined ? '' : `Proxy-Authorization: Basic ${Buffer.from(options.auth).toString('base64')}\r\n`;
+  const auth = authorization === undefined ? '' : `Proxy-Authorization: ${authorization}\r\n`;
   socket.write(`CONNECT ${authority} HTTP/1.0\r\nHost: ${authority}\r\n${auth}\r\n`);
   const header = (await reader.header()).toString('latin1');
   const status = /^HTTP\/1\.[01] (\d{3})[^\r\n]*/.exec(header);
   if (!status) throw proxyError(`The HTTP proxy answered something else than HTTP: ${JSON.stringify(header.slice(0, 60))}`);
+  if (status[1] === '407' && mayRetry && options.reconnect && options.auth !== undefined) {
+    const { parseChallenges, digestAuthorization } = await import('./_http-digest.js');
+    const fields = header.split('\r\n').filter((line) => /^proxy-authenticate:/i.test(line)).map((line) => line.replace(/^[^:]*:\s*/, ''));
+    const challenges = parseChallenges(fields);
+    const [user, password = ''] = options.auth.split(/:(.*)/s);
+    const digest = challenges.find((challenge) => challenge.scheme === 'digest');
+    const answer = digest && digestAuthorization(digest, user!, password, 'CONNECT', authority);
+    if (answer) return answer;
+    if (challenges.some((challenge) => challenge.scheme === 'basic')) return basic(options.auth);
+    throw proxyError(`The HTTP proxy asks for authentication socklab nc cannot give: ${fields.join('; ') || status[0]}`);
+  }
   if (status[1] !== '200') throw proxyError(`The HTTP proxy refused CONNECT ${authority}: ${status[0]}`);
+  return undefined;
 }
 
 const SOCKS5_REPLIES: Record<number, string> = {

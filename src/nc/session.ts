@@ -3,12 +3,15 @@ import type { Readable, Writable } from 'node:stream';
 import { isUnixSocket } from '../address.js';
 import type { ProgramCommand, ProgramExit } from '../exec/program.js';
 import { CrlfEncoder } from '../pipe/crlf.js';
-import { pipeSocket, type BytePipeOptions, type ChunkRecorder, type PipeResult } from '../pipe/byte-pipe.js';
+import type { LendingReader } from '../pipe/_lending-reader.js';
+import { pipeBytes, type BytePipeOptions, type ChunkRecorder, type PipeResult } from '../pipe/byte-pipe.js';
 
 /** How one connection is served: piped to stdin/stdout, or handed to a program. */
 export interface SessionOptions {
-  input?: Readable | undefined;
+  input?: Readable | LendingReader | undefined;
   output?: Writable | undefined;
+  /** `output`'s descriptor, written directly (see {@link BytePipeOptions.outputFd}). */
+  outputFd?: number | undefined;
   sendOnly?: boolean;
   recvOnly?: boolean;
   noShutdown?: boolean;
@@ -49,7 +52,7 @@ export function ncatEnvironment(socket: Socket, proto: 'TCP' | 'UDP'): Record<st
 }
 
 /**
- * Serves one connected socket until it is done, by ncat's rules (see {@link pipeSocket}), or runs the program
+ * Serves one connected socket until it is done, by ncat's rules (see {@link pipeBytes}), or runs the program
  * on it. Resolves when the session is over; the socket is destroyed by then. Rejects (reset, idle timeout)
  * with a SocklabError.
  */
@@ -76,10 +79,11 @@ export async function runSession(socket: Socket, options: SessionOptions): Promi
     return { kind: 'exec', exit };
   }
   try {
-    const pipe = await pipeSocket({
+    const pipe = await pipeBytes({
       socket,
       input: options.recvOnly ? undefined : options.input,
       output: options.sendOnly ? undefined : options.output,
+      outputFd: options.outputFd,
       shutdown: !options.noShutdown,
       endOnInputEnd: options.sendOnly === true,
       halfOpen: options.halfOpen === true,

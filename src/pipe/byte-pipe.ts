@@ -1,7 +1,10 @@
+import { writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { SocklabError, connectionError } from '../errors.js';
 import { CrlfEncoder } from './crlf.js';
+import { readIntoUserBuffer } from './_user-buffer.js';
+import { LendingReader } from './_lending-reader.js';
 
 /** Where each chunk went, for `-o`/`-x` logs and `-v` totals. */
 export interface ChunkRecorder {
@@ -44,10 +47,24 @@ export interface BytePipeOptions {
    * as ncat's "the peer's FIN ends it". 0 stops sending at the peer's FIN. @default 250
    */
   inputGraceAfterPeerEndMs?: number;
+  /**
+   * `output`'s file descriptor (stdout: 1), written with writeSync as Node writes a process's stdout anyway (a file,
+   * a pipe or a terminal on Linux). With it a plain socket reads into one reused buffer instead of a fresh one
+   * per read. A descriptor that would block (a non-blocking pipe) hands the rest to `output`. @default undefined
+   */
+  outputFd?: number | undefined;
   /** Sees every chunk both ways, in order. */
   log?: ChunkRecorder | undefined;
   /** Ends the pipe early (SIGINT). */
   signal?: AbortSignal | undefined;
+}
+
+/** One read from the socket at most, with `outputFd` (Node's own reads are 64 KiB). */
+const RECEIVE_BUFFER_BYTES = 256 * 1024;
+
+/** {@link BytePipeOptions} whose input may also be a LendingReader (nc's stdin on a pipe or a file). */
+export interface LendingPipeOptions extends Omit<BytePipeOptions, 'input'> {
+  input?: Readable | LendingReader | undefined;
 }
 
 /** Why a pipe ended without an error. */
@@ -84,6 +101,11 @@ export interface PipeResult {
  * socket.destroy();
  */
 export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
+  return pipeBytes(options);
+}
+
+/** {@link pipeSocket}, with a LendingReader allowed as the input. */
+export function pipeBytes(options: LendingPipeOptions): Promise<PipeResult> {
   const { socket, input, output, log, signal } = options;
   const shutdown = options.shutdown ?? true;
   const delayMs = options.delayMs ?? 0;
@@ -177,6 +199,26 @@ export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
       if (output.writableLength > 0) output.once('drain', close);
       else close();
     };
+    // The same with `outputFd`: the bytes sit in the reused buffer, so they are written (or copied) before returning.
+    const onSocketBytes = (length: number, buffer: Buffer): void => {
+      result.bytesReceived += length;
+      if (!output || settled) return;
+      const bytes = buffer.subarray(0, length);
+      log?.record(bytes);
+      let written = 0;
+      // Bytes still queued in the stream go first: then this chunk joins them there.
+      if (output.writableLength === 0) {
+        try {
+          while (written < length) written += writeSync(options.outputFd!, bytes, written, length - written);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return onOutputError();
+        }
+      }
+      if (written < length && !output.write(Buffer.from(bytes.subarray(written)))) {
+        socket.pause();
+        output.once('drain', resumeSocket);
+      }
+    };
     const onSocketError = (err: Error): void => fail(connectionError(peer, err));
     // A close without FIN or error: the socket was destroyed under us (by the caller, or a TLS layer).
     const onSocketClose = (): void => finish('peer-closed');
@@ -191,12 +233,17 @@ export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
       input?.off('data', onInputData);
       input?.pause();
     };
+    // A LendingReader lends its buffers: each goes back once the socket has handed its bytes to the kernel.
+    const release = input instanceof LendingReader ? (chunk: Buffer) => input.release(chunk) : undefined;
     const onInputData = (chunk: Buffer): void => {
-      if (socket.writableEnded || socket.destroyed) return stopInput();
+      if (socket.writableEnded || socket.destroyed) return void (release?.(chunk), stopInput());
       const bytes = crlf ? crlf.encode(chunk) : chunk;
       result.bytesSent += bytes.length;
       log?.record(bytes);
-      const flushed = socket.write(bytes);
+      let flushed: boolean;
+      if (!release) flushed = socket.write(bytes);
+      else if (bytes !== chunk) flushed = (release(chunk), socket.write(bytes));
+      else flushed = socket.write(bytes, () => release(chunk));
       if (draining) {
         draining = false;
         flowing = true;
@@ -227,7 +274,8 @@ export function pipeSocket(options: BytePipeOptions): Promise<PipeResult> {
 
     if (signal?.aborted) return finish('aborted');
     signal?.addEventListener('abort', onAbort, { once: true });
-    socket.on('data', onSocketData);
+    const reused = output && options.outputFd !== undefined && readIntoUserBuffer(socket, Buffer.allocUnsafeSlow(RECEIVE_BUFFER_BYTES), onSocketBytes);
+    if (!reused) socket.on('data', onSocketData);
     socket.on('end', onSocketEnd);
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);

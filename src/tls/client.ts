@@ -11,6 +11,7 @@ function connectOptionsFor(options: ResolvedTlsClientOptions, identity: string):
     // SNI carries host names only (RFC 6066 §3): never an IP literal.
     ...(isIP(identity) === 0 ? { servername: identity } : {}),
     secureContext: options.context,
+    ...(options.alpnProtocols ? { ALPNProtocols: [...options.alpnProtocols] } : {}),
     rejectUnauthorized: false,
     checkServerIdentity: () => undefined,
     // Not in the typings, but passed to the TLSSocket: after the server's close_notify we may still send.

@@ -56,6 +56,8 @@ export interface TlsClientOptions {
   minVersion?: TlsVersion;
   /** The handshake must finish this long after the TCP connect. @default DEFAULTS.handshakeTimeoutMs */
   handshakeTimeoutMs?: number;
+  /** ALPN protocols to offer, in order of preference (`h2`, `http/1.1`). @default none */
+  alpnProtocols?: string[];
 }
 
 export interface ResolvedTlsServerOptions {
@@ -66,6 +68,8 @@ export interface ResolvedTlsServerOptions {
   readonly certificate: CertificateSummary;
   /** True when the certificate was made at start. */
   readonly selfSigned: boolean;
+  /** ALPN protocols the server accepts, in its order of preference. @default none */
+  readonly alpnProtocols?: readonly string[] | undefined;
 }
 
 export interface ResolvedTlsClientOptions {
@@ -75,6 +79,7 @@ export interface ResolvedTlsClientOptions {
    */
   readonly context: SecureContext;
   readonly servername: string | undefined;
+  readonly alpnProtocols: readonly string[] | undefined;
   readonly fingerprint: string | undefined;
   readonly insecure: boolean;
   readonly minVersion: TlsVersion;
@@ -133,6 +138,7 @@ export function resolveTlsClientOptions(options: TlsClientOptions | true): Resol
   return Object.freeze({
     context,
     servername: given.servername,
+    alpnProtocols: given.alpnProtocols === undefined ? undefined : Object.freeze([...given.alpnProtocols]),
     fingerprint: given.fingerprint === undefined ? undefined : parseFingerprint(given.fingerprint),
     insecure: given.insecure === true,
     minVersion,

@@ -36,6 +36,7 @@ function destroyOnRenegotiation(this: TLSSocket, err: Error & { code?: string })
 export function createTlsListener(options: ResolvedTlsServerOptions): TlsServer {
   return createServer({
     ...options.context,
+    ...(options.alpnProtocols ? { ALPNProtocols: [...options.alpnProtocols] } : {}),
     minVersion: options.minVersion,
     handshakeTimeout: options.handshakeTimeoutMs,
     // Not during the handshake: a client that sends FIN before finishing must free its socket at once, not at

@@ -29,10 +29,24 @@ test('-n/--nodns: a host name is refused without a lookup, an IP address connect
   eachNetcat(t, async (t, nc) => {
     const named = startNc(t, nc, ['-n', 'localhost', '9']);
     named.endInput();
-    // ncat exits 2 here, socklab nc 1 (SL_ERR_RESOLVE is a network error in its exit codes): both refuse.
-    assert.equal(await named.exitWithin(5000), nc === 'ncat' ? 2 : 1);
+    // ncat: 'Could not resolve hostname "localhost": Name or service not known. QUITTING.', exit 2.
+    assert.equal(await named.exitWithin(5000), 2, named.stderr);
+    assert.match(named.stderr, /resolve.*"localhost"/i);
+    assert.equal(named.stderr.trim().split('\n').length, 1, named.stderr);
+    if (nc === 'socklab') assert.match(named.stderr, /\[SL_ERR_RESOLVE\]$/m);
     const { nc: server, port } = await listenNc(t, nc, []);
     const byAddress = startNc(t, nc, ['-n', '127.0.0.1', String(port)]);
     byAddress.write('abc\n');
     assert.equal((await server.waitOutput('abc\n')).toString(), 'abc\n');
+  }));
+
+test('a host name that does not resolve exits 2 in connect, -z and listen mode, with one line', (t) =>
+  eachNetcat(t, async (t, nc) => {
+    for (const args of [['no-such-host.invalid', '9'], ['-z', 'no-such-host.invalid', '9'], ['-l', 'no-such-host.invalid', '9']]) {
+      const child = startNc(t, nc, args);
+      child.endInput();
+      assert.equal(await child.exitWithin(5000), 2, `${args.join(' ')}: ${child.stderr}`);
+      assert.equal(child.stderr.trim().split('\n').length, 1, child.stderr);
+      assert.match(child.stderr, /no-such-host\.invalid/);
+    }
   }));

@@ -1,19 +1,24 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import { formatEndpoint } from '../../address.js';
 import { SocklabError } from '../../errors.js';
-import { dial } from '../../nc/dial.js';
+import { dial, type DialOptions } from '../../nc/dial.js';
 import { NCAT_DEFAULT_MAX_CONNS, NCAT_DEFAULT_PORT, runListen } from '../../nc/listen.js';
 import { PROXY_DEFAULT_PORTS, proxyHandshake, type ProxyDns, type ProxyType } from '../../nc/proxy-client.js';
 import { parsePortList, scanPorts } from '../../nc/scan.js';
 import { runSession, type SessionOptions } from '../../nc/session.js';
+import { LendingReader } from '../../pipe/_lending-reader.js';
 import { SessionLog } from '../../pipe/session-log.js';
 import { accessLists, defineCommand, parsePort, println, untilAborted, usageError, type Command, type Io, type ParsedArgs } from '../command.js';
 import { countVerbose, NC_FLAGS } from '../nc/flags.js';
 import { accessFrom, checkCombinations, execFrom, targetFrom, timeFlag, type NcValues } from '../nc/options.js';
 
-/** Errors that are not about the network: ncat exits 2 for them (a file that cannot be read, a bad certificate). */
-const LOCAL_ERRORS = new Set(['SL_ERR_LOG_FILE', 'SL_ERR_TLS_CONFIG', 'SL_ERR_EXEC']);
+/**
+ * Errors ncat exits 2 for, not 1: not about the network (a file that cannot be read, a bad certificate), and a
+ * host name that does not resolve (or -n with a name), in every mode.
+ */
+const LOCAL_ERRORS = new Set(['SL_ERR_LOG_FILE', 'SL_ERR_TLS_CONFIG', 'SL_ERR_EXEC', 'SL_ERR_RESOLVE']);
 
 const command = defineCommand({
   name: 'nc',
@@ -23,7 +28,7 @@ const command = defineCommand({
     'Bytes pass through untouched both ways; stdout carries only what the peer sent, every diagnostic goes to',
     'stderr (-v, -vv). The end of stdin sends FIN and nc keeps reading until the peer closes; the peer\'s FIN',
     'ends nc. Listen mode serves one client, then exits; -k serves any number at once.',
-    'Exit codes (as ncat): 0 success, 1 a network error, 2 anything else (bad option, unreadable file).',
+    'Exit codes (as ncat): 0 success, 1 a network error, 2 anything else (bad option, unreadable file, a host name that does not resolve).',
     'Times take ncat\'s units: 500ms, 2s, 1m, 1h (a bare number is seconds).',
   ].join('\n'),
   positionals: [
@@ -75,6 +80,7 @@ async function runNc(args: ParsedArgs<typeof NC_FLAGS>, io: Io): Promise<number>
 
 type Report = (level: number, line: string) => void;
 
+
 async function dispatch(values: NcValues, positionals: string[], io: Io, report: Report): Promise<number> {
   const target = targetFrom(values, positionals, NCAT_DEFAULT_PORT);
   const family = values.ipv4 ? 4 : values.ipv6 ? 6 : undefined;
@@ -89,8 +95,9 @@ async function dispatch(values: NcValues, positionals: string[], io: Io, report:
   }
   const log = SessionLog.open({ outputPath: values.output, hexPath: values['hex-dump'], append: values['append-output'] === true });
   const session: SessionOptions = {
-    input: io.stdin,
+    input: stdinFor(values, io),
     output: io.stdout,
+    outputFd: io.stdout === process.stdout ? 1 : undefined,
     sendOnly: values['send-only'] === true,
     recvOnly: values['recv-only'] === true,
     noShutdown: values['no-shutdown'] === true,
@@ -110,7 +117,7 @@ async function dispatch(values: NcValues, positionals: string[], io: Io, report:
     if (values.udp) {
       const { runUdpConnect, runUdpListen } = await import('../../nc/udp.js');
       // UDP has no FIN: the end of stdin ends the client at once unless -q says to wait for replies.
-      const udp = { ...session, quitAfterInputEndMs: timeFlag(values, 'quit') ?? 0, report, signal: io.signal };
+      const udp = { ...session, input: io.stdin, quitAfterInputEndMs: timeFlag(values, 'quit') ?? 0, report, signal: io.signal };
       if (values.listen) {
         const onListening = (): void => void (values.test && println(io.stderr, 'NCAT TEST: LISTEN'));
         await runUdpListen({ ...udp, host: target.host, port: target.port, family, keepOpen: values['keep-open'] === true, exec: session.exec, onListening });
@@ -146,7 +153,7 @@ async function dispatch(values: NcValues, positionals: string[], io: Io, report:
     }
     const connectTimeoutMs = timeFlag(values, 'wait') ?? Infinity;
     const proxy = values.proxy === undefined ? undefined : proxyFrom(values.proxy, values['proxy-type'] ?? 'http');
-    const { socket, target: where } = await dial({
+    const dialOptions: DialOptions = {
       host: proxy?.host ?? target.host!,
       port: proxy?.port ?? target.port,
       path: target.path,
@@ -156,16 +163,21 @@ async function dispatch(values: NcValues, positionals: string[], io: Io, report:
       localPort: values['source-port'],
       connectTimeoutMs,
       signal: io.signal,
-    });
+    };
+    const { socket, target: where } = await dial(dialOptions);
     let stream: Socket = socket;
     if (proxy) {
       const auth = values['proxy-auth'] ?? process.env['NCAT_PROXY_AUTH'];
-      await proxyHandshake(socket, { type: proxy.type, host: target.host!, port: target.port, auth, dns: values['proxy-dns'] as ProxyDns | undefined });
+      // ncat's order for HTTP: no credentials first, then on 407 a new connection answering the challenge.
+      const reconnect = async (): Promise<Socket> => (await dial(dialOptions)).socket;
+      stream = await proxyHandshake(socket, { type: proxy.type, host: target.host!, port: target.port, auth, dns: values['proxy-dns'] as ProxyDns | undefined, reconnect });
       report(1, `Connected to proxy ${where}, tunnel to ${target.host}:${target.port} open.`);
     }
     if (values.ssl) {
       const { startNcTlsClient } = await import('../nc/tls.js');
-      stream = await startNcTlsClient(values, socket, target.host ?? 'localhost', where, io.signal);
+      const secure = await startNcTlsClient(values, stream, target.host ?? 'localhost', where, io.signal);
+      if (values['ssl-alpn'] !== undefined) report(1, secure.alpnProtocol ? `SSL: ALPN protocol ${secure.alpnProtocol}` : 'SSL: no ALPN protocol agreed');
+      stream = secure;
     }
     report(1, `Connected to ${where}.`);
     const result = await runSession(stream, session);
@@ -207,6 +219,24 @@ function proxyFrom(text: string, type: string): { host: string; port: number; ty
 }
 
 /**
+ * The process's stdin, read into a few reused buffers when it is a pipe or a file and one session uses it
+ * (connect mode, one-shot listen without -e): the fast path for `cmd | nc host port`. Anything else (a terminal,
+ * -k's fan-out, UDP, a caller's own streams) gets the stream.
+ */
+function stdinFor(values: NcValues, io: Io): Readable | LendingReader {
+  const single = !values.udp && !values['keep-open'] && !values.broker && execFrom(values) === undefined && !values['recv-only'];
+  if (!single || io.stdout !== process.stdout) return io.stdin;
+  let stat;
+  try {
+    stat = fstatSync(0);
+  } catch {
+    return io.stdin; // no stdin at all: the stream says so in its own way
+  }
+  const kind = stat.isFile() ? 'file' : stat.isFIFO() ? 'pipe' : undefined;
+  return (kind && LendingReader.open(0, () => io.stdin as Socket, kind)) || io.stdin;
+}
+
+/**
  * Closes stdout at the peer's FIN, so the program reading it sees its end while nc may still run (-k). Node never
  * closes fd 1 itself; /dev/null takes its place (the lowest free descriptor) so nothing else is opened as fd 1.
  */
@@ -231,6 +261,7 @@ async function scan(values: NcValues, host: string, portText: string | undefined
   let open = 0;
   const options = { host, family, noDns: values.nodns === true, localAddress: values.source, connectTimeoutMs: timeFlag(values, 'wait') ?? 5000, signal: io.signal };
   for await (const result of scanPorts(options, ports)) {
+    if (result.error?.code === 'SL_ERR_RESOLVE') throw result.error;
     if (result.open) {
       open++;
       println(io.stderr, `socklab nc: ${result.target} open`);

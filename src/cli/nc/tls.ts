@@ -11,13 +11,13 @@ import type { NcValues } from './options.js';
  * given, as ncat does; then the chain and the name are checked.
  */
 export async function startNcTlsClient(values: NcValues, socket: Socket, host: string, target: string, signal: AbortSignal): Promise<TLSSocket> {
-  if (values['ssl-alpn'] !== undefined) throw usageError('--ssl-alpn is not supported by socklab nc yet');
   const verify = values['ssl-verify'] === true || values['ssl-trustfile'] !== undefined;
   if (values.fingerprint !== undefined && verify) throw usageError('--fingerprint replaces --ssl-verify/--ssl-trustfile: give one or the other');
   const options = resolveTlsClientOptions({
     ...(values['ssl-trustfile'] === undefined ? {} : { ca: readPemFile('CA', values['ssl-trustfile']) }),
     ...(values['ssl-servername'] === undefined ? {} : { servername: values['ssl-servername'] }),
     ...(values.fingerprint === undefined ? {} : { fingerprint: values.fingerprint }),
+    ...alpnFrom(values),
     insecure: !verify && values.fingerprint === undefined,
   });
   return startTlsClient(socket, options, host, target, signal);
@@ -27,9 +27,21 @@ export async function startNcTlsClient(values: NcValues, socket: Socket, host: s
 export async function ncTlsServerOptions(values: NcValues, host: string | undefined): Promise<{ tls: ResolvedTlsServerOptions; lines: string[] }> {
   if ((values['ssl-cert'] === undefined) !== (values['ssl-key'] === undefined)) throw usageError('Give both --ssl-cert and --ssl-key, or neither for a self-signed certificate');
   const files = values['ssl-cert'] === undefined ? undefined : { cert: readPemFile('certificate', values['ssl-cert']), key: readPemFile('key', values['ssl-key']!) };
-  const tls = await resolveTlsServerOptions(files ?? true, host ?? 'localhost');
+  const tls = { ...(await resolveTlsServerOptions(files ?? true, host ?? 'localhost')), ...alpnFrom(values) };
   const lines = tls.selfSigned
     ? [`SSL: self-signed certificate made at start (use --ssl-cert and --ssl-key for a permanent one)`, `SSL: fingerprint ${tls.certificate.fingerprint256} (socklab nc --ssl --fingerprint ${tls.certificate.fingerprint256} HOST PORT)`]
     : [`SSL: certificate ${tls.certificate.subject}, fingerprint ${tls.certificate.fingerprint256}`];
   return { tls, lines };
+}
+
+/**
+ * `--ssl-alpn h2,http/1.1`: the protocols offered (connect mode) or accepted (listen mode, where ncat refuses the
+ * option), in order of preference.
+ */
+function alpnFrom(values: NcValues): { alpnProtocols?: string[] } {
+  const text = values['ssl-alpn'];
+  if (text === undefined) return {};
+  const protocols = text.split(',');
+  if (protocols.some((name) => name.length === 0 || name.length > 255)) throw usageError(`--ssl-alpn takes a comma-separated list of protocol names (1-255 bytes each); got '${text}'`);
+  return { alpnProtocols: protocols };
 }
