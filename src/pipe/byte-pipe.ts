@@ -41,10 +41,11 @@ export interface BytePipeOptions {
    */
   halfOpen?: boolean;
   /**
-   * After the peer's FIN (without `halfOpen`), how long the input has to show that it is still flowing. Input that
-   * gives a chunk in that time is sent to its end, so a listener that half-closed at once (`nc -l > file <
-   * /dev/null`) still gets the whole file; input that gives nothing (an idle terminal or pipe) ends the pipe then,
-   * as ncat's "the peer's FIN ends it". 0 stops sending at the peer's FIN. @default 250
+   * After the peer's FIN (without `halfOpen`), how long a silence of the input means it is idle. Input that gives a
+   * chunk before it has been silent that long (counted from its last chunk, or the pipe's start) is sent to its end,
+   * so a listener that half-closed at once (`nc -l > file < /dev/null`) still gets the whole file; input already
+   * silent that long (an idle terminal or pipe) ends the pipe at the FIN, as ncat's "the peer's FIN ends it".
+   * 0 stops sending at the peer's FIN. @default 250
    */
   inputGraceAfterPeerEndMs?: number;
   /**
@@ -171,6 +172,10 @@ export function pipeBytes(options: LendingPipeOptions): Promise<PipeResult> {
     // (then it is sent to its end, however slowly it comes).
     let draining = false;
     let flowing = false;
+    // When the input last showed it flows (its start counts: a program feeding it may still be starting), and
+    // whether we paused it ourselves (backpressure, --delay), when its silence says nothing.
+    let inputActiveAt = performance.now();
+    let inputHeld = false;
     const endAfterPeer = (): void => {
       draining = false;
       stopInput();
@@ -187,7 +192,10 @@ export function pipeBytes(options: LendingPipeOptions): Promise<PipeResult> {
       // What we still had queued for the peer goes out before the pipe is over (the caller destroys the socket).
       const done = (): void => {
         if (keepSending || flowing) return;
-        if (draining) graceTimer = setTimeout(endAfterPeer, graceMs);
+        // Input already silent for the whole grace ends the pipe now, not a grace later (an idle stdin at the end of
+        // every transfer would otherwise cost each one 250 ms).
+        const graceLeft = inputHeld ? graceMs : graceMs - (performance.now() - inputActiveAt);
+        if (draining && graceLeft > 0) graceTimer = setTimeout(endAfterPeer, graceLeft);
         else endAfterPeer();
       };
       if (!output) return done();
@@ -227,6 +235,8 @@ export function pipeBytes(options: LendingPipeOptions): Promise<PipeResult> {
     // Input → peer.
     const resumeInput = (): void => {
       if (settled) return;
+      inputHeld = false;
+      inputActiveAt = performance.now();
       input?.resume();
     };
     const stopInput = (): void => {
@@ -237,6 +247,7 @@ export function pipeBytes(options: LendingPipeOptions): Promise<PipeResult> {
     const release = input instanceof LendingReader ? (chunk: Buffer) => input.release(chunk) : undefined;
     const onInputData = (chunk: Buffer): void => {
       if (socket.writableEnded || socket.destroyed) return void (release?.(chunk), stopInput());
+      inputActiveAt = performance.now();
       const bytes = crlf ? crlf.encode(chunk) : chunk;
       result.bytesSent += bytes.length;
       log?.record(bytes);
@@ -250,9 +261,11 @@ export function pipeBytes(options: LendingPipeOptions): Promise<PipeResult> {
         clearTimeout(graceTimer);
       }
       if (delayMs > 0) {
+        inputHeld = true;
         input!.pause();
         delayTimer = setTimeout(() => (flushed ? resumeInput() : socket.once('drain', resumeInput)), delayMs);
       } else if (!flushed) {
+        inputHeld = true;
         input!.pause();
         socket.once('drain', resumeInput);
       }
