@@ -42,10 +42,10 @@ export interface BytePipeOptions {
   halfOpen?: boolean;
   /**
    * After the peer's FIN (without `halfOpen`), how long a silence of the input means it is idle. Input that gives a
-   * chunk before it has been silent that long (counted from its last chunk, or the pipe's start) is sent to its end,
-   * so a listener that half-closed at once (`nc -l > file < /dev/null`) still gets the whole file; input already
-   * silent that long (an idle terminal or pipe) ends the pipe at the FIN, as ncat's "the peer's FIN ends it".
-   * 0 stops sending at the peer's FIN. @default 250
+   * chunk before it has been silent that long (counted from its last chunk, or from the pipe's start unless the
+   * input is a terminal) is sent to its end, so a listener that half-closed at once (`nc -l > file < /dev/null`)
+   * still gets the whole file; input already silent that long (an idle pipe, a terminal nobody types in) ends the
+   * pipe at the FIN, as ncat's "the peer's FIN ends it". 0 stops sending at the peer's FIN. @default 250
    */
   inputGraceAfterPeerEndMs?: number;
   /**
@@ -172,9 +172,10 @@ export function pipeBytes(options: LendingPipeOptions): Promise<PipeResult> {
     // (then it is sent to its end, however slowly it comes).
     let draining = false;
     let flowing = false;
-    // When the input last showed it flows (its start counts: a program feeding it may still be starting), and
-    // whether we paused it ourselves (backpressure, --delay), when its silence says nothing.
-    let inputActiveAt = performance.now();
+    // When the input last showed it flows (its start counts: a program feeding a pipe may still be starting; a
+    // terminal flows only when someone types), and whether we paused it ourselves (backpressure, --delay), when its
+    // silence says nothing.
+    let inputActiveAt = (input as { isTTY?: boolean } | undefined)?.isTTY === true ? -Infinity : performance.now();
     let inputHeld = false;
     const endAfterPeer = (): void => {
       draining = false;

@@ -92,3 +92,18 @@ test('input that gives nothing within the grace after the FIN (it had flowed jus
   assert.ok(endedAt - lastChunkAt >= GRACE_MS - 50, `ended ${Math.round(endedAt - lastChunkAt)} ms after the last chunk`);
   assert.ok(endedAt - finAt < GRACE_MS, `ended ${Math.round(endedAt - finAt)} ms after the FIN`);
 });
+
+test('a terminal nobody has typed in is idle from the start: a FIN right after connecting ends the pipe at once', { timeout: 10_000 }, async (t) => {
+  const { port, received } = await halfClosingPeer(t, 50);
+  // What nc's stdin is on a terminal: a Readable whose isTTY is true (a pipe's or a file's has none).
+  const input = Object.assign(new PassThrough(), { isTTY: true });
+  t.after(() => input.destroy());
+  const { result, finSeen } = await pipeTo(t, port, input);
+  await finSeen;
+  await sleep(100);
+  input.write('late\n');
+  const { reason, bytesSent } = await result;
+  assert.equal(reason, 'peer-closed');
+  assert.equal(bytesSent, 0);
+  assert.equal(await received, '');
+});
